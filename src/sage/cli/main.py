@@ -1,0 +1,41 @@
+"""The ``sage`` command: one typer app with a sub-app per concern."""
+
+from __future__ import annotations
+
+import typer
+
+from sage import __version__
+from sage.cli.commands import bench, doctor, engine, job, jobmanager, llm
+
+app = typer.Typer(
+    name="sage",
+    help="SAGE: declarative LLM/AI pipelines with a unified serving control plane.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sage {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """SAGE command line."""
+
+
+app.command("doctor")(doctor.doctor)
+app.add_typer(engine.app, name="engine")
+app.add_typer(llm.app, name="llm")
+app.add_typer(bench.app, name="bench")
+app.add_typer(job.app, name="job")
+app.add_typer(jobmanager.app, name="jobmanager")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,90 @@
+"""SAGE's one settings model: ``SAGE_*`` environment variables over an optional
+YAML/TOML file over defaults.
+
+Nested fields use ``__``: ``SAGE_PORTS__GATEWAY=9000``, ``SAGE_GATEWAY__API_KEYS``.
+The file is named by ``SAGE_CONFIG`` or passed to :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from sage.common.ports import DEFAULT_HOST, SagePorts
+
+
+class TenantKey(BaseModel):
+    """An API key and what it grants: the tenant it maps to and that tenant's limits."""
+
+    key: str
+    tenant: str = "default"
+    priority: int = 0
+    rate_limit_rps: float | None = None
+    slo_ms: float | None = None
+
+
+class GatewaySettings(BaseModel):
+    host: str = DEFAULT_HOST
+    api_keys: list[TenantKey] = Field(default_factory=list)
+    max_body_bytes: int = 4 * 1024 * 1024
+    policy: str = "hybrid"
+    max_queue: int = 1024
+
+
+class SageSettings(BaseSettings):
+    """Everything configurable in SAGE, in one place."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SAGE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".sage")
+    log_level: str = "INFO"
+    ports: SagePorts = Field(default_factory=SagePorts)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    llm_model: str | None = None
+    embedding_model: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over init (which carries the file's values), so a file can
+        # be overridden per run without editing it.
+        return env_settings, init_settings, file_secret_settings
+
+
+def read_settings_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a YAML or TOML settings file into a plain dict."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    if p.suffix in {".toml"}:
+        return tomllib.loads(text)
+    if p.suffix in {".yaml", ".yml"}:
+        return yaml.safe_load(text) or {}
+    raise ValueError(f"settings file must be .yaml, .yml or .toml: {p}")
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> SageSettings:
+    """Build settings from ``path`` (or ``$SAGE_CONFIG``), then the environment."""
+    file = path or os.environ.get("SAGE_CONFIG")
+    values = read_settings_file(file) if file else {}
+    return SageSettings(**values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> SageSettings:
+    """Process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,99 @@
+"""A small OpenAI-protocol client for SAGE's gateway or any compatible endpoint.
+
+Operators, agents and benchmarks take their model calls through this (or anything
+with the same methods), so pointing SAGE at a bigger engine is a URL change.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+
+class LLMClient:
+    """Synchronous client for ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str | None = None,
+        embedding_model: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.endswith("/v1"):
+            self.base_url += "/v1"
+        self.model = model
+        self.embedding_model = embedding_model
+        key = api_key or os.environ.get("SAGE_API_KEY")
+        hdrs = dict(headers or {})
+        if key:
+            hdrs["Authorization"] = f"Bearer {key}"
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=hdrs)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LLMClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self._http.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def models(self) -> list[dict[str, Any]]:
+        response = self._http.get("/models")
+        response.raise_for_status()
+        return list(response.json().get("data", []))
+
+    def chat(
+        self,
+        messages: list[dict[str, str]] | str,
+        *,
+        max_tokens: int = 128,
+        temperature: float = 0.0,
+        model: str | None = None,
+        **extra: Any,
+    ) -> str:
+        """The assistant's reply text for ``messages`` (a string is one user turn)."""
+        if isinstance(messages, str):
+            messages = [{"role": "user", "content": messages}]
+        body = {
+            "model": model or self.model or "default",
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            **extra,
+        }
+        data = self._post("/chat/completions", body)
+        return str(data["choices"][0]["message"].get("content") or "")
+
+    def complete(
+        self, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0, **extra: Any
+    ) -> str:
+        body = {
+            "model": self.model or "default",
+            "prompt": prompt,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            **extra,
+        }
+        return str(self._post("/completions", body)["choices"][0]["text"])
+
+    def embed(self, texts: list[str] | str, *, model: str | None = None) -> list[list[float]]:
+        """One vector per input text, in input order."""
+        inputs = [texts] if isinstance(texts, str) else list(texts)
+        if not inputs:
+            return []
+        body = {"model": model or self.embedding_model or "default", "input": inputs}
+        data = sorted(self._post("/embeddings", body)["data"], key=lambda d: d["index"])
+        return [list(d["embedding"]) for d in data]

@@ -1,0 +1,96 @@
+"""The one interface every scheduling policy implements, and the registry of them.
+
+A policy owns its pending queue so each can keep the structure it needs (a deque
+for FIFO, heaps for priority and EDF, per-tenant queues for fair share). The
+caller (live dispatcher or simulator) drives it with three calls:
+
+* ``admit`` + ``enqueue`` when a request arrives,
+* ``schedule(engines, now)`` after any event (arrival, completion, wake-up); the
+  caller sends each returned :class:`Dispatch` and counts it in flight,
+* ``next_wakeup(now)`` to learn when to call ``schedule`` again with no new event
+  (micro-batch flush deadlines).
+
+Policies never sleep, never do I/O and never read a real clock: ``now`` is given.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
+
+from sage.llm.control_plane.types import Dispatch, EngineState, Request
+
+
+class SchedulingPolicy(ABC):
+    """Base class: queue bookkeeping plus the ``schedule`` decision."""
+
+    name: ClassVar[str] = "base"
+
+    def __init__(self, max_queue: int = 1024) -> None:
+        self.max_queue = max_queue
+
+    # -- queue -----------------------------------------------------------------
+    @abstractmethod
+    def enqueue(self, request: Request, now: float) -> None:
+        """Add an admitted request to the pending queue."""
+
+    @abstractmethod
+    def remove(self, request_id: str) -> Request | None:
+        """Drop a pending request (cancelled or timed out); ``None`` if not queued."""
+
+    @abstractmethod
+    def pending(self) -> list[Request]:
+        """Every queued request (any order); for metrics, draining and migration."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    # -- decisions ---------------------------------------------------------------
+    def admit(self, request: Request, engines: Sequence[EngineState], now: float) -> bool:
+        """Whether to accept ``request``; the default bounds the queue length."""
+        return len(self) < self.max_queue
+
+    @abstractmethod
+    def schedule(self, engines: Sequence[EngineState], now: float) -> list[Dispatch]:
+        """Choose what to send where now. Must not over-fill an engine's free slots."""
+
+    def next_wakeup(self, now: float) -> float | None:
+        """Absolute time at which ``schedule`` should run again with no event, if any."""
+        return None
+
+    def on_complete(self, request: Request, engine_id: str, now: float, ok: bool) -> None:  # noqa: B027
+        """Hook for policies that learn from completions (default: nothing)."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "max_queue": self.max_queue, "pending": len(self)}
+
+
+_REGISTRY: dict[str, type[SchedulingPolicy]] = {}
+P = TypeVar("P", bound=type[SchedulingPolicy])
+
+
+def register_policy(name: str) -> Callable[[P], P]:
+    """Class decorator: make a policy available by ``name``."""
+
+    def wrap(cls: P) -> P:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return wrap
+
+
+def get_policy(name: str, **kwargs: Any) -> SchedulingPolicy:
+    """A new instance of the policy registered as ``name``."""
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown scheduling policy {name!r}; available: {', '.join(available_policies())}"
+        ) from None
+    return cls(**kwargs)
+
+
+def available_policies() -> list[str]:
+    return sorted(_REGISTRY)

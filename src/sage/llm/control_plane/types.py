@@ -1,0 +1,89 @@
+"""What scheduling policies see: requests, engine snapshots and dispatch decisions.
+
+Pure data, no I/O: shared by the live dispatcher and the simulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class RequestKind(str, Enum):
+    CHAT = "chat"
+    COMPLETION = "completion"
+    EMBEDDING = "embedding"
+
+    @property
+    def engine_kind(self) -> str:
+        """The engine kind that serves this request: ``"llm"`` or ``"embedding"``."""
+        return "embedding" if self is RequestKind.EMBEDDING else "llm"
+
+
+@dataclass(eq=False)
+class Request:
+    """One queued request. Times are seconds on the control plane's clock."""
+
+    id: str
+    kind: RequestKind
+    model: str
+    tenant: str = "default"
+    priority: int = 0  # higher is more urgent
+    arrival: float = 0.0
+    deadline: float | None = None  # absolute time by which it should complete
+    prompt_tokens: int = 0  # estimate, for cost-aware policies
+    max_tokens: int = 0
+    n_inputs: int = 1  # embedding: number of texts in this request
+    payload: Any = field(default=None, repr=False)  # opaque to policies
+
+    @property
+    def engine_kind(self) -> str:
+        return self.kind.engine_kind
+
+
+@dataclass
+class EngineState:
+    """A policy's view of one engine at one instant."""
+
+    id: str
+    kinds: frozenset[str]  # {"llm"}, {"embedding"} or both
+    models: frozenset[str]
+    capacity: int = 1  # max concurrent dispatches (an embedding batch counts once)
+    max_batch: int = 64  # embedding: max inputs per dispatched batch
+    in_flight: int = 0
+    healthy: bool = True
+    # Rough speed figures, for deadline-aware admission; 0 means unknown.
+    decode_tokens_per_s: float = 0.0
+    prefill_tokens_per_s: float = 0.0
+    embed_items_per_s: float = 0.0
+
+    @property
+    def free_slots(self) -> int:
+        return max(0, self.capacity - self.in_flight) if self.healthy else 0
+
+    def can_serve(self, request: Request) -> bool:
+        return (
+            self.healthy
+            and request.engine_kind in self.kinds
+            and (not self.models or request.model in self.models)
+        )
+
+    def estimate_service_s(self, request: Request) -> float:
+        """Expected service time of ``request`` here, or 0.0 when speeds are unknown."""
+        if request.kind is RequestKind.EMBEDDING:
+            rate = self.embed_items_per_s
+            return request.n_inputs / rate if rate else 0.0
+        decode = request.max_tokens / self.decode_tokens_per_s if self.decode_tokens_per_s else 0.0
+        prefill = (
+            request.prompt_tokens / self.prefill_tokens_per_s if self.prefill_tokens_per_s else 0.0
+        )
+        return decode + prefill
+
+
+@dataclass
+class Dispatch:
+    """Send ``requests`` to ``engine_id`` as one call (several only for embedding batches)."""
+
+    engine_id: str
+    requests: list[Request]
