@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from sage import __version__
-from sage.cli.commands import bench, doctor, engine, job, jobmanager, llm
+from sage.cli.commands import bench, demo, doctor, engine, job, jobmanager, llm
 
 app = typer.Typer(
     name="sage",
@@ -31,6 +31,7 @@ def main(
 
 
 app.command("doctor")(doctor.doctor)
+app.command("demo")(demo.demo)
 app.add_typer(engine.app, name="engine")
 app.add_typer(llm.app, name="llm")
 app.add_typer(bench.app, name="bench")

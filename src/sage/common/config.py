@@ -8,11 +8,11 @@ The file is named by ``SAGE_CONFIG`` or passed to :func:`load_settings`.
 from __future__ import annotations
 
 import os
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import tomllib
 import yaml
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict

@@ -7,4 +7,4 @@ import typer
 
 app = typer.Typer(help="Run benchmarks (figures, JSON results, plots).", no_args_is_help=True)
 
-from sage.cli.commands import bench_agent, bench_dataflow, bench_serving  # noqa: E402,F401
+from sage.cli.commands import bench_agent, bench_dataflow, bench_gateway, bench_serving  # noqa: E402,F401
