@@ -1,0 +1,1 @@
+"""The user-facing dataflow API: environments, streams, function base classes, services."""

@@ -1,0 +1,42 @@
+"""Resource-aware placement of dataflow tasks and services on a cluster.
+
+The decision logic is pure (:mod:`.policies` works on :class:`NodeInfo` lists, so it is
+unit-testable with fake nodes); :mod:`.cluster` turns a live Ray cluster into such a
+list, and the Ray runtime turns :class:`Placement` decisions into actor options.
+"""
+
+from sage.kernel.scheduler.policies import (
+    DefaultPolicy,
+    LoadAwarePolicy,
+    PackPolicy,
+    SchedulerPolicy,
+    SpreadPolicy,
+    available_schedulers,
+    get_scheduler,
+    register_scheduler,
+)
+from sage.kernel.scheduler.resources import (
+    NodeInfo,
+    Placement,
+    TaskDemand,
+    check_feasible,
+    normalize_resources,
+    ray_actor_options,
+)
+
+__all__ = [
+    "DefaultPolicy",
+    "LoadAwarePolicy",
+    "NodeInfo",
+    "PackPolicy",
+    "Placement",
+    "SchedulerPolicy",
+    "SpreadPolicy",
+    "TaskDemand",
+    "available_schedulers",
+    "check_feasible",
+    "get_scheduler",
+    "normalize_resources",
+    "ray_actor_options",
+    "register_scheduler",
+]
