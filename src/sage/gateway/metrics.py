@@ -1,0 +1,108 @@
+"""Prometheus metrics of one gateway app, in its own registry (tests run many apps)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+
+from sage.llm.control_plane.types import Request, RequestKind
+
+_LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+    120,
+)
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class GatewayMetrics:
+    """Queue depth, TTFT and latency per kind/policy/tenant, batch sizes, engine health.
+
+    Also the control plane's observer (``dispatched``, ``engine_health``).
+    """
+
+    def __init__(self, queue_depth: Callable[[], float] | None = None) -> None:
+        self.registry = CollectorRegistry()
+        labels = ("kind", "policy", "tenant")
+        self.requests = Counter(
+            "sage_gateway_requests",
+            "Requests answered, by status.",
+            (*labels, "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "sage_gateway_latency_seconds",
+            "Request latency.",
+            labels,
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.ttft = Histogram(
+            "sage_gateway_ttft_seconds",
+            "Time to first streamed chunk.",
+            labels,
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue = Gauge(
+            "sage_gateway_queue_depth",
+            "Requests waiting in the policy queue.",
+            registry=self.registry,
+        )
+        if queue_depth is not None:
+            self.queue.set_function(queue_depth)
+        self.batch_requests = Histogram(
+            "sage_gateway_embedding_batch_requests",
+            "Requests merged per embedding dispatch.",
+            buckets=_BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_inputs = Histogram(
+            "sage_gateway_embedding_batch_inputs",
+            "Texts per embedding dispatch.",
+            buckets=_BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.engine_healthy = Gauge(
+            "sage_gateway_engine_healthy",
+            "1 if the engine is healthy.",
+            ("engine",),
+            registry=self.registry,
+        )
+        self.dispatches = Counter(
+            "sage_gateway_dispatches", "Calls sent to engines.", ("engine",), registry=self.registry
+        )
+
+    # -- control-plane observer ----------------------------------------------------
+    def dispatched(self, engine_id: str, requests: list[Request]) -> None:
+        self.dispatches.labels(engine_id).inc()
+        if requests and requests[0].kind is RequestKind.EMBEDDING:
+            self.batch_requests.observe(len(requests))
+            self.batch_inputs.observe(sum(r.n_inputs for r in requests))
+
+    def engine_health(self, engine_id: str, healthy: bool) -> None:
+        self.engine_healthy.labels(engine_id).set(1 if healthy else 0)
+
+    # -- gateway -------------------------------------------------------------------
+    def observe(self, kind: str, policy: str, tenant: str, status: int, seconds: float) -> None:
+        self.requests.labels(kind, policy, tenant, str(status)).inc()
+        if status < 400:
+            self.latency.labels(kind, policy, tenant).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,22 @@
+"""Control-plane refusals, each mapping to one HTTP status in the gateway."""
+
+from __future__ import annotations
+
+from sage.common.errors import EngineError, NoHealthyEngineError, OverloadedError, SageError
+
+
+class UnknownModelError(SageError):
+    """No registered engine serves the requested model (HTTP 404)."""
+
+
+class DeadlineUnmeetableError(OverloadedError):
+    """Admission control: the request's deadline cannot be met (HTTP 429)."""
+
+
+__all__ = [
+    "DeadlineUnmeetableError",
+    "EngineError",
+    "NoHealthyEngineError",
+    "OverloadedError",
+    "UnknownModelError",
+]

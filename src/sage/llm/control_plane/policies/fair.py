@@ -1,0 +1,97 @@
+"""Fair share across tenants: per-tenant queues served by deficit round robin.
+
+One tenant's burst fills only its own queue; every tenant with pending work gets a
+turn each round, so a flood from one cannot starve another.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+
+from sage.llm.control_plane.policies.base import SchedulingPolicy, register_policy
+from sage.llm.control_plane.policies.placement import free_slots, least_loaded
+from sage.llm.control_plane.types import Dispatch, EngineState, Request
+
+
+@register_policy("fair")
+class FairSharePolicy(SchedulingPolicy):
+    """Deficit round robin over tenants; FIFO within a tenant.
+
+    ``weights`` gives a tenant more turns per round (default 1); ``quantum`` is the
+    credit a tenant earns per round, in requests.
+    """
+
+    def __init__(
+        self,
+        max_queue: int = 1024,
+        weights: dict[str, float] | None = None,
+        quantum: float = 1.0,
+        max_queue_per_tenant: int | None = None,
+    ) -> None:
+        super().__init__(max_queue)
+        self.weights = dict(weights or {})
+        self.quantum = quantum
+        self.max_queue_per_tenant = max_queue_per_tenant
+        self._queues: OrderedDict[str, deque[Request]] = OrderedDict()
+        self._deficit: dict[str, float] = {}
+        self._size = 0
+
+    def admit(self, request: Request, engines: Sequence[EngineState], now: float) -> bool:
+        if not super().admit(request, engines, now):
+            return False
+        limit = self.max_queue_per_tenant
+        return limit is None or len(self._queues.get(request.tenant, ())) < limit
+
+    def enqueue(self, request: Request, now: float) -> None:
+        self._queues.setdefault(request.tenant, deque()).append(request)
+        self._deficit.setdefault(request.tenant, 0.0)
+        self._size += 1
+
+    def remove(self, request_id: str) -> Request | None:
+        for queue in self._queues.values():
+            for request in queue:
+                if request.id == request_id:
+                    queue.remove(request)
+                    self._size -= 1
+                    return request
+        return None
+
+    def pending(self) -> list[Request]:
+        return [r for q in self._queues.values() for r in q]
+
+    def __len__(self) -> int:
+        return self._size
+
+    def schedule(self, engines: Sequence[EngineState], now: float) -> list[Dispatch]:
+        if not self._size:
+            return []
+        free = free_slots(engines)
+        out: list[Dispatch] = []
+        progress = True
+        while progress and any(v > 0 for v in free.values()):
+            progress = False
+            for tenant in list(self._queues):
+                queue = self._queues[tenant]
+                if not queue:
+                    continue
+                self._deficit[tenant] += self.quantum * self.weights.get(tenant, 1.0)
+                while queue and self._deficit[tenant] >= 1.0:
+                    engine = least_loaded(engines, free, queue[0])
+                    if engine is None:
+                        break
+                    request = queue.popleft()
+                    self._size -= 1
+                    self._deficit[tenant] -= 1.0
+                    free[engine.id] -= 1
+                    out.append(Dispatch(engine.id, [request]))
+                    progress = True
+                if not queue:
+                    self._deficit[tenant] = 0.0  # no banking credit while idle
+            # Rotate so the next pass starts with another tenant.
+            if self._queues:
+                self._queues.move_to_end(next(iter(self._queues)))
+        for tenant in [t for t, q in self._queues.items() if not q]:
+            del self._queues[tenant]
+            self._deficit.pop(tenant, None)
+        return out

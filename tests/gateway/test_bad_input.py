@@ -1,0 +1,169 @@
+"""Bad input on every endpoint: OpenAI-shaped 4xx, never a 500."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.gateway.conftest import StubGateway
+
+MSG = [{"role": "user", "content": "hi"}]
+
+BAD_BODIES: dict[str, list[object]] = {
+    "/v1/chat/completions": [
+        {},
+        {"messages": []},
+        {"messages": "hi"},
+        {"messages": [{"content": "x"}]},
+        {"messages": MSG, "max_tokens": "5"},
+        {"messages": MSG, "max_tokens": 0},
+        {"messages": MSG, "temperature": 9},
+        {"messages": MSG, "stream": "yes"},
+        {"messages": MSG, "model": 3},
+        {"messages": [1, 2]},
+        [],
+        [MSG],
+        "x",
+        5,
+        None,
+    ],
+    "/v1/completions": [
+        {},
+        {"prompt": 3},
+        {"prompt": []},
+        {"prompt": "x", "max_tokens": -1},
+        {"prompt": [1, 2]},
+        {"prompt": "x", "n": 3},
+    ],
+    "/v1/embeddings": [
+        {},
+        {"input": ""},
+        {"input": []},
+        {"input": [""]},
+        {"input": 5},
+        {"input": [1, 2]},
+        {"input": {"a": 1}},
+        {"input": "x", "encoding_format": "hex"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"), [(p, b) for p, bodies in BAD_BODIES.items() for b in bodies]
+)
+def test_bad_fields_are_400(stub_gateway: StubGateway, path: str, body: object) -> None:
+    r = httpx.post(stub_gateway.url + path, json=body)
+    assert r.status_code == 400, (body, r.text)
+    error = r.json()["error"]
+    assert error["message"] and error["type"] == "invalid_request_error" and error["code"]
+
+
+@pytest.mark.parametrize("path", list(BAD_BODIES) + ["/admin/engines", "/admin/policy"])
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe", b'{"a": 1', b"[1,2,"])
+def test_malformed_json_is_400(stub_gateway: StubGateway, path: str, raw: bytes) -> None:
+    r = httpx.post(
+        stub_gateway.url + path, content=raw, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] in {"invalid_json", "invalid_request"}
+
+
+@pytest.mark.parametrize("path", list(BAD_BODIES))
+def test_unknown_model_is_404(stub_gateway: StubGateway, path: str) -> None:
+    body = {"model": "no-such-model", "messages": MSG, "prompt": "x", "input": "x"}
+    r = httpx.post(stub_gateway.url + path, json=body)
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "model_not_found"
+
+
+@pytest.mark.parametrize("path", list(BAD_BODIES))
+def test_oversize_body_is_413(stub_gateway: StubGateway, path: str) -> None:
+    big = "x" * (70 * 1024)  # the fixture allows 64 KiB
+    r = httpx.post(
+        stub_gateway.url + path,
+        json={"messages": [{"role": "user", "content": big}], "prompt": big, "input": big},
+    )
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "request_too_large"
+
+
+def test_oversize_body_without_content_length_is_413(stub_gateway: StubGateway) -> None:
+    def chunks():  # chunked transfer: no Content-Length, counted as it arrives
+        for _ in range(80):
+            yield b"x" * 1024
+
+    r = httpx.post(stub_gateway.url + "/v1/embeddings", content=chunks())
+    assert r.status_code == 413
+
+
+def test_bad_scheduling_headers_are_400(stub_gateway: StubGateway) -> None:
+    r = httpx.post(
+        stub_gateway.url + "/v1/embeddings",
+        content=b'{"input": "x"}',
+        headers={"content-type": "application/json", "x-sage-priority": "high"},
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "x-sage-priority"
+    r = httpx.post(
+        stub_gateway.url + "/v1/embeddings",
+        content=b'{"input": "x"}',
+        headers={"x-sage-deadline-ms": "-5"},
+    )
+    assert r.status_code == 400
+
+
+def test_admin_bad_registration(stub_gateway: StubGateway) -> None:
+    for body in (
+        {"url": "ftp://x"},
+        {"url": "http://x", "kind": "gpu"},
+        {"nope": 1},
+        {"url": "http://127.0.0.1:1", "capacity": 0},
+    ):
+        r = httpx.post(stub_gateway.url + "/admin/engines", json=body)
+        assert r.status_code == 400, body
+
+
+def test_fuzzed_payloads_never_500(stub_gateway: StubGateway) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    json_values = st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "model",
+                        "messages",
+                        "input",
+                        "prompt",
+                        "stream",
+                        "max_tokens",
+                        "role",
+                        "content",
+                    ]
+                ),
+                children,
+                max_size=4,
+            )
+        ),
+        max_leaves=12,
+    )
+    client = httpx.Client(base_url=stub_gateway.url, timeout=30)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(path=st.sampled_from(list(BAD_BODIES)), body=json_values)
+    def check(path: str, body: object) -> None:
+        r = client.post(path, json=body)
+        assert r.status_code < 500, (path, body, r.text)
+        if r.status_code >= 400:
+            assert "message" in r.json()["error"]
+
+    try:
+        check()
+    finally:
+        client.close()
