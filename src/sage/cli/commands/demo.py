@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+import typer
 
-def demo() -> None:
+
+def demo(
+    base_url: str = typer.Option(None, "--base-url",
+                                 help="Use this running gateway instead of starting one."),
+    mode: str = typer.Option("hybrid", help="Retrieval: bm25, dense or hybrid."),
+    k: int = typer.Option(5, help="Documents retrieved (recall@k)."),
+    limit: int = typer.Option(None, help="Answer only the first N questions."),
+    max_tokens: int = typer.Option(48, help="Answer length cap (tokens)."),
+) -> None:
     """Run the RAG demo end to end on the embedded engines."""
-    raise SystemExit("sage demo is not implemented yet")
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sage.apps.rag_demo.runner import run_demo
+
+    if mode not in ("bm25", "dense", "hybrid"):
+        raise typer.BadParameter("mode must be bm25, dense or hybrid")
+    summary = run_demo(base_url, mode=mode, k=k, limit=limit, max_tokens=max_tokens)
+    if summary.answered < summary.questions:
+        raise typer.Exit(1)

@@ -2,6 +2,188 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
+if TYPE_CHECKING:
+    from sage.llm.engine_manager import EngineManager
+
 app = typer.Typer(help="Manage serving engines.", no_args_is_help=True)
+
+BACKENDS = ("llama_cpp", "sentence_transformers", "fake", "external", "vllm")
+KIND_OF_BACKEND = {"sentence_transformers": "embedding", "fake": "both"}
+
+
+def _manager() -> EngineManager:
+    from sage.llm.engine_manager import EngineManager
+
+    return EngineManager(detach=True)  # CLI engines outlive the command
+
+
+@app.command("start")
+def start(
+    backend: str | None = typer.Option(
+        None, "--backend", "-b", help=f"one of {', '.join(BACKENDS)} (default: from --kind)"
+    ),
+    kind: str | None = typer.Option(
+        None, "--kind", "-k", help="llm, embedding (or both: fake/external engines)"
+    ),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="model name or path (default: the embedded model)"
+    ),
+    model_path: str | None = typer.Option(None, "--model-path", help="GGUF file or model folder"),
+    url: str | None = typer.Option(None, "--url", help="external engine's URL"),
+    port: int | None = typer.Option(None, "--port", "-p", help="default: next free from 8001/8090"),
+    host: str = typer.Option("127.0.0.1", "--host", help="bind address"),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda:N"),
+    capacity: int = typer.Option(1, "--capacity", help="max concurrent requests"),
+    max_batch: int = typer.Option(64, "--max-batch", help="max inputs per embedding batch"),
+    api_key: str | None = typer.Option(
+        None, "--api-key", envvar="SAGE_ENGINE_API_KEY", help="key the engine requires/uses"
+    ),
+    engine_id: str | None = typer.Option(None, "--id", help="engine id (default: kind-N)"),
+    timeout: float = typer.Option(180.0, "--timeout", help="seconds to wait for /health"),
+) -> None:
+    """Start an engine in the background (embedded default models when none is named)."""
+    from rich.console import Console
+
+    from sage.common.errors import SageError
+    from sage.llm.engines.launch import default_backend
+    from sage.llm.engines.spec import EngineSpec
+
+    console = Console(stderr=True)
+    if backend is None:
+        backend = "external" if url else default_backend(kind or "llm")
+    if backend not in BACKENDS:
+        raise typer.BadParameter(f"--backend must be one of {', '.join(BACKENDS)}")
+    kind = kind or KIND_OF_BACKEND.get(backend, "llm")
+    try:
+        spec = EngineSpec(
+            kind=kind,  # type: ignore[arg-type]
+            backend=backend,  # type: ignore[arg-type]
+            model=model or "",
+            model_path=model_path,  # type: ignore[arg-type]
+            url=url,
+            port=port,
+            host=host,
+            device=device,
+            capacity=capacity,
+            max_batch=max_batch,
+            api_key=api_key,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    manager = _manager()
+    manager.start_timeout = timeout
+    try:
+        with console.status(f"starting a {backend} {kind} engine (waiting for /health)..."):
+            info = manager.start(spec, engine_id=engine_id)
+    except SageError as exc:
+        console.print(f"[red]engine failed to start:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"[green]engine {info.id}[/green] ({info.backend}, {info.kind}, model {info.model}) "
+        f"at [bold]{info.url}/v1[/bold]" + (f", pid {info.pid}" if info.pid else "")
+    )
+    typer.echo(info.id)
+
+
+@app.command("stop")
+def stop(
+    engine_id: str | None = typer.Argument(None, help="engine id (see `sage engine list`)"),
+    all_engines: bool = typer.Option(False, "--all", help="stop every registered engine"),
+) -> None:
+    """Stop an engine (SIGTERM, then SIGKILL) and forget it."""
+    manager = _manager()
+    if all_engines:
+        count = len(manager.list())
+        manager.stop_all(owned_only=False)
+        typer.echo(f"stopped {count} engine(s)")
+        return
+    if not engine_id:
+        raise typer.BadParameter("name an engine id or pass --all")
+    try:
+        manager.stop(engine_id)
+    except KeyError as exc:
+        typer.echo(str(exc).strip("'\""), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"stopped {engine_id}")
+
+
+@app.command("list")
+def list_engines(
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Registered engines with their live health."""
+    import json
+    import time
+
+    from rich.console import Console
+    from rich.table import Table
+
+    engines = _manager().list(refresh=True)
+    if as_json:
+        typer.echo(json.dumps([e.model_dump(mode="json") for e in engines], indent=2))
+        return
+    table = Table(title="SAGE engines")
+    for column in ("id", "kind", "backend", "model", "url", "pid", "status", "restarts", "up"):
+        table.add_column(column, overflow="fold")
+    colours = {"healthy": "green", "starting": "yellow", "unhealthy": "yellow", "dead": "red"}
+    for e in engines:
+        status = e.status.value
+        up = f"{time.time() - e.started_at:.0f}s" if e.status.value == "healthy" else "-"
+        table.add_row(
+            e.id, e.kind, e.backend, e.model, e.url, str(e.pid or "-"),
+            f"[{colours.get(status, 'white')}]{status}[/]", str(e.restarts), up,
+        )  # fmt: skip
+    Console().print(table if engines else "no engines (start one with `sage engine start`)")
+
+
+@app.command("logs")
+def logs(
+    engine_id: str = typer.Argument(..., help="engine id"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="keep printing new lines"),
+    lines: int = typer.Option(100, "--lines", "-n", help="lines to show"),
+) -> None:
+    """Print an engine's log (``-f`` to follow it)."""
+    import time
+
+    manager = _manager()
+    try:
+        info = manager.get(engine_id)
+    except KeyError as exc:
+        typer.echo(str(exc).strip("'\""), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(manager.logs(engine_id, lines))
+    if not follow or info.log_path is None:
+        return
+    with open(info.log_path, "rb") as f:
+        f.seek(0, 2)
+        try:
+            while True:
+                chunk = f.read()
+                if chunk:
+                    typer.echo(chunk.decode("utf-8", "replace"), nl=False)
+                else:
+                    time.sleep(0.25)
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command("watch")
+def watch(
+    interval: float = typer.Option(2.0, "--interval", help="seconds between health checks"),
+    restart: bool = typer.Option(True, "--restart/--no-restart", help="restart dead engines"),
+) -> None:
+    """Health-check registered engines in the foreground, restarting dead ones (Ctrl-C ends)."""
+    import time
+
+    manager = _manager()
+    try:
+        while True:
+            statuses = manager.watch_once(auto_restart=restart)
+            typer.echo(" ".join(f"{k}={v.value}" for k, v in sorted(statuses.items())) or "-")
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass

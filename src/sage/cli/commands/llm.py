@@ -5,3 +5,98 @@ from __future__ import annotations
 import typer
 
 app = typer.Typer(help="Serve LLM and embedding engines behind the gateway.", no_args_is_help=True)
+
+
+@app.callback()
+def _llm() -> None:
+    """Serve LLM and embedding engines behind the gateway."""
+
+
+@app.command("serve")
+def serve(
+    llm_model: str | None = typer.Option(
+        None,
+        "--llm-model",
+        help="GGUF path or 'default' (embedded SmolLM2); default when "
+        "neither model nor --engine-url is given",
+    ),
+    embedding_model: str | None = typer.Option(
+        None,
+        "--embedding-model",
+        help="sentence-transformers folder or 'default' (embedded all-MiniLM-L6-v2)",
+    ),
+    policy: str | None = typer.Option(
+        None, "--policy", help="scheduling policy (default from settings: hybrid)"
+    ),
+    host: str | None = typer.Option(
+        None, "--host", help="bind address (127.0.0.1 by default; API keys required beyond it)"
+    ),
+    port: int | None = typer.Option(None, "--port", help="gateway port (8888 by default)"),
+    engine_url: list[str] = typer.Option(
+        [],
+        "--engine-url",
+        help="external engine: URL[,kind=llm|embedding|both]"
+        "[,capacity=N][,max_batch=N][,model=NAME][,id=ID]; repeatable",
+    ),
+    no_engines: bool = typer.Option(
+        False, "--no-engines", help="start no local engines (only --engine-url ones)"
+    ),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
+) -> None:
+    """Start engines (embedded defaults unless told otherwise) and the OpenAI-compatible
+    gateway in one command; Ctrl-C stops everything."""
+    import signal
+    import threading
+
+    from rich.console import Console
+
+    from sage.common.config import load_settings
+    from sage.common.errors import ConfigError
+    from sage.common.logging import configure_logging
+    from sage.gateway.specs import EngineSpec
+    from sage.gateway.stack import ServingStack
+    from sage.llm.control_plane.policies import available_policies
+
+    console = Console(stderr=True)
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    policy = policy or settings.gateway.policy
+    if policy not in available_policies():
+        console.print(
+            f"[red]unknown policy {policy!r}; available: {', '.join(available_policies())}[/red]"
+        )
+        raise typer.Exit(2)
+    try:
+        specs = [EngineSpec.parse(u) for u in engine_url]
+    except ValueError as exc:
+        console.print(f"[red]bad --engine-url: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    if not no_engines and llm_model is None and embedding_model is None and not specs:
+        llm_model = settings.llm_model or "default"
+        embedding_model = settings.embedding_model or "default"
+    stack = ServingStack(
+        llm_model=None if no_engines else llm_model,
+        embedding_model=None if no_engines else embedding_model,
+        engine_urls=specs,
+        policy=policy,
+        host=host or settings.gateway.host,
+        port=port or settings.ports.gateway,
+        settings=settings.gateway,
+        log_level=log_level,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        stack.start()
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        stack.stop()
+        raise typer.Exit(2) from exc
+    console.print(f"[green]SAGE gateway on {stack.url}[/green] (policy {policy}; Ctrl-C stops)")
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        console.print("stopping gateway and engines ...")
+        stack.stop()
