@@ -16,10 +16,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
-
-import typer
 
 
 def cpu_heavy(x: int, rounds: int = 100_000) -> int:
@@ -128,48 +125,19 @@ def run_ray_benchmark(cpu_records: int = 800, rounds: int = 100_000,
 SCENARIOS = 6
 
 
-def dataflow_scaling_command(
-    cpu_records: int = typer.Option(800, "--cpu-records", help="records of the CPU-bound job"),
-    rounds: int = typer.Option(100_000, "--rounds", help="CPU work per record (loop rounds)"),
-    records: int = typer.Option(1_000_000, "--records", "-n",
-                                help="records of the map/filter/count throughput job"),
-    repeats: int = typer.Option(3, "--repeats", "-r", help="timed runs per scenario"),
-    address: str | None = typer.Option(None, "--address",
-                                       help="Ray address (default: start a local Ray)"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="write JSON here"),
-) -> None:
-    """Ray runtime: CPU-bound speed-up at parallelism 2 vs 1, and records/s of the
-    map/filter/count pipeline on Ray vs the local runtime (medians of repeats)."""
-    import json
+def run_with_ray(address: str | None, fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` with Ray initialised (a local Ray sized to the machine unless
+    ``address`` names a cluster); shuts down only a Ray it started."""
     import logging
-
-    from rich.console import Console
-    from rich.progress import Progress
-    from rich.table import Table
 
     import ray
 
-    console = Console()
     started = False
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
         started = True
     try:
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("benchmarking", total=SCENARIOS * repeats)
-            report = run_ray_benchmark(cpu_records, rounds, records, repeats,
-                                       tick=lambda: progress.advance(task))
+        return fn()
     finally:
         if started:
             ray.shutdown()
-    table = Table(title=f"Ray runtime, median of {repeats}")
-    for col in ("scenario", "records", "median s", "records/s"):
-        table.add_column(col, justify="left" if col == "scenario" else "right")
-    for t in report.timings:
-        table.add_row(t.name, f"{t.records:,}", f"{t.median_s:.3f}", f"{t.records_per_s:,.0f}")
-    console.print(table)
-    for key, value in report.summary.items():
-        console.print(f"{key}: {value:,.2f}")
-    if output is not None:
-        output.write_text(json.dumps(report.to_dict(), indent=2))
-        console.print(f"wrote {output}")

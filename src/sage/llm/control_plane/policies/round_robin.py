@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from sage.llm.control_plane.policies.base import SchedulingPolicy, register_policy
+from sage.llm.control_plane.policies.arrival import ArrivalOrderPolicy
+from sage.llm.control_plane.policies.base import register_policy
 from sage.llm.control_plane.policies.placement import free_slots
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
 
 
 @register_policy("round_robin")
-class RoundRobinPolicy(SchedulingPolicy):
+class RoundRobinPolicy(ArrivalOrderPolicy):
     """FIFO queue; each request goes to the next engine in rotation that can take it.
 
     Unlike ``fifo`` a request nobody can serve right now does not block requests of
@@ -20,24 +21,7 @@ class RoundRobinPolicy(SchedulingPolicy):
 
     def __init__(self, max_queue: int = 1024) -> None:
         super().__init__(max_queue)
-        self._queue: deque[Request] = deque()
         self._cursor = 0
-
-    def enqueue(self, request: Request, now: float) -> None:
-        self._queue.append(request)
-
-    def remove(self, request_id: str) -> Request | None:
-        for request in self._queue:
-            if request.id == request_id:
-                self._queue.remove(request)
-                return request
-        return None
-
-    def pending(self) -> list[Request]:
-        return list(self._queue)
-
-    def __len__(self) -> int:
-        return len(self._queue)
 
     def schedule(self, engines: Sequence[EngineState], now: float) -> list[Dispatch]:
         if not self._queue or not engines:
