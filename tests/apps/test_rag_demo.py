@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -63,11 +64,17 @@ def test_rag_pipeline_end_to_end(gateway_url: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.engines
-def test_run_demo_prints_answers_and_summary(gateway_url: str) -> None:
+def test_run_demo_prints_answers_and_summary(gateway_url: str, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_dir(), corpus)
+    (corpus / "empty.md").write_text("\n")
+    (corpus / "binary.txt").write_bytes(b"\x00\x01PNG\x00")
     out = io.StringIO()
-    summary = run_demo(gateway_url, limit=3, console=Console(file=out, width=120),
-                       max_tokens=16)
+    summary = run_demo(gateway_url, limit=3, corpus=corpus,
+                       console=Console(file=out, width=120), max_tokens=16)
     text = out.getvalue()
+    assert summary.skipped_documents == 2 and "(2 skipped)" in text  # counted, not fatal
+    assert summary.documents == len(load_documents(corpus_dir()).documents)
     assert summary.questions == summary.answered == 3
     assert summary.recall_at_k > 0.5
     assert "q01" in text and "answer:" in text and "SAGE RAG demo" in text

@@ -20,9 +20,9 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 # Lines an example must print (examples not listed only need to exit 0 with output).
 EXPECTED: dict[str, list[str]] = {
-    "hello_world.py": ["HELLO, WORLD! #1"],
-    "wordcount_keyed.py": ["the: 100"],
-    "service_pipeline.py": ["keywords="],
+    "hello_world.py": ["HELLO, WORLD! #1", "HELLO, WORLD! #5", "done"],
+    "wordcount_keyed.py": ["the: 100", "words: 750, tokenized: 750"],
+    "service_pipeline.py": ["-2 'Slow install and broken docs' keywords=['broken', 'install']"],
     "rag_qa.py": ["28 documents", "sources: cuisine", "sources: music"],
     "agent_tools.py": ["-> calculator({'expression': '17 * 23'}) -> 17 * 23 = 391",
                        "-> clock({'timezone': 'Asia/Tokyo'})", "file_search", "= 36"],

@@ -82,3 +82,26 @@ def test_memory_service_with_real_embeddings(gateway_url: str, tmp_path: Path) -
     assert memory.recall("ana", "Which island does Ana like best?", k=1)[0]["text"] \
         == "Ana's favourite island is Calla."
     memory.close()
+
+
+def test_retrieve_embeds_a_batch_in_one_request_and_filters(gateway_url: str,
+                                                            store_path: Path) -> None:
+    questions = ["Where do lantern turtles nest?", "How much salt does Oruna make?",
+                 "How many ferries run between the islands?"]
+    env = LocalEnvironment("retrieve-batch")
+    env.register_service("vector_store", VectorStoreService, str(store_path))
+    out: list[Any] = []
+    batch = [*questions[:2], {"question": questions[2], "filter": {"doc_id": "salt"}}]
+    env.from_batch([batch]).map(Retrieve, gateway_url, mode="dense", k=1).sink(out.append)
+    before = embedding_requests(gateway_url)
+    env.submit()
+    assert embedding_requests(gateway_url) - before == 1
+    assert [r["retrieved"][0]["id"] for r in out[0]] == ["turtle#0", "salt#0", "salt#0"]
+
+    env = LocalEnvironment("retrieve-filter")
+    env.register_service("vector_store", VectorStoreService, str(store_path))
+    out.clear()
+    env.from_batch(questions[:1]).map(Retrieve, gateway_url, mode="hybrid", k=3,
+                                      filter={"doc_id": ["salt", "ferry"]}).sink(out.append)
+    env.submit()
+    assert {h["doc_id"] for h in out[0]["retrieved"]} <= {"salt", "ferry"}

@@ -24,19 +24,28 @@ def test_generator_reproduces_the_shipped_files(tmp_path: Path) -> None:
 def test_shipped_set_has_the_promised_shape() -> None:
     data = ds.synthetic()
     assert not data.errors
-    assert len(data.tools) >= 500 and len(data.items) >= 1000
-    assert {i.split for i in data.items} == {"train", "dev", "test"}
+    assert len(data.tools) >= 500
+    # >= 1,000 labelled items counted by distinct instruction (selection rows repeat
+    # each instruction at three pool sizes), and no instruction in two splits.
+    splits_of: dict[str, set[str]] = {}
+    for item in data.items:
+        splits_of.setdefault(item.instruction, set()).add(item.split)
+    assert len(splits_of) >= 1000
+    assert all(len(s) == 1 for s in splits_of.values())
     sel = [i for i in data.items if i.task == "selection"]
-    assert {i.pool_size for i in sel} == {10, 100, 500}
-    for item in sel[:30]:
+    assert Counter(i.pool_size for i in sel) == {10: 300, 100: 300, 500: 300}
+    for item in sel[:60]:
         assert len(item.candidates) == item.pool_size and item.gold_tools[0] in item.candidates
         gold_cat = data.tools[item.gold_tools[0]].category
         if item.pool_size == 10:  # hard distractors: all from the gold tool's category
             assert all(data.tools[c].category == gold_cat for c in item.candidates)
-    lengths = Counter(len(i.gold_tools) for i in data.items if i.task == "planning")
-    assert set(lengths) == set(range(1, 9))
-    labels = Counter(i.should_call for i in data.items if i.task == "timing")
-    assert labels[True] > 0 and labels[False] > 0
+    for split in ("train", "dev", "test"):
+        plans = [i for i in data.items if i.task == "planning" and i.split == split]
+        assert {len(i.gold_tools) for i in plans} == set(range(1, 9)), split
+        labels = Counter(i.should_call for i in data.items if i.task == "timing"
+                         and i.split == split)
+        assert labels[True] == labels[False] > 0, split
+        assert any(i.task == "selection" and i.split == split for i in data.items), split
 
 
 def test_malformed_items_are_reported_with_line_numbers(tmp_path: Path) -> None:

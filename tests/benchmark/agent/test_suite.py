@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from sage.benchmark.agent.suite import AgentBenchConfig, run_agent_benchmark
@@ -52,7 +53,10 @@ def test_cli_writes_report_and_lists_malformed_items(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "catalog.jsonl").write_bytes((DATA_DIR / "catalog.jsonl").read_bytes())
-    lines = (DATA_DIR / "items.jsonl").read_text().splitlines()[:600]
+    rows = (DATA_DIR / "items.jsonl").read_text().splitlines()
+    lines: list[str] = []
+    for task in ("sel-", "plan-", "time-"):  # a slice of each task
+        lines += [r for r in rows if f'"id": "{task}' in r][:60]
     lines.insert(3, '{"id": "broken"')
     lines.insert(
         6,
@@ -83,6 +87,50 @@ def test_cli_writes_report_and_lists_malformed_items(tmp_path: Path) -> None:
     assert "items.jsonl:4" in result.output
     assert "items.jsonl:7: unknown tool id(s) ['t9999']" in result.output
     report = json.loads((out / "results.json").read_text())
-    assert report["item_errors"] and report["summary"]
+    assert report["item_errors"]
+    assert {r["task"] for r in report["summary"]} == {"selection", "planning", "timing"}
     assert (out / "report.html").exists() and (out / "selection_pool_scaling.png").exists()
     assert (out / "latency_vs_accuracy.png").exists()
+
+
+def test_missing_bfcl_data_is_a_clear_skip(tmp_path: Path) -> None:
+    config = AgentBenchConfig(
+        datasets=["synthetic", "bfcl"], tasks=["timing"], strategies=["rules"], limit=2,
+        bfcl_dir=tmp_path / "nowhere",
+    )
+    run = run_agent_benchmark(config)
+    assert {r["dataset"] for r in run.summary} == {"synthetic"}
+    assert any(s.startswith("bfcl: no BFCL files") and "--bfcl-dir" in s for s in run.skipped)
+    assert not run.errors
+
+
+def test_shared_bfcl_files_run_through_every_task() -> None:
+    from sage.benchmark.agent.datasets import BFCL_SELECTION, default_bfcl_dir
+
+    folder = default_bfcl_dir()
+    if not (folder / f"{BFCL_SELECTION}.json").exists():
+        pytest.skip(f"BFCL data not found at {folder} (see ../shared/data/bfcl/README.md)")
+    config = AgentBenchConfig(
+        datasets=["bfcl"], strategies=["bm25", "retrieval", "rules"], limit=3, seed=2
+    )
+    run = run_agent_benchmark(config)
+    assert not run.errors and not run.skipped
+    groups = {(r["task"], r["group"]) for r in run.summary}
+    assert groups == {
+        ("selection", "BFCL_v4_multiple"),
+        *{("selection", f"BFCL_v4_simple_python@{n}") for n in (10, 100, 500)},
+        ("planning", "BFCL_v4_parallel_multiple"),
+        ("timing", "BFCL_simple_python+irrelevance"),
+    }
+    assert all(r["error_rate"] == 0.0 for r in run.summary)
+
+
+def test_limited_timing_samples_hold_both_labels() -> None:
+    from sage.benchmark.agent.datasets import synthetic
+    from sage.benchmark.agent.runner import pick_items
+
+    for seed in range(5):
+        picked = pick_items(synthetic().items, "timing", "test", 4, seed)
+        assert sorted(i.should_call for i in picked) == [False, False, True, True]
+    sel = pick_items(synthetic().items, "selection", "test", 3, 0)
+    assert len(sel) == 9 and {i.pool_size for i in sel} == {10, 100, 500}

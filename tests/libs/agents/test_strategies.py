@@ -6,7 +6,7 @@ import pytest
 
 from sage.libs.agents import available_strategies, create_strategy
 from sage.libs.agents.planning import extract_json, plan_entries, split_clauses
-from sage.libs.agents.selection import LLMRerankSelector, rrf
+from sage.libs.agents.selection import HybridSelector, LLMRerankSelector
 from sage.libs.agents.text import match_tool
 from sage.libs.agents.tools import Tool, load_catalog, save_catalog
 from tests.libs.agents.stubs import StubClient
@@ -45,9 +45,10 @@ def test_llm_rerank_follows_the_llm_and_records_fallbacks() -> None:
     assert result.ranked[0] == "e"  # hybrid order kept
 
 
-def test_rrf_rewards_agreement() -> None:
-    scores = rrf([[0, 1, 2], [0, 2, 1]], 3)
-    assert scores[0] > scores[1] == scores[2]
+def test_hybrid_fuses_bm25_and_embedding_ranks() -> None:
+    scores = HybridSelector(StubClient(), rrf_k=60).scores("send an email to Bob", TOOLS)
+    assert scores[1] == pytest.approx(2 / 61)  # ranked first by both: 1/(60+1) twice
+    assert all(s < scores[1] for i, s in enumerate(scores) if i != 1)
 
 
 def test_split_clauses_and_json_repair() -> None:

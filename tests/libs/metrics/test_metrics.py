@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from sage.libs.metrics import exact_match, mrr, normalize_answer, recall_at_k, rouge_l, token_f1
+from sage.libs.metrics import (
+    confusion,
+    exact_match,
+    f1_score,
+    hit_at_k,
+    mrr,
+    normalize_answer,
+    recall_at_k,
+    rouge_l,
+    token_f1,
+)
 
 
 def test_normalize() -> None:
@@ -31,3 +41,12 @@ def test_recall_and_mrr() -> None:
     assert recall_at_k(["a"], set(), 3) == 0.0
     assert mrr(["a", "b", "c"], {"b"}) == 0.5
     assert mrr(["a"], {"q"}) == 0.0
+
+
+def test_hit_at_k_f1_and_confusion() -> None:
+    assert hit_at_k(["a", "b", "c"], {"c"}, 2) == 0.0
+    assert hit_at_k(["a", "b", "c"], {"c", "a"}, 1) == 1.0
+    assert f1_score(0.5, 1.0) == pytest.approx(2 / 3) and f1_score(0.0, 0.0) == 0.0
+    c = confusion([(True, True), (False, True), (False, False)])
+    assert c.to_dict() == {"tp": 1, "fp": 0, "tn": 1, "fn": 1, "accuracy": pytest.approx(2 / 3),
+                           "precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3)}

@@ -28,3 +28,11 @@ def test_no_match_and_empty_index() -> None:
 def test_light_stem_is_consistent() -> None:
     assert light_stem(["engines", "engine", "nesting", "ferries"]) == \
         ["engine", "engine", "nest", "ferry"]
+
+
+def test_stemmer_can_be_turned_off() -> None:
+    texts = ["multiply numbers: plus, minus, times", "the clock shows the time"]
+    stemmed = BM25Index(texts, ["calc", "clock"])
+    exact = BM25Index(texts, ["calc", "clock"], stemmer=None)
+    assert {i for i, _ in stemmed.search("17 times 23", 2)} == {"calc", "clock"}
+    assert [i for i, _ in exact.search("17 times 23", 2)] == ["calc"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sage.libs.text import (
@@ -27,6 +27,7 @@ def test_fixed_windows_overlap() -> None:
         chunk_fixed("a b", 5, 5)
 
 
+@settings(deadline=None)  # a shared 2-core box stalls now and then: check behaviour, not speed
 @given(st.lists(st.text(alphabet="abc", min_size=1, max_size=4), max_size=60),
        st.integers(1, 12), st.integers(0, 11))
 def test_fixed_covers_every_word_in_order(words: list[str], size: int, overlap: int) -> None:

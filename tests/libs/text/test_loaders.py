@@ -57,8 +57,43 @@ def test_bad_documents_are_skipped_and_counted(tmp_path: Path,
     assert "skipped 8" in caplog.text
 
 
-def test_pdf_is_loaded(tmp_path: Path) -> None:
-    pypdf = pytest.importorskip("pypdf")
+def text_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF drawing ``lines`` in Helvetica (hand-built: pypdf cannot draw text)."""
+    stream = "BT /F1 12 Tf 20 150 Td " + " ".join(f"({t}) Tj 0 -16 Td" for t in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n"
+            f"startxref\n{xref}\n%%EOF\n").encode()
+    return out
+
+
+def test_pdf_text_is_extracted(tmp_path: Path) -> None:
+    _write(tmp_path / "turtles.pdf", text_pdf(["Lantern turtles nest on Calla.", "In June."]))
+    report = load_documents(tmp_path)
+    assert report.skipped_count == 0
+    (doc,) = report.documents
+    assert doc.id == "turtles" and doc.metadata["format"] == "pdf"
+    assert "Lantern turtles nest on Calla." in doc.text and "In June." in doc.text
+    assert doc.metadata["title"] == "Lantern turtles nest on Calla."
+
+
+def test_blank_pdf_is_a_counted_skip(tmp_path: Path) -> None:
+    import pypdf
+
     writer = pypdf.PdfWriter()
     writer.add_blank_page(width=200, height=200)
     path = tmp_path / "blank.pdf"

@@ -158,8 +158,18 @@ def bfcl(
     """BFCL as-is: selection on ``multiple``, pooled selection (10/100/500) on
     ``simple_python`` with every file's functions as distractors, timing on
     ``simple_python`` (call) vs ``irrelevance`` (no call), planning on
-    ``parallel_multiple``. Every item is in the ``test`` split."""
-    reader = _BfclReader(directory or default_bfcl_dir())
+    ``parallel_multiple``. Every item is in the ``test`` split.
+
+    Raises ``FileNotFoundError`` when the folder holds none of the four files (the data
+    is not set up here); a single missing file is reported as an item error."""
+    folder = directory or default_bfcl_dir()
+    stems = (BFCL_SELECTION, BFCL_POSITIVES, BFCL_NEGATIVES, BFCL_PLANNING)
+    if not any((folder / f"{stem}.json").exists() for stem in stems):
+        raise FileNotFoundError(
+            f"no BFCL files ({', '.join(s + '.json' for s in stems)}) in {folder}; "
+            "give --bfcl-dir or set SAGE_BFCL_DIR"
+        )
+    reader = _BfclReader(folder)
     items: list[AgentItem] = []
 
     def add(stem: str, n: int, **kw: Any) -> None:

@@ -1,18 +1,22 @@
 """Deterministic generator of the shipped synthetic agent benchmark.
 
 Same seed, same bytes: the catalog (26 categories x 4 entities x 5 operations = 520
-tools) and >1,000 items for selection (one instruction at pool sizes 10/100/500 with
-same-category distractors first), planning (1-8 steps) and timing (tool needed or
-not, half of the negatives use the domain's own words). Regenerate with
-``sage bench agent-data``; a test checks the shipped files match.
+tools) and 1,020 labelled instructions, every text unique: 300 for selection (each
+asked at pool sizes 10/100/500 with same-category distractors first, so 900 rows), 320
+for planning (1-8 steps, 40 of each length) and 400 for timing (half need a tool; the
+negatives often use the domain's own words). Splits are stratified 60/20/20 by index
+(every plan length and timing label in every split), and no text appears in two
+splits. Regenerate with ``sage bench agent-data``; a test checks the shipped files match.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sage.benchmark.agent.schema import AgentItem
 from sage.benchmark.agent.vocabulary import (
@@ -32,7 +36,10 @@ DATA_DIR = Path(__file__).parent / "data"
 CATALOG_FILE = "catalog.jsonl"
 ITEMS_FILE = "items.jsonl"
 POOL_SIZES = (10, 100, 500)
-SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
+# Every run of five consecutive items (per stratum) gives 3 train, 1 dev, 1 test.
+SPLIT_CYCLE = ("train", "dev", "train", "test", "train")
+MAX_TRIES = 100
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -144,8 +151,8 @@ def _instruction(rng: random.Random, spec: _Spec) -> str:
 
 
 def _pool(rng: random.Random, gold: list[_Spec], specs: list[_Spec], size: int) -> list[str]:
-    """Gold tools, then hard distractors (same category, then same entity elsewhere
-    never exists, so same category first), then random fill; shuffled."""
+    """Gold tools, then hard distractors from the gold tools' own categories, then
+    random tools from other categories to fill ``size``; shuffled."""
     gold_ids = [g.tool.id for g in gold]
     cats = list(dict.fromkeys(g.category for g in gold))
     same = [s.tool.id for s in specs if s.category in cats and s.tool.id not in gold_ids]
@@ -157,27 +164,59 @@ def _pool(rng: random.Random, gold: list[_Spec], specs: list[_Spec], size: int) 
     return pool
 
 
-def _split(rng: random.Random) -> str:
-    r = rng.random()
-    acc = 0.0
-    for name, share in SPLITS:
-        acc += share
-        if r < acc:
-            return name
-    return SPLITS[-1][0]
+def _split(n: int) -> str:
+    return SPLIT_CYCLE[n % len(SPLIT_CYCLE)]
+
+
+def _unique(seen: set[str], make: Callable[[], tuple[str, _T]]) -> tuple[str, _T]:
+    """``make()`` until its text is new. A labelled item is only worth counting once, and
+    a text in two splits would leak the answer from train into test."""
+    for _ in range(MAX_TRIES):
+        text, payload = make()
+        if text not in seen:
+            seen.add(text)
+            return text, payload
+    raise RuntimeError(f"no new instruction after {MAX_TRIES} tries: vocabulary too small")
+
+
+def _plan_text(rng: random.Random, specs: list[_Spec], length: int) -> tuple[str, list[_Spec]]:
+    """An instruction chaining ``length`` steps over 1-3 categories."""
+    n_cats = rng.randint(1, min(3, length))
+    cats = rng.sample(sorted(CATEGORIES), n_cats)
+    steps = rng.sample([s for s in specs if s.category in cats], length)
+    clauses = [_clause(rng, s) for s in steps]
+    text = clauses[0]
+    for j, c in enumerate(clauses[1:], 1):
+        last = j == length - 1 and length > 2
+        text += rng.choice(FINAL_CONNECTORS if last else CONNECTORS) + c
+    text = ("" if text.startswith("what") else rng.choice(PREFIXES)) + text
+    return text[0].upper() + text[1:] + ".", steps
+
+
+def _no_tool_text(rng: random.Random, specs: list[_Spec]) -> tuple[str, _Spec]:
+    """Chit-chat or a knowledge question, often about the domain of a real tool."""
+    spec = rng.choice(specs)
+    other = rng.choice(
+        [s for s in specs if s.category == spec.category and s.entity != spec.entity]
+    )
+    text = rng.choice(CHITCHAT).format(entity=spec.entity, plural=spec.plural, other=other.entity)
+    return text, spec
 
 
 def generate(
-    seed: int = DEFAULT_SEED, n_selection: int = 200, n_planning: int = 240, n_timing: int = 320
+    seed: int = DEFAULT_SEED, n_selection: int = 300, n_planning: int = 320, n_timing: int = 400
 ) -> tuple[list[Tool], list[AgentItem]]:
     rng = random.Random(seed)
     specs = build_catalog()
     items: list[AgentItem] = []
+    seen: set[str] = set()
+
+    def one_tool() -> tuple[str, _Spec]:
+        spec = rng.choice(specs)
+        return _instruction(rng, spec), spec
 
     for i in range(n_selection):
-        spec = rng.choice(specs)
-        split = _split(rng)
-        instruction = _instruction(rng, spec)
+        instruction, spec = _unique(seen, one_tool)
         # Nested pools: the 10-pool is inside the 100-pool inside the 500-pool.
         big = _pool(rng, [spec], specs, max(POOL_SIZES))
         same_cat = [
@@ -191,7 +230,7 @@ def generate(
                 AgentItem(
                     id=f"sel-{i:04d}-p{size}",
                     task="selection",
-                    split=split,
+                    split=_split(i),
                     instruction=instruction,
                     candidates=pool,
                     gold_tools=[spec.tool.id],
@@ -202,60 +241,33 @@ def generate(
 
     for i in range(n_planning):
         length = 1 + i % 8
-        split = _split(rng)
-        n_cats = rng.randint(1, min(3, length))
-        cats = rng.sample(sorted(CATEGORIES), n_cats)
-        choices = [s for s in specs if s.category in cats]
-        steps = rng.sample(choices, length)
-        clauses = [_clause(rng, s) for s in steps]
-        text = clauses[0]
-        for j, c in enumerate(clauses[1:], 1):
-            text += (
-                rng.choice(FINAL_CONNECTORS)
-                if j == length - 1 and length > 2
-                else rng.choice(CONNECTORS)
-            ) + c
-        text = ("" if text.startswith("what") else rng.choice(PREFIXES)) + text
-        text = text[0].upper() + text[1:] + "."
+        text, steps = _unique(seen, lambda length=length: _plan_text(rng, specs, length))
         pool = _pool(rng, steps, specs, max(20, length + 12))
         items.append(
             AgentItem(
                 id=f"plan-{i:04d}",
                 task="planning",
-                split=split,
+                split=_split(i // 8),  # stratified by plan length
                 instruction=text,
                 candidates=pool,
                 gold_tools=[s.tool.id for s in steps],
                 pool_size=len(pool),
-                meta={"length": length, "categories": cats},
+                meta={"length": length, "categories": sorted({s.category for s in steps})},
             )
         )
 
     for i in range(n_timing):
-        split = _split(rng)
-        spec = rng.choice(specs)
         positive = i % 2 == 0
-        if positive:
-            text = _instruction(rng, spec)
-            pool = _pool(rng, [spec], specs, 8)
-            gold = [spec.tool.id]
-        else:
-            other = rng.choice(
-                [s for s in specs if s.category == spec.category and s.entity != spec.entity]
-            )
-            text = rng.choice(CHITCHAT).format(
-                entity=spec.entity, plural=spec.plural, other=other.entity
-            )
-            pool = _pool(rng, [spec], specs, 8)
-            gold = []
+        text, spec = _unique(seen, one_tool if positive else lambda: _no_tool_text(rng, specs))
+        pool = _pool(rng, [spec], specs, 8)
         items.append(
             AgentItem(
                 id=f"time-{i:04d}",
                 task="timing",
-                split=split,
+                split=_split(i // 2),  # stratified by label
                 instruction=text,
                 candidates=pool,
-                gold_tools=gold,
+                gold_tools=[spec.tool.id] if positive else [],
                 should_call=positive,
                 pool_size=len(pool),
                 meta={"category": spec.category},

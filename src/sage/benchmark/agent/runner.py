@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sage.benchmark.agent import metrics as m
 from sage.benchmark.agent.datasets import Dataset
 from sage.benchmark.agent.metering import MeteredClient
+from sage.benchmark.agent.metrics import exact_plan, set_f1, step_accuracy
 from sage.benchmark.agent.schema import AgentItem
+from sage.libs.metrics import confusion, hit_at_k, mrr, recall_at_k
 
 SELECTION_KS = (1, 3, 5)
 
@@ -56,33 +57,38 @@ def base_key(item: AgentItem) -> str:
 def pick_items(
     items: Iterable[AgentItem], task: str, split: str | None, limit: int | None, seed: int
 ) -> list[AgentItem]:
-    """The task's items in ``split``; with ``limit``, a seeded sample of base
-    instructions, so every pool size sees the same ones."""
+    """The task's items in ``split``; with ``limit``, a seeded sample of ``limit`` base
+    instructions per source, so every pool size sees the same ones. Timing samples
+    are split evenly between the two labels: a small sample of one label has no
+    precision or recall to report."""
     chosen = [i for i in items if i.task == task and (split is None or i.split == split)]
     if not limit:
         return chosen
-    out = []
-    groups: dict[str, list[AgentItem]] = {}
+    strata: dict[str, dict[str, list[AgentItem]]] = {}
     for item in chosen:
-        groups.setdefault(group_of(item).split("@")[0], []).append(item)
-    for _, members in sorted(groups.items()):
-        keys = sorted({base_key(i) for i in members})
-        keep = set(random.Random(seed).sample(keys, min(limit, len(keys))))
-        out.extend(i for i in members if base_key(i) in keep)
-    return out
+        label = str(item.should_call) if task == "timing" else ""
+        group = strata.setdefault(group_of(item).split("@")[0], {})
+        group.setdefault(label, []).append(item)
+    keep: set[str] = set()
+    for _, labels in sorted(strata.items()):
+        for n, (_, members) in enumerate(sorted(labels.items())):
+            share = limit // len(labels) + (1 if n < limit % len(labels) else 0)
+            keys = sorted({base_key(i) for i in members})
+            keep.update(random.Random(seed).sample(keys, min(share, len(keys))))
+    return [i for i in chosen if base_key(i) in keep]
 
 
 def score_item(task: str, item: AgentItem, prediction: Any) -> dict[str, float]:
     if task == "selection":
-        out = {f"top{k}": m.top_k_hit(prediction, item.gold_tools, k) for k in SELECTION_KS}
-        out.update({f"recall@{k}": m.recall_at_k(prediction, item.gold_tools, k) for k in (5,)})
-        out["mrr"] = m.reciprocal_rank(prediction, item.gold_tools)
+        out = {f"top{k}": hit_at_k(prediction, item.gold_tools, k) for k in SELECTION_KS}
+        out.update({f"recall@{k}": recall_at_k(prediction, item.gold_tools, k) for k in (5,)})
+        out["mrr"] = mrr(prediction, item.gold_tools)
         return out
     if task == "planning":
         return {
-            "exact": m.exact_match(prediction, item.gold_tools),
-            "step_acc": m.step_accuracy(prediction, item.gold_tools),
-            "tool_f1": m.set_f1(prediction, item.gold_tools),
+            "exact": exact_plan(prediction, item.gold_tools),
+            "step_acc": step_accuracy(prediction, item.gold_tools),
+            "tool_f1": set_f1(prediction, item.gold_tools),
         }
     return {"correct": 1.0 if bool(prediction) == item.should_call else 0.0}
 
@@ -173,7 +179,7 @@ def summarize(results: Sequence[ItemResult]) -> list[dict[str, Any]]:
         for key in rs[0].scores:
             row[key] = statistics.fmean(r.scores[key] for r in rs)
         if task == "timing":
-            c = m.confusion([(bool(r.prediction), bool(r.gold)) for r in rs])
+            c = confusion([(bool(r.prediction), bool(r.gold)) for r in rs])
             row.update(c.to_dict())
         lat = [r.latency_s * 1000 for r in rs]
         row["latency_ms_p50"] = statistics.median(lat)

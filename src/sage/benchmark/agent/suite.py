@@ -72,7 +72,10 @@ def plan_work(
             for name in names:
                 needs = strategy_needs(task, name)
                 if ("chat" in needs and not chat) or ("embed" in needs and not embed):
-                    skipped.append(f"{dataset.name}/{task}/{name}: needs {sorted(needs)}")
+                    skipped.append(
+                        f"{dataset.name}/{task}/{name}: needs {'/'.join(sorted(needs))} "
+                        "(give --base-url or --start-stack)"
+                    )
                     continue
                 limit = (
                     config.llm_limit if uses_llm(task, name) and config.llm_limit else config.limit
@@ -91,11 +94,19 @@ def run_agent_benchmark(
 ) -> AgentBenchRun:
     """Run every (dataset, task, strategy). ``client`` serves chat (and embeddings unless
     ``embed_client``); ``progress(label, total)`` returns a per-item tick."""
-    loaded = [load_dataset(n, config) for n in config.datasets]
+    loaded, missing = [], []
+    for name in config.datasets:
+        try:
+            loaded.append(load_dataset(name, config))
+        except FileNotFoundError as exc:
+            if name != "bfcl":  # a file the user named: an error
+                raise
+            missing.append(f"{name}: {exc}")  # shared data not set up here: say so, run the rest
     errors = [str(e) for d in loaded for e in d.errors]
     meter = MeteredClient(client) if client is not None else None
     embedder = embed_client or client
     work, skipped = plan_work(config, loaded, chat=client is not None, embed=embedder is not None)
+    skipped = missing + skipped
     results: list[ItemResult] = []
     for dataset, task, name, items in work:
         options = config.strategy_options.get(name, {})

@@ -120,7 +120,7 @@ def agent(
     for table in rich_tables(run.summary):
         console.print(table)
     for line in run.skipped:
-        console.print(f"[yellow]skipped {line} (give --base-url or --start-stack)[/yellow]")
+        console.print(f"[yellow]skipped {line}[/yellow]")
     for err in run.errors[:20]:
         console.print(f"[red]malformed item[/red] {err}")
     if len(run.errors) > 20:

@@ -53,55 +53,25 @@ def create_strategy(
     return factory(client=client, embed_client=embedder, **options)
 
 
-register_strategy(
-    "selection", "bm25", lambda client, embed_client, **o: selection.BM25Selector(**o)
-)
-register_strategy(
-    "selection",
-    "embedding",
-    lambda client, embed_client, **o: selection.EmbeddingSelector(embed_client, **o),
-    ("embed",),
-)
-register_strategy(
-    "selection",
-    "hybrid",
-    lambda client, embed_client, **o: selection.HybridSelector(embed_client, **o),
-    ("embed",),
-)
-register_strategy(
-    "selection",
-    "llm_rerank",
-    lambda client, embed_client, **o: selection.LLMRerankSelector(client, embed_client, **o),
-    ("chat", "embed"),
-)
-register_strategy(
-    "planning", "retrieval", lambda client, embed_client, **o: planning.RetrievalPlanner(**o)
-)
-register_strategy(
-    "planning",
-    "llm_json",
-    lambda client, embed_client, **o: planning.LLMJsonPlanner(client, **o),
-    ("chat",),
-)
-register_strategy(
-    "planning",
-    "react",
-    lambda client, embed_client, **o: planning.ReActPlanner(client, **o),
-    ("chat",),
-)
-register_strategy("timing", "rules", lambda client, embed_client, **o: timing.RulesTiming())
-register_strategy(
-    "timing",
-    "embedding",
-    lambda client, embed_client, **o: timing.EmbeddingTiming(embed_client, **o),
-    ("embed",),
-)
-register_strategy(
-    "timing", "llm", lambda client, embed_client, **o: timing.LLMTiming(client, **o), ("chat",)
-)
-register_strategy(
-    "timing",
-    "hybrid",
-    lambda client, embed_client, **o: timing.HybridTiming(client, embed_client, **o),
-    ("chat", "embed"),
-)
+def _builtin(task: str, name: str, cls: Callable[..., Any], *roles: str) -> None:
+    """Register ``cls``, which takes the clients for ``roles`` ("chat" -> ``client``,
+    "embed" -> ``embed_client``) positionally, then its options."""
+
+    def factory(client: Any, embed_client: Any, **options: Any) -> Any:
+        clients = [client if role == "chat" else embed_client for role in roles]
+        return cls(*clients, **options)
+
+    register_strategy(task, name, factory, roles)
+
+
+_builtin("selection", "bm25", selection.BM25Selector)
+_builtin("selection", "embedding", selection.EmbeddingSelector, "embed")
+_builtin("selection", "hybrid", selection.HybridSelector, "embed")
+_builtin("selection", "llm_rerank", selection.LLMRerankSelector, "chat", "embed")
+_builtin("planning", "retrieval", planning.RetrievalPlanner)
+_builtin("planning", "llm_json", planning.LLMJsonPlanner, "chat")
+_builtin("planning", "react", planning.ReActPlanner, "chat")
+_builtin("timing", "rules", timing.RulesTiming)
+_builtin("timing", "embedding", timing.EmbeddingTiming, "embed")
+_builtin("timing", "llm", timing.LLMTiming, "chat")
+_builtin("timing", "hybrid", timing.HybridTiming, "chat", "embed")

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sage.libs.agents.tools import Tool
+from sage.libs.retrieval import cosine_matrix
 
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
@@ -64,11 +65,7 @@ def cosines(query: Sequence[float], vectors: Sequence[Sequence[float]]) -> list[
     """Cosine similarity of ``query`` with each of ``vectors`` (0 for zero vectors)."""
     if not len(vectors):
         return []
-    m = np.asarray(vectors, dtype=np.float64)
-    q = np.asarray(query, dtype=np.float64)
-    norms = np.linalg.norm(m, axis=1) * np.linalg.norm(q)
-    dots = m @ q
-    return [float(d / n) if n else 0.0 for d, n in zip(dots, norms, strict=True)]
+    return [float(x) for x in cosine_matrix(np.asarray(query), np.asarray(vectors))[0]]
 
 
 def match_tool(answer: str, tools: Sequence[Tool], cutoff: float = 0.75) -> Tool | None:

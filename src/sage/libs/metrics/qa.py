@@ -7,6 +7,8 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
+from sage.libs.metrics.classification import f1_score
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans("", "", string.punctuation)
 
@@ -34,10 +36,7 @@ def _f1(prediction: str, gold: str) -> float:
     if not pred or not ref:
         return float(pred == ref)
     common = sum((Counter(pred) & Counter(ref)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(pred), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
+    return f1_score(common / len(pred), common / len(ref))
 
 
 def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
@@ -56,10 +55,7 @@ def _rouge_l(prediction: str, gold: str) -> float:
     if not pred or not ref:
         return float(pred == ref)
     lcs = _lcs(pred, ref)
-    if lcs == 0:
-        return 0.0
-    precision, recall = lcs / len(pred), lcs / len(ref)
-    return 2 * precision * recall / (precision + recall)
+    return f1_score(lcs / len(pred), lcs / len(ref))
 
 
 def exact_match(prediction: str, gold: str | Sequence[str]) -> float:

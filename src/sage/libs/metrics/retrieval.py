@@ -1,8 +1,13 @@
-"""Retrieval quality against gold relevant ids."""
+"""Ranking quality against gold relevant ids (documents, tools, ...)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+
+
+def hit_at_k(retrieved: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """1.0 when any relevant id is among the first ``k`` retrieved (top-k accuracy)."""
+    return 1.0 if set(retrieved[:k]) & set(relevant) else 0.0
 
 
 def recall_at_k(retrieved: Sequence[str], relevant: Collection[str], k: int) -> float:
@@ -14,7 +19,8 @@ def recall_at_k(retrieved: Sequence[str], relevant: Collection[str], k: int) -> 
 
 
 def mrr(retrieved: Sequence[str], relevant: Collection[str]) -> float:
-    """Reciprocal rank of the first relevant id (0 when none is retrieved)."""
+    """Reciprocal rank of the first relevant id (0 when none is retrieved); the mean
+    over queries is the MRR."""
     rel = set(relevant)
     for rank, doc in enumerate(retrieved, 1):
         if doc in rel:

@@ -8,9 +8,11 @@ then loaded by ``path`` in every job that queries it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from sage.kernel import BaseService
 from sage.libs.retrieval import BM25Index, reciprocal_rank_fusion, weighted_fusion
@@ -18,6 +20,20 @@ from sage.platform.storage import Hit, VectorIndex
 from sage.platform.storage.vector_index import Filter
 
 TEXT_KEY = "text"
+
+
+def _predicate(flt: Filter) -> Callable[[dict[str, Any]], bool] | None:
+    """The filter as a test on one chunk's metadata: a mapping means equality per key, a
+    list/tuple/set value "one of" (the ``VectorIndex`` convention), so dense, BM25 and
+    hybrid search all filter the same way."""
+    if flt is None or callable(flt):
+        return flt
+    if not isinstance(flt, Mapping):
+        raise TypeError("filter must be a mapping or a callable")
+    many = (list, tuple, set, frozenset)
+    return lambda meta: all(
+        meta.get(key) in want if isinstance(want, many) else meta.get(key) == want
+        for key, want in flt.items())
 
 
 def _result(hit: Hit) -> dict[str, Any]:
@@ -29,6 +45,8 @@ def _result(hit: Hit) -> dict[str, Any]:
 
 class VectorStoreService(BaseService):
     """``add``, ``search`` (dense), ``search_text`` (BM25), ``hybrid_search``, ``save``.
+    Every search takes the same metadata ``filter`` (``{"doc_id": "salt"}``,
+    ``{"lang": ["en", "de"]}`` or a callable on the metadata dict).
 
     ``path``: a folder; loaded when it holds an index, written by ``save()`` and on
     ``close()`` when changed. ``dim`` may be left out: the first ``add`` sets it.
@@ -86,13 +104,14 @@ class VectorStoreService(BaseService):
         """Dense nearest neighbours of one query vector."""
         if self.index is None:
             return []
-        return [_result(h) for h in self.index.search(vector, k, filter)]
+        return [_result(h) for h in self.index.search(vector, k, _predicate(filter))]
 
     def search_batch(self, vectors: Sequence[Sequence[float]], k: int = 5,
                      filter: Filter = None) -> list[list[dict[str, Any]]]:  # noqa: A002
         if self.index is None:
             return [[] for _ in vectors]
-        return [[_result(h) for h in row] for row in self.index.search_batch(vectors, k, filter)]
+        rows = self.index.search_batch(vectors, k, _predicate(filter))
+        return [[_result(h) for h in row] for row in rows]
 
     def _sparse(self) -> BM25Index:
         if self._bm25 is None:
@@ -101,23 +120,33 @@ class VectorStoreService(BaseService):
                                    self.index.ids)
         return self._bm25
 
-    def search_text(self, query: str, k: int = 5) -> list[dict[str, Any]]:
+    def _sparse_search(self, query: str, k: int, flt: Filter) -> list[tuple[str, float]]:
+        """BM25 top ``k`` (positive scores only) among the chunks passing ``flt``."""
+        assert self.index is not None
+        test = _predicate(flt)
+        allowed = None if test is None else np.fromiter(
+            (test(m) for m in self.index.metadata), dtype=bool, count=len(self.index))
+        return self._sparse().search(query, k, allowed)
+
+    def search_text(self, query: str, k: int = 5,
+                    filter: Filter = None) -> list[dict[str, Any]]:  # noqa: A002
         """BM25 over the stored chunk texts (built on first use, rebuilt after ``add``)."""
         if self.index is None:
             return []
-        return [self._by_id(vid, score) for vid, score in self._sparse().search(query, k)]
+        return [self._by_id(vid, score) for vid, score in self._sparse_search(query, k, filter)]
 
     def hybrid_search(self, query: str, vector: Sequence[float], k: int = 5,
                       fetch_k: int | None = None, fusion: str = "rrf",
                       weights: Sequence[float] = (0.5, 0.5), rrf_k: int = 60,
+                      filter: Filter = None,  # noqa: A002
                       ) -> list[dict[str, Any]]:
         """Dense + BM25 fused by reciprocal rank (``rrf``) or min-max ``weighted`` sum
         (``weights`` = dense, sparse)."""
         if self.index is None:
             return []
         fetch = fetch_k or max(4 * k, 20)
-        dense = self.index.search(vector, fetch)
-        sparse = self._sparse().search(query, fetch)
+        dense = self.index.search(vector, fetch, _predicate(filter))
+        sparse = self._sparse_search(query, fetch, filter)
         if fusion == "rrf":
             fused = reciprocal_rank_fusion([[h.id for h in dense], [i for i, _ in sparse]],
                                            k=rrf_k, weights=list(weights))
