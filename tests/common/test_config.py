@@ -40,3 +40,20 @@ def test_free_port_helpers() -> None:
     port = ephemeral_port()
     assert is_port_free(port)
     assert find_free_port(port, port) == port
+
+
+@pytest.mark.parametrize("field", list(SagePorts.model_fields))
+def test_every_port_is_overridable_by_env(field: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(f"SAGE_PORTS__{field.upper()}", "12345")
+    assert getattr(load_settings().ports, field) == 12345
+
+
+def test_settings_file_named_by_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "sage.toml"
+    cfg.write_text('log_level = "WARNING"\n[ports]\nstudio = 5999\n')
+    monkeypatch.setenv("SAGE_CONFIG", str(cfg))
+    monkeypatch.setenv("SAGE_LOG_LEVEL", "ERROR")  # the environment wins over the file
+    s = load_settings()
+    assert s.ports.studio == 5999 and s.log_level == "ERROR"
+    with pytest.raises(ValueError, match="yaml"):
+        load_settings(tmp_path / "sage.ini")

@@ -44,6 +44,8 @@ def test_submit_small_job_then_status_logs_list(job_manager: RunningJobManager,
     assert result.exit_code == 0 and "exit_code" in result.output
     result = cli(job_manager, "logs", job["id"])
     assert "hello from sage" in result.output
+    result = cli(job_manager, "logs", "-f", job["id"])  # ends because the job has ended
+    assert result.exit_code == 0 and "hello from sage" in result.output
 
 
 def test_cli_submit_failing_job_and_delete(job_manager: RunningJobManager) -> None:

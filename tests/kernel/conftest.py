@@ -3,7 +3,8 @@
 ``make_env(name, config=None)`` returns a fresh environment; ``make_env.collect(stream)``
 attaches a sink that works across processes (each task pickles what it saw into a file
 under a temp dir) and returns a :class:`Results` whose ``items`` are readable after
-``submit``. The Ray engineer adds ``"ray"`` to ``RUNTIMES``.
+``submit``. Tests taking ``make_env`` run once per runtime in ``RUNTIMES`` (local and
+Ray; Ray through the session's ``ray_cluster`` fixture).
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ import pytest
 
 from sage.kernel import BaseEnvironment, LocalEnvironment, SinkFunction
 
-# Runtimes the parametrised tests run on (SAGE_KERNEL_RUNTIMES=local to skip Ray). On Ray
-# the hypothesis property tests (one Ray job per example, ~100 s) only run with
-# SAGE_KERNEL_RAY_PROPERTIES=1; everything else runs on both runtimes.
+# Runtimes the parametrised tests run on (SAGE_KERNEL_RUNTIMES=local to skip Ray). The
+# hypothesis property tests choose their runtime themselves (fewer examples on Ray, where
+# each example is a whole job of actor processes): see test_properties.py.
 RUNTIMES = [r for r in os.environ.get("SAGE_KERNEL_RUNTIMES", "local,ray").split(",") if r]
-_RAY_SLOW_MODULES = ("test_properties",)
 # Tests whose expectation differs on Ray by design (covered in tests/ray).
 _RAY_DIFFERENT = {
     "test_resources_are_recorded_in_the_plan":
@@ -82,7 +82,7 @@ class EnvFactory:
                  ) -> BaseEnvironment:
         if self.runtime == "local":
             env: BaseEnvironment = LocalEnvironment(name, config=config)
-        else:  # pragma: no cover - filled in by the Ray runtime
+        else:
             from sage.kernel import RemoteEnvironment
 
             env = RemoteEnvironment(name, config=config)
@@ -99,9 +99,6 @@ class EnvFactory:
 @pytest.fixture(params=[pytest.param(r, marks=pytest.mark.ray) if r == "ray" else r
                         for r in RUNTIMES])
 def runtime_name(request: pytest.FixtureRequest) -> str:
-    if (request.param == "ray" and request.module.__name__.rsplit(".", 1)[-1]
-            in _RAY_SLOW_MODULES and not os.environ.get("SAGE_KERNEL_RAY_PROPERTIES")):
-        pytest.skip("property tests on Ray are slow; set SAGE_KERNEL_RAY_PROPERTIES=1")
     reason = _RAY_DIFFERENT.get(getattr(request.node, "originalname", ""))
     if request.param == "ray" and reason:
         pytest.skip(reason)

@@ -32,3 +32,23 @@ def test_cli_writes_json(tmp_path: Path) -> None:
 def test_cli_rejects_unknown_runtime() -> None:
     result = CliRunner().invoke(app, ["bench", "dataflow", "--runtime", "spark"])
     assert result.exit_code == 2
+
+
+def test_ray_report_separates_actor_start_up_from_run_time() -> None:
+    from sage.benchmark.dataflow_ray import RayBenchReport, Timing
+
+    report = RayBenchReport(repeats=2, timings=[
+        Timing("cpu_ray_p1", [5.0, 5.2], 100, startup_s=[1.0, 1.2]),
+        Timing("cpu_ray_p2", [3.0, 3.4], 100, startup_s=[1.0, 1.4]),
+        Timing("throughput_local", [1.0, 1.0], 1000, startup_s=[0.0, 0.0]),
+        Timing("throughput_ray", [3.0, 3.0], 1000, startup_s=[1.0, 1.0]),
+    ])
+    p1, p2 = report.get("cpu_ray_p1"), report.get("cpu_ray_p2")
+    assert p1 is not None and p2 is not None
+    assert (p1.run_s, p2.run_s) == (4.0, 2.0)
+    summary = report.summary
+    assert summary["cpu_speedup_p2_over_p1"] == 2.0
+    assert summary["cpu_speedup_p2_over_p1_wall"] == 5.1 / 3.2
+    assert summary["ray_over_local_time"] == 3.0
+    assert summary["ray_over_local_run_time"] == 2.0
+    assert report.to_dict()["timings"][0]["run_s"] == 4.0

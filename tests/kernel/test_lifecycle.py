@@ -111,3 +111,26 @@ def test_submit_without_autostop_then_wait() -> None:
     release.set()
     assert env.wait(timeout=30) is True
     assert got == list(range(5))
+
+
+class Doubler(MapFunction):
+    def execute(self, data: int) -> int:
+        return self.call_service("double", data)
+
+
+def test_local_run_opens_no_port_and_leaves_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def no_network(self: socket.socket, *args: Any) -> None:
+        raise AssertionError("a local run must not bind or listen on a socket")
+
+    monkeypatch.setattr(socket.socket, "bind", no_network)
+    monkeypatch.setattr(socket.socket, "listen", no_network)
+    got: list[int] = []
+    env = LocalEnvironment("no-daemon", config={"batch_size": 4})
+    env.register_service("double", lambda x: 2 * x)
+    env.from_batch(range(20), parallelism=2).map(Doubler, parallelism=2).sink(got.append)
+    env.submit()
+    assert sorted(got) == [2 * x for x in range(20)]
+    leftovers = [t.name for t in threading.enumerate() if t.name.startswith("sage-")]
+    assert leftovers == []

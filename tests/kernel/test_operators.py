@@ -73,6 +73,31 @@ class WhoAmI(MapFunction):
         return (data, self.ctx.index, self.ctx.parallelism, self.ctx.current_key)
 
 
+class OpenContext(MapFunction):
+    """Reports what ``self.ctx`` held in ``open()`` (before any record)."""
+
+    def open(self) -> None:
+        ctx = self.ctx
+        ctx.logger.debug("opening %s", ctx.task_name)
+        self.seen_in_open = (ctx.job_name, ctx.operator_name, ctx.task_name, ctx.index,
+                             ctx.parallelism, ctx.logger.name)
+
+    def execute(self, data: Any) -> Any:
+        return self.seen_in_open
+
+
+class Numbered(MapFunction):
+    """Own state per parallel instance, built from the operator's constructor args."""
+
+    def __init__(self, prefix: str, start: int = 0) -> None:
+        self.prefix = prefix
+        self.next = start
+
+    def execute(self, data: Any) -> tuple[str, int, int]:
+        self.next += 1
+        return (self.prefix, self.ctx.index, self.next)
+
+
 class FirstLetter(KeyByFunction):
     def execute(self, data: str) -> str:
         return data[0]
@@ -124,6 +149,38 @@ def test_parallel_instances_get_context_and_own_args(make_env: EnvFactory) -> No
     assert sorted(x for x, *_ in items) == list(range(40))
     assert {p for _, _, p, _ in items} == {4}
     assert {i for _, i, _, _ in items} <= {0, 1, 2, 3}
+
+
+def test_context_is_set_before_open(make_env: EnvFactory) -> None:
+    env = make_env("ctx-open")
+    out = make_env.collect(env.from_batch(range(30)).map(OpenContext, parallelism=3,
+                                                         name="opener"))
+    env.submit()
+    seen = set(out.items)
+    assert {s[3] for s in seen} <= {0, 1, 2} and len(seen) >= 1
+    for job, op, task, index, par, logger in seen:
+        assert (job, op, par) == ("ctx-open", "opener", 3)
+        assert task == f"opener[{index}]"
+        assert logger.startswith("sage.") and "opener" in logger
+
+
+def test_constructor_args_build_one_instance_per_parallel_task(make_env: EnvFactory) -> None:
+    env = make_env("ctor", config={"batch_size": 4})
+    by_class = make_env.collect(env.from_batch(range(60)).map(Numbered, "c", start=100,
+                                                             parallelism=3))
+    by_instance = make_env.collect(env.from_batch(range(60)).map(Numbered("i", 0),
+                                                                parallelism=3))
+    env.submit()
+    for out, prefix, start in ((by_class, "c", 100), (by_instance, "i", 0)):
+        items = out.items
+        assert len(items) == 60 and {p for p, _, _ in items} == {prefix}
+        per_instance: dict[int, list[int]] = {}
+        for _, index, n in items:
+            per_instance.setdefault(index, []).append(n)
+        # each instance counts its own records from the constructor's start: no shared state
+        for counts in per_instance.values():
+            assert sorted(counts) == list(range(start + 1, start + 1 + len(counts)))
+        assert sum(len(c) for c in per_instance.values()) == 60
 
 
 def test_keyby_same_key_same_instance_and_current_key(make_env: EnvFactory) -> None:
@@ -187,6 +244,21 @@ def test_connected_map_is_union(make_env: EnvFactory) -> None:
     out = make_env.collect(a.connect(b).map(lambda x: x * 10))
     env.submit()
     assert sorted(out.items) == [x * 10 for x in [*range(5), *range(100, 103)]]
+
+
+def test_connected_keyby_one_selector_for_every_input(make_env: EnvFactory) -> None:
+    env = make_env("co-keyby", config={"batch_size": 3})
+    a = env.from_batch([f"{c}{i}" for c in "abcd" for i in range(5)])
+    b = env.from_batch([f"{c}!" for c in "abcdef"], parallelism=2)
+    out = make_env.collect(a.connect(b).keyby(FirstLetter).map(WhoAmI, parallelism=3))
+    env.submit()
+    items = out.items
+    assert len(items) == 20 + 6
+    instance_of: dict[str, set[int]] = {}
+    for word, index, _, key in items:
+        assert key == word[0]
+        instance_of.setdefault(key, set()).add(index)
+    assert all(len(v) == 1 for v in instance_of.values())  # both inputs agree per key
 
 
 class Orders(JoinFunction):

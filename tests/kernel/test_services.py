@@ -142,3 +142,15 @@ def test_plain_object_and_function_services(make_env: EnvFactory) -> None:
 class _UseBoth(MapFunction):
     def execute(self, data: str) -> tuple[int, int]:
         return self.call_service("double", 7), self.call_service("lexicon", data)
+
+
+def test_service_resources_are_an_option_not_a_constructor_argument(
+        make_env: EnvFactory) -> None:
+    """The same registration runs on both runtimes: Ray places by it, local records it."""
+    env = make_env("svc-resources")
+    env.register_service("lexicon", Lexicon, {"a": 1}, default=0,
+                         resources={"cpu_node": 1})
+    out = make_env.collect(env.from_batch(["a", "b"]).map(Lookup))
+    env.submit()
+    assert sorted(out.items) == [("a", 1, 1), ("b", 0, 1)]
+    assert env._services["lexicon"].resources == {"cpu_node": 1}

@@ -93,3 +93,34 @@ def test_service_resources_place_the_service_actor(ray_env: EnvFactory) -> None:
     out = ray_env.collect(env.from_batch([5]).map(Ask))
     env.submit()
     assert out.items == [(5, {"gpu_node": 1.0})]
+
+
+def test_busy_resources_fail_after_the_placement_timeout(ray_cluster: Any) -> None:
+    """Resources that exist but are held elsewhere: a clear error, not an endless wait
+    (for tasks and for services alike)."""
+    from sage.kernel import BaseService, RemoteEnvironment
+
+    @ray_cluster.remote(num_cpus=0, resources={"gpu_node": 1})
+    class Holder:
+        def ping(self) -> int:
+            return 1
+
+    class Model(BaseService):
+        def process(self, x: int) -> int:
+            return x
+
+    holder = Holder.remote()  # type: ignore[attr-defined]
+    ray_cluster.get(holder.ping.remote())
+    try:
+        env = RemoteEnvironment("busy-task", config={"placement_timeout_s": 2})
+        env.from_batch([1]).map(lambda x: x, resources={"gpu_node": 1}).sink(lambda x: None)
+        with pytest.raises(ResourceUnavailableError, match="task could be placed within 2s"):
+            env.submit()
+        assert env.metrics().status == "failed"
+        env = RemoteEnvironment("busy-service", config={"placement_timeout_s": 2})
+        env.register_service("model", Model, resources={"gpu_node": 1})
+        env.from_batch([1]).sink(lambda x: None)
+        with pytest.raises(ResourceUnavailableError, match="service could be placed"):
+            env.submit()
+    finally:
+        ray_cluster.kill(holder)

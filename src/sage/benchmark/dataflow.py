@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sage.kernel import BaseEnvironment, LocalEnvironment, SinkFunction
+from sage.kernel import BaseEnvironment, JobMetrics, LocalEnvironment, SinkFunction
 
 
 def inc(x: int) -> int:
@@ -65,9 +65,10 @@ def make_environment(runtime: str, name: str, config: dict[str, Any]) -> BaseEnv
     raise ValueError(f"unknown runtime {runtime!r}; use local or ray")
 
 
-def run_pipeline(runtime: str, n: int, parallelism: int, shuffle: bool,
-                 batch_size: int) -> int:
-    """One run of the benchmark job; returns how many records reached the sink."""
+def run_pipeline(
+    runtime: str, n: int, parallelism: int, shuffle: bool, batch_size: int
+) -> JobMetrics:
+    """One run of the benchmark job; checks that every even record reached the sink."""
     env = make_environment(runtime, "bench_dataflow", {"batch_size": batch_size})
     p_src = 1 if shuffle else parallelism
     (
@@ -76,11 +77,15 @@ def run_pipeline(runtime: str, n: int, parallelism: int, shuffle: bool,
         .filter(even, parallelism=parallelism)
         .sink(CountSink, parallelism=p_src, name="count")
     )
-    metrics = env.submit(autostop=True)
-    counted = metrics["count"].records_in if metrics is not None else -1
-    if counted != n // 2:
-        raise RuntimeError(f"lost or duplicated records: sink saw {counted}, want {n // 2}")
-    return counted
+    return checked(env.submit(autostop=True), "count", n // 2)
+
+
+def checked(metrics: JobMetrics | None, sink: str, expected: int) -> JobMetrics:
+    """The job's metrics, after checking that ``sink`` saw exactly ``expected`` records."""
+    counted = metrics[sink].records_in if metrics is not None else -1
+    if metrics is None or counted != expected:
+        raise RuntimeError(f"lost or duplicated records: sink saw {counted}, want {expected}")
+    return metrics
 
 
 @dataclass
@@ -146,11 +151,17 @@ def run_dataflow_benchmark(
         ("plain_loop", 1, lambda: plain_loop(records))
     ]
     for p in parallelisms:
-        scenarios.append((f"p{p}", p, lambda p=p: run_pipeline(runtime, records, p, False,
-                                                                batch_size)))
+        scenarios.append(
+            (f"p{p}", p, lambda p=p: run_pipeline(runtime, records, p, False, batch_size))
+        )
         if shuffle and p > 1:
-            scenarios.append((f"p{p}_shuffle", p,
-                              lambda p=p: run_pipeline(runtime, records, p, True, batch_size)))
+            scenarios.append(
+                (
+                    f"p{p}_shuffle",
+                    p,
+                    lambda p=p: run_pipeline(runtime, records, p, True, batch_size),
+                )
+            )
     plain_median = 0.0
     for name, p, fn in scenarios:
         fn()  # warm-up (imports, first-time allocations, Ray actor start)
@@ -158,11 +169,16 @@ def run_dataflow_benchmark(
         median = statistics.median(runs)
         if name == "plain_loop":
             plain_median = median
-        report.scenarios.append(ScenarioResult(
-            name=name, parallelism=p, median_s=median, runs_s=runs,
-            records_per_s=records / median if median else float("inf"),
-            ratio_to_plain=median / plain_median if plain_median else 1.0,
-        ))
+        report.scenarios.append(
+            ScenarioResult(
+                name=name,
+                parallelism=p,
+                median_s=median,
+                runs_s=runs,
+                records_per_s=records / median if median else float("inf"),
+                ratio_to_plain=median / plain_median if plain_median else 1.0,
+            )
+        )
     return report
 
 

@@ -8,16 +8,21 @@ The file is named by ``SAGE_CONFIG`` or passed to :func:`load_settings`.
 from __future__ import annotations
 
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import tomllib
 import yaml
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sage.common.ports import DEFAULT_HOST, SagePorts
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport
+    import tomli as tomllib
 
 
 class TenantKey(BaseModel):
@@ -69,12 +74,12 @@ class SageSettings(BaseSettings):
 def read_settings_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a YAML or TOML settings file into a plain dict."""
     p = Path(path)
+    if p.suffix not in {".toml", ".yaml", ".yml"}:
+        raise ValueError(f"settings file must be .yaml, .yml or .toml: {p}")
     text = p.read_text(encoding="utf-8")
-    if p.suffix in {".toml"}:
+    if p.suffix == ".toml":
         return tomllib.loads(text)
-    if p.suffix in {".yaml", ".yml"}:
-        return yaml.safe_load(text) or {}
-    raise ValueError(f"settings file must be .yaml, .yml or .toml: {p}")
+    return yaml.safe_load(text) or {}
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> SageSettings:

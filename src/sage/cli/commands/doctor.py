@@ -61,6 +61,10 @@ def doctor() -> None:
     ):
         free = is_port_free(port)
         table.add_row(f"port {name}", _mark(free, warn=True), f"{port} {'free' if free else 'in use'}")
+    bench = range(ports.benchmark_start, ports.benchmark_end + 1)
+    n_free = sum(is_port_free(p) for p in bench)
+    table.add_row("ports benchmarks", _mark(n_free > 0, warn=True),
+                  f"{bench.start}-{bench.stop - 1}: {n_free} of {len(bench)} free")
 
     console.print(table)
     if not ok:

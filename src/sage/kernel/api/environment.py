@@ -98,11 +98,18 @@ class BaseEnvironment:
         return DataStream(self, node)
 
     # -- services ---------------------------------------------------------------------
-    def register_service(self, name: str, service: Any, *args: Any, **kwargs: Any) -> None:
-        """Register a service class (instantiated once per job with the args) or object."""
+    def register_service(self, name: str, service: Any, *args: Any,
+                         resources: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        """Register a service class (instantiated once per job with the args) or object.
+
+        ``resources=`` (``num_gpus``, ``num_cpus``, ``memory``, custom labels) is reserved,
+        like on operators: recorded locally, honoured by Ray when placing the service."""
         if name in self._services:
             raise ConfigError(f"service {name!r} is already registered")
-        self._services[name] = ServiceSpec(name, service, tuple(args), dict(kwargs))
+        if resources is not None and not isinstance(resources, dict):
+            raise ConfigError(f"service {name!r}: resources must be a dict, got {resources!r}")
+        self._services[name] = ServiceSpec(name, service, tuple(args), dict(kwargs),
+                                           dict(resources or {}))
 
     # -- running ------------------------------------------------------------------------
     def compile(self) -> PhysicalPlan:

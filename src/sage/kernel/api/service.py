@@ -1,6 +1,6 @@
 """Services: long-lived objects that functions call by name (models, stores, pipelines).
 
-``env.register_service(name, cls, *args, **kwargs)`` creates one instance per job
+``env.register_service(name, cls, *args, resources=..., **kwargs)`` creates one instance per job
 (locally: one instance served by its own worker thread, so a service needs no locking;
 on Ray: an actor). Functions call it with ``self.call_service(name, ...)`` or
 ``self.call_service_async(name, ...)``.
@@ -25,10 +25,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ServiceSpec:
+    """A registered service: how to build it and what it needs to be placed (the local
+    runtime records ``resources``, the Ray runtime places the service actor by them)."""
+
     name: str
     factory: Any
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
 
 
 class BaseService(BaseFunction):

@@ -65,8 +65,9 @@ class JobManager:
         try:
             if self.ray is not None:
                 self.ray.start(job)
-                return self.store.update(job_id, status=JobStatus.RUNNING,  # type: ignore[return-value]
-                                         started_at=time.time())
+                # the cluster says whether it runs yet (entrypoint resources may be busy)
+                submitted = self.store.update(job_id, started_at=time.time()) or job
+                return self._refresh_ray(submitted)
             proc = self.local.start(job, Path(job.log_path or ""), self._exit_file(job_id))
         except Exception as exc:
             return self.store.update(job_id, status=JobStatus.FAILED,  # type: ignore[return-value]

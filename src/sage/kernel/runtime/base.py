@@ -24,6 +24,9 @@ class JobMetrics:
     status: str = "created"  # created | running | finished | failed | stopped
     operators: dict[str, OperatorMetrics] = field(default_factory=dict)
     duration_s: float = 0.0
+    # part of duration_s spent before records could flow: placing and starting every task
+    # (Ray: actor processes; local: threads, ~0)
+    startup_s: float = 0.0
     channel_peaks: dict[str, int] = field(default_factory=dict)
     error: str | None = None
 
@@ -43,6 +46,7 @@ class JobMetrics:
             "job": self.job_name,
             "status": self.status,
             "duration_s": self.duration_s,
+            "startup_s": self.startup_s,
             "skipped": self.skipped,
             "dead_lettered": self.dead_lettered,
             "operators": {k: v.to_dict() for k, v in self.operators.items()},

@@ -25,9 +25,6 @@ from sage.kernel.runtime.services import LocalServiceHost
 from sage.kernel.runtime.task import EOS, LOOP_QUIESCENT, TaskCore
 from sage.platform.queue import BoundedChannel, ChannelCancelled
 
-_IDLE_MIN_S = 0.0005
-_IDLE_MAX_S = 0.02
-
 
 class _LocalTransport:
     """Puts micro-batches into the destination task's inbox."""
@@ -99,6 +96,7 @@ class LocalRuntime(Runtime):
         self._alive = len(self._threads)
         for thread in self._threads:
             thread.start()
+        self._metrics.startup_s = time.perf_counter() - self._started
         for tracker in trackers.values():
             tracker.start()
         if not self._threads:
@@ -151,7 +149,7 @@ class LocalRuntime(Runtime):
         try:
             core.open()
             if core.is_source:
-                self._run_source(core)
+                core.run_source(self._stop)
             else:
                 if core.stage.num_input_channels == 0:
                     core.finish()
@@ -176,23 +174,6 @@ class LocalRuntime(Runtime):
                 last = self._alive == 0
             if last:
                 self._finish_job()
-
-    def _run_source(self, core: TaskCore) -> None:
-        idle = _IDLE_MIN_S
-        batch_size = core.batch_size
-        while not self._stop.is_set():
-            produced = core.source_step()
-            if produced < 0:
-                break
-            if produced < batch_size:
-                core.flush()  # the source has nothing more right now
-            if produced == 0:
-                # An unbounded source with nothing to offer: back off while idle only.
-                self._stop.wait(idle)
-                idle = min(idle * 2, _IDLE_MAX_S)
-            else:
-                idle = _IDLE_MIN_S
-        core.finish()
 
     def _fail(self, error: JobFailedError) -> None:
         with self._lock:

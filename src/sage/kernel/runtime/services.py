@@ -13,7 +13,7 @@ from typing import Any
 
 from sage.common.errors import ConfigError, JobFailedError
 from sage.common.logging import get_logger
-from sage.kernel.api.context import TaskContext
+from sage.kernel.api.context import ServiceCaller, TaskContext
 from sage.kernel.api.functions import BaseFunction
 from sage.kernel.api.service import ServiceSpec
 
@@ -29,6 +29,24 @@ def resolve_method(service: Any, name: str, method: str | None) -> Any:
     if target is None or not callable(target):
         raise ConfigError(f"service {name!r} has no method {method or 'process'!r}")
     return target
+
+
+def open_service(spec: ServiceSpec, job_name: str, caller: ServiceCaller) -> Any:
+    """Create one service instance (a class is called with the args, anything else is
+    the service itself), give it a context when it is a SAGE function, and open it.
+    Shared by the local host and the Ray service actor so both behave the same."""
+    factory = spec.factory
+    instance = factory(*spec.args, **spec.kwargs) if isinstance(factory, type) else factory
+    if isinstance(instance, BaseFunction):
+        instance.ctx = TaskContext(
+            job_name=job_name, task_name=f"service:{spec.name}", operator_name=spec.name,
+            index=0, parallelism=1, logger=get_logger(f"kernel.service.{spec.name}"),
+            services=caller,
+        )
+    opener = getattr(instance, "open", None)
+    if callable(opener):
+        opener()
+    return instance
 
 
 class LocalServiceHost:
@@ -51,20 +69,7 @@ class LocalServiceHost:
                                      traceback.format_exc()) from exc
 
     def _start_one(self, name: str, spec: ServiceSpec) -> None:
-        factory = spec.factory
-        # A class is instantiated with the args; anything else is the service itself.
-        instance = factory(*spec.args, **spec.kwargs) if isinstance(factory, type) \
-            else factory
-        if isinstance(instance, BaseFunction):
-            instance.ctx = TaskContext(
-                job_name=self.job_name, task_name=f"service:{name}", operator_name=name,
-                index=0, parallelism=1, logger=get_logger(f"kernel.service.{name}"),
-                services=self,
-            )
-        opener = getattr(instance, "open", None)
-        if callable(opener):
-            opener()
-        self.instances[name] = instance
+        self.instances[name] = open_service(spec, self.job_name, self)
         self._executors[name] = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix=f"sage-service-{name}"
         )

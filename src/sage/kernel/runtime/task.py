@@ -5,8 +5,8 @@ Contract (the local runtime drives it from a thread, the Ray runtime from an act
 * ``TaskCore(plan, stage, index, transport, services=..., loop=...)`` then ``open()``:
   instantiates each chained function with the operator's args, sets ``fn.ctx``, calls
   ``open()``.
-* Sources: call ``source_step()`` until it returns ``False`` (exhausted) or the job is
-  stopped, then ``finish()``.
+* Sources: ``run_source(stop_event)`` (or ``source_step()`` until it returns ``-1``,
+  then ``finish()``).
 * Other tasks: deliver every message with ``handle(channel, payload)`` where payload is a
   ``list`` (a micro-batch), :data:`EOS` or :data:`LOOP_QUIESCENT`. ``handle`` returns
   ``True`` once the task has finished: every input channel delivered EOS (counted per
@@ -24,6 +24,7 @@ Contract (the local runtime drives it from a thread, the Ray runtime from an act
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from typing import Any, Protocol
 
@@ -57,6 +58,11 @@ class _Marker:
 
 EOS = _Marker("EOS")
 LOOP_QUIESCENT = _Marker("LOOP_QUIESCENT")
+
+# An unbounded source that has nothing right now backs off between these bounds; a
+# source that produces records never waits.
+_IDLE_MIN_S = 0.0005
+_IDLE_MAX_S = 0.02
 
 
 class Transport(Protocol):
@@ -281,6 +287,28 @@ class TaskCore:
         if exhausted:
             return -1
         return len(records)
+
+    def run_source(self, stop: threading.Event) -> None:
+        """Drive a source task until it is exhausted or ``stop`` is set, then finish.
+
+        Partial batches are flushed as soon as the source has nothing more right now, so
+        latency follows the source's own pace; only an idle unbounded source waits (on
+        ``stop``, with exponential back-off), never a producing one.
+        """
+        idle = _IDLE_MIN_S
+        batch_size = self.batch_size
+        while not stop.is_set():
+            produced = self.source_step()
+            if produced < 0:
+                break
+            if produced < batch_size:
+                self.flush()
+            if produced == 0:
+                stop.wait(idle)
+                idle = min(idle * 2, _IDLE_MAX_S)
+            else:
+                idle = _IDLE_MIN_S
+        self.finish()
 
     def handle(self, channel: int, payload: Any) -> bool:
         """Process one inbox message; ``True`` once the task has finished."""

@@ -22,18 +22,13 @@ from ray.exceptions import RayTaskError
 import ray
 from sage.common.errors import ConfigError
 from sage.common.logging import get_logger
-from sage.kernel.api.context import TaskContext
-from sage.kernel.api.functions import BaseFunction
 from sage.kernel.api.service import ServiceSpec
 from sage.kernel.plan import LoopSpec, PhysicalPlan
 from sage.kernel.runtime.loops import LocalLoopTracker
 from sage.kernel.runtime.operators import OperatorError
 from sage.kernel.runtime.ray.transport import ActorTransport, DownstreamLost
-from sage.kernel.runtime.services import resolve_method
+from sage.kernel.runtime.services import open_service, resolve_method
 from sage.kernel.runtime.task import LOOP_QUIESCENT, TaskCore
-
-_IDLE_MIN_S = 0.0005
-_IDLE_MAX_S = 0.02
 
 
 def task_actor_name(job_id: str, stage: str, index: int) -> str:
@@ -204,7 +199,7 @@ class TaskHost:
         core = self.core
         try:
             if core.is_source:
-                self._run_source()
+                core.run_source(self.stop_event)
             elif self.stage.num_input_channels == 0:
                 core.finish()
             else:
@@ -213,23 +208,6 @@ class TaskHost:
             self._complete()
         except BaseException as exc:  # noqa: BLE001 - a task must never die silently
             self._fail_from(exc)
-
-    def _run_source(self) -> None:
-        core = self.core
-        idle = _IDLE_MIN_S
-        batch_size = core.batch_size
-        while not self.stop_event.is_set():
-            produced = core.source_step()
-            if produced < 0:
-                break
-            if produced < batch_size:
-                core.flush()
-            if produced == 0:  # unbounded source with nothing right now: back off
-                self.stop_event.wait(idle)
-                idle = min(idle * 2, _IDLE_MAX_S)
-            else:
-                idle = _IDLE_MIN_S
-        core.finish()
 
     def push(self, channel: int, payload: Any) -> None:
         """One micro-batch (or EOS / loop marker) from an upstream task."""
@@ -293,21 +271,8 @@ class ServiceHost:
 
     def start(self) -> tuple[str, str] | None:
         """Create and open the service; ``(message, traceback)`` on failure."""
-        spec = self.spec
         try:
-            factory = spec.factory
-            instance = factory(*spec.args, **spec.kwargs) if isinstance(factory, type) \
-                else factory
-            if isinstance(instance, BaseFunction):
-                instance.ctx = TaskContext(
-                    job_name=self.job_name, task_name=f"service:{spec.name}",
-                    operator_name=spec.name, index=0, parallelism=1,
-                    logger=get_logger(f"kernel.service.{spec.name}"), services=self.caller,
-                )
-            opener = getattr(instance, "open", None)
-            if callable(opener):
-                opener()
-            self.instance = instance
+            self.instance = open_service(self.spec, self.job_name, self.caller)
         except Exception as exc:  # noqa: BLE001 - reported to the driver
             return f"{type(exc).__name__}: {exc}", traceback.format_exc()
         return None

@@ -7,15 +7,16 @@ from typing import Any
 from sage.common.errors import ConfigError
 from sage.kernel.api.environment import BaseEnvironment
 from sage.kernel.runtime.base import Runtime
-from sage.kernel.scheduler import SchedulerPolicy
+from sage.kernel.scheduler import SchedulerPolicy, get_scheduler
 
 
 class RemoteEnvironment(BaseEnvironment):
     """Runs the job on a Ray cluster, one actor per parallel task.
 
-    ``address``: ``None`` starts (or reuses) a local Ray sized to the machine,
-    ``"auto"`` joins the cluster started with ``ray start``, ``"ray://host:10001"``
-    goes through Ray Client. ``scheduler``: ``default``, ``spread``, ``pack``,
+    ``address``: ``None`` starts (or reuses, within this process) a local Ray sized to
+    the machine, GPUs included (inside a Ray job, ``RAY_ADDRESS`` wins), ``"auto"``
+    joins the cluster started with ``ray start``, ``"ray://host:10001"`` goes through
+    Ray Client. ``scheduler``: ``default``, ``spread``, ``pack``,
     ``load_aware`` or a registered/instance :class:`SchedulerPolicy`.
     Extra ``config`` keys: ``max_inflight`` (unacknowledged batches per edge, 4) and
     ``max_restarts`` (0: a dead actor fails the job; N or -1: Ray restarts it and
@@ -29,6 +30,7 @@ class RemoteEnvironment(BaseEnvironment):
                  max_restarts: int | None = None) -> None:
         super().__init__(name, config)
         self.address = address
+        get_scheduler(scheduler)  # an unknown policy is a ConfigError here, not at submit
         self.scheduler = scheduler
         self.max_inflight = int(self.config.get("max_inflight", 4))
         restarts = max_restarts if max_restarts is not None else \
@@ -37,18 +39,9 @@ class RemoteEnvironment(BaseEnvironment):
         self.placement_timeout_s = float(self.config.get("placement_timeout_s", 120.0))
         if self.max_inflight < 1:
             raise ConfigError("max_inflight must be >= 1")
-        self._service_resources: dict[str, dict[str, Any]] = {}
-
-    def register_service(self, name: str, service: Any, *args: Any,
-                         resources: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        """Like the local one; ``resources=`` places the service actor (e.g. a GPU)."""
-        super().register_service(name, service, *args, **kwargs)
-        if resources:
-            self._service_resources[name] = dict(resources)
 
     def _create_runtime(self) -> Runtime:
         from sage.kernel.runtime.ray.runtime import RayRuntime
 
         return RayRuntime(self.address, self.scheduler, self.max_inflight,
-                          self.max_restarts, self._service_resources,
-                          self.placement_timeout_s)
+                          self.max_restarts, self.placement_timeout_s)

@@ -17,7 +17,6 @@ import uuid
 from typing import Any
 
 from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 import ray
 from sage.common.errors import JobFailedError, ResourceUnavailableError
@@ -36,16 +35,14 @@ from sage.kernel.runtime.ray.actors import (
     task_actor_name,
 )
 from sage.kernel.runtime.ray.cluster import current_namespace, ensure_ray
+from sage.kernel.runtime.ray.placement import placed_actor_options, plan_placements
 from sage.kernel.scheduler import (
     Placement,
     SchedulerPolicy,
     TaskDemand,
-    check_feasible,
     get_scheduler,
     normalize_resources,
-    ray_actor_options,
 )
-from sage.kernel.scheduler.cluster import live_nodes
 
 _ACTOR_GONE = (RayActorError, ActorUnavailableError)
 
@@ -56,14 +53,12 @@ class RayRuntime(Runtime):
     def __init__(self, address: str | None = None,
                  scheduler: str | SchedulerPolicy | None = "default",
                  max_inflight: int = 4, max_restarts: int = 0,
-                 service_resources: dict[str, dict[str, Any]] | None = None,
                  placement_timeout_s: float = 120.0) -> None:
         self.address = address
         self.placement_timeout_s = placement_timeout_s
         self.policy = get_scheduler(scheduler)
         self.max_inflight = max(1, int(max_inflight))
         self.max_restarts = int(max_restarts)
-        self.service_resources = dict(service_resources or {})
         self.job_id = ""
         self.placements: dict[str, Placement] = {}
         self.tasks: dict[str, tuple[Stage, int, Any]] = {}
@@ -84,24 +79,16 @@ class RayRuntime(Runtime):
     def _demands(self, plan: PhysicalPlan, services: list[ServiceSpec]) -> list[TaskDemand]:
         out = [TaskDemand(f"{stage.name}[{i}]", normalize_resources(stage.resources))
                for stage in plan.stages.values() for i in range(stage.parallelism)]
-        out += [TaskDemand(f"service:{s.name}",
-                           normalize_resources(self.service_resources.get(s.name)))
+        out += [TaskDemand(f"service:{s.name}", normalize_resources(s.resources))
                 for s in services]
         return out
 
     def _options(self, name: str, demand: TaskDemand, restarts: int) -> dict[str, Any]:
-        options: dict[str, Any] = {
+        return {
             "name": name, "namespace": current_namespace(),
             "max_restarts": restarts, "max_task_retries": 0,
-            **ray_actor_options(demand.resources),
+            **placed_actor_options(demand, self.placements.get(demand.name)),
         }
-        placement = self.placements.get(demand.name)
-        if placement is not None and placement.node_id is not None:
-            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(
-                placement.node_id, soft=False)
-        elif placement is not None and placement.strategy != "DEFAULT":
-            options["scheduling_strategy"] = placement.strategy
-        return options
 
     # -- Runtime interface ------------------------------------------------------------------
     def start(self, plan: PhysicalPlan, services: list[ServiceSpec]) -> None:
@@ -111,9 +98,8 @@ class RayRuntime(Runtime):
         self.job_id = f"{plan.job_name}-{uuid.uuid4().hex[:8]}"
         namespace = current_namespace()
         demands = self._demands(plan, services)
-        nodes = live_nodes()
-        check_feasible(demands, nodes)  # ResourceUnavailableError before anything starts
-        self.placements = {p.task: p for p in self.policy.place(demands, nodes)}
+        # ResourceUnavailableError before anything starts
+        self.placements = plan_placements(demands, self.policy)
         by_name = {d.name: d for d in demands}
         self._started = True
         try:
@@ -136,17 +122,12 @@ class RayRuntime(Runtime):
                                             by_name[task], self.max_restarts)
                     self.tasks[task] = (stage, i,
                                         TaskHost.options(**options).remote(spec, plan_ref))
-            try:
-                ray.get([h.ready.remote() for _, _, h in self.tasks.values()],
-                        timeout=self.placement_timeout_s)
-            except GetTimeoutError as exc:
-                raise ResourceUnavailableError(
-                    f"job {plan.job_name!r}: not every task could be placed within "
-                    f"{self.placement_timeout_s:g}s; the cluster is busy or the requested "
-                    f"resources are held by other jobs (free now: "
-                    f"{ray.available_resources()})") from exc
+            self._await_placed([h.ready.remote() for _, _, h in self.tasks.values()],
+                               plan.job_name, "task")
             ray.get([a.start.remote() for a in self.loop_actors])
+            self._metrics.startup_s = time.perf_counter() - self._t0
         except BaseException:
+            self._metrics.status = "failed"
             self._teardown()
             self._done.set()
             raise
@@ -165,13 +146,26 @@ class RayRuntime(Runtime):
                                     demands[f"service:{spec.name}"], 0)
             self.service_actors[spec.name] = ServiceHost.options(**options).remote(
                 spec, plan.job_name, self.job_id, namespace, names)
-        started = ray.get([a.start.remote() for a in self.service_actors.values()])
+        started = self._await_placed([a.start.remote() for a in self.service_actors.values()],
+                                     plan.job_name, "service")
         for name, failure in zip(self.service_actors, started, strict=True):
             if failure is not None:
                 self._failure = JobFailedError(f"service:{name}", failure[0], failure[1])
                 self._metrics.status = "failed"
                 self._metrics.error = str(self._failure)
                 raise self._failure
+
+    def _await_placed(self, refs: list[Any], job: str, what: str) -> list[Any]:
+        """Results of the actors' first calls, or a clear error when some actor is still
+        waiting for resources (held by other jobs) after ``placement_timeout_s``."""
+        try:
+            return list(ray.get(refs, timeout=self.placement_timeout_s))
+        except GetTimeoutError as exc:
+            raise ResourceUnavailableError(
+                f"job {job!r}: not every {what} could be placed within "
+                f"{self.placement_timeout_s:g}s; the cluster is busy or the requested "
+                f"resources are held by other jobs (free now: "
+                f"{ray.available_resources()})") from exc
 
     def wait(self, timeout: float | None = None) -> bool:
         if not self._done.wait(timeout):

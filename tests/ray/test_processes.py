@@ -1,0 +1,85 @@
+"""A long-running process (an engine's command line) placed on the cluster like a task:
+its resources are honoured, it is reachable, stoppable, and never outlives its actor."""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from sage.common.errors import ConfigError, ResourceUnavailableError
+from sage.common.ports import ephemeral_port
+
+pytestmark = pytest.mark.ray
+
+
+def _http_server(port: int) -> list[str]:
+    return [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+
+
+def _wait_until(check: Any, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def _pid_alive(pid: int) -> bool:
+    from sage.kernel.jobmanager.manager import _alive
+
+    return _alive(pid)
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_engine_command_runs_where_its_resources_are(ray_cluster: Any) -> None:
+    from sage.kernel.runtime.ray.processes import find_process, place_process
+
+    port = ephemeral_port()
+    name = f"engine-{uuid.uuid4().hex[:6]}"
+    proc = place_process(name, _http_server(port), resources={"gpu_node": 1},
+                         scheduler="spread", env={"SAGE_ENGINE_ID": name})
+    try:
+        assert proc.node_id == ray_cluster.get_runtime_context().get_node_id()
+        assert proc.resources.get("gpu_node") == 1.0
+        assert proc.node_ip
+        _wait_until(lambda: _answers(port), "the placed server never answered")
+        assert proc.alive() and proc.returncode() is None
+        assert find_process(name).pid == proc.pid
+        assert "GET /" in proc.tail()
+    finally:
+        code = proc.stop(timeout=10)
+    assert code is not None
+    assert not _pid_alive(proc.pid)
+    with pytest.raises(ConfigError, match="no placed process"):
+        find_process(name)
+
+
+def test_killing_the_actor_takes_the_process_with_it(ray_cluster: Any) -> None:
+    from sage.kernel.runtime.ray.processes import place_process
+
+    proc = place_process(f"orphan-{uuid.uuid4().hex[:6]}",
+                         [sys.executable, "-c", "import time; time.sleep(300)"],
+                         resources={"cpu_node": 1})
+    assert _pid_alive(proc.pid)
+    ray_cluster.kill(proc.actor, no_restart=True)
+    _wait_until(lambda: not _pid_alive(proc.pid), "the child outlived its actor")
+
+
+def test_impossible_resources_fail_at_once(ray_cluster: Any) -> None:
+    from sage.kernel.runtime.ray.processes import place_process
+
+    with pytest.raises(ResourceUnavailableError, match=r"needs GPU=1"):
+        place_process("needs-gpu", [sys.executable, "-c", "pass"],
+                      resources={"num_gpus": 1})
+    with pytest.raises(ConfigError, match="empty command"):
+        place_process("nothing", [])
