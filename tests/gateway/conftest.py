@@ -1,74 +1,59 @@
-"""Stub-engine gateways for the behaviour, bad-input and fault tests in this folder."""
+"""Gateways for this folder: ``real_gateway`` over the session's real engines (API
+behaviour, bad input), ``start_gateway`` over fake engines where a test needs an engine
+that is slow, failing or killed on purpose (faults, overload, queueing)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from sage.common.config import GatewaySettings
-from sage.common.ports import ephemeral_port
 from sage.gateway.app import create_app
 from sage.gateway.server import GatewayThread
 from sage.llm.control_plane.dispatcher import ControlPlane
-from tests.gateway.stub_engine import stub_engine
+from sage.llm.engines.spec import EngineInfo
+from tests.fixtures.engines import RealEngines
+
+CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 
 
-def stub_command(port: int, delay: float = 0.0) -> list[str]:
-    """The command line that runs a stub engine on ``port``."""
-    import sys
-
-    return [
-        sys.executable,
-        "-m",
-        "tests.gateway.stub_engine",
-        "--port",
-        str(port),
-        "--delay",
-        str(delay),
-    ]
+def slow(body: dict[str, Any], latency_ms: float) -> dict[str, Any]:
+    """``body`` that makes the fake engine wait ``latency_ms`` before answering."""
+    return {**body, "fake": {"latency_ms": latency_ms}}
 
 
 @dataclass
-class StubGateway:
+class Gateway:
     url: str
-    engine_urls: list[str]
+    engines: list[EngineInfo]
     cp: ControlPlane
     thread: GatewayThread
 
-
-@pytest.fixture(scope="module")
-def stub_url() -> Iterator[str]:
-    """One stub engine (LLM + embedding) for the module."""
-    port = ephemeral_port()
-    with stub_engine(port, delay=0.0):
-        yield f"http://127.0.0.1:{port}"
+    def stop(self) -> None:
+        self.thread.stop()
 
 
 def start_gateway(
-    engine_urls: list[str],
+    engines: list[EngineInfo],
     settings: GatewaySettings | None = None,
     policy: str = "hybrid",
-    capacity: int = 4,
-    **cp_options: object,
-) -> StubGateway:
-    cp = ControlPlane(policy, health_interval_s=0.1, **cp_options)  # type: ignore[arg-type]
-    for i, url in enumerate(engine_urls):
-        cp.add_engine(
-            url,
-            kind="both",
-            models=["stub-llm", "stub-embed"],
-            engine_id=f"stub{i}",
-            capacity=capacity,
-            max_batch=32,
-        )
+    **cp_options: Any,
+) -> Gateway:
+    """A gateway (thread) over ``engines``, which nobody restarts unless ``on_engine_down``
+    says so; unhealthy engines are re-probed every 0.1 s."""
+    cp = ControlPlane(policy, health_interval_s=0.1, **cp_options)
+    for info in engines:
+        cp.add_engine_info(info)
     thread = GatewayThread(create_app(cp, settings or GatewaySettings())).start()
-    return StubGateway(thread.url, engine_urls, cp, thread)
+    return Gateway(thread.url, engines, cp, thread)
 
 
 @pytest.fixture(scope="module")
-def stub_gateway(stub_url: str) -> Iterator[StubGateway]:
-    gw = start_gateway([stub_url], GatewaySettings(max_body_bytes=64 * 1024))
+def real_gateway(real_engines: RealEngines) -> Iterator[Gateway]:
+    """The real engines behind a hybrid gateway that takes bodies up to 64 KiB."""
+    gw = start_gateway(real_engines.engines, GatewaySettings(max_body_bytes=64 * 1024))
     yield gw
-    gw.thread.stop()
+    gw.stop()

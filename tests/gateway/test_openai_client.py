@@ -8,7 +8,10 @@ import httpx
 import pytest
 from openai import OpenAI
 
+from sage.common.config import GatewaySettings, TenantKey
+from sage.gateway.stack import ServingStack
 from sage.llm.client import LLMClient
+from tests.fixtures.engines import RealEngines
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +94,19 @@ def test_openai_errors_are_shaped(client: OpenAI) -> None:
     assert info.value.status_code == 404
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="default", messages=[])
+
+
+def test_api_keys_with_the_openai_client(real_engines: RealEngines) -> None:
+    """A keyed gateway: the key maps to a tenant; a wrong key is openai's AuthenticationError."""
+    import openai
+
+    settings = GatewaySettings(api_keys=[TenantKey(key="sk-team-a", tenant="team-a")])
+    with ServingStack(engines=real_engines.engines, settings=settings) as stack:
+        good = OpenAI(base_url=stack.url + "/v1", api_key="sk-team-a", max_retries=0)
+        assert {m.id for m in good.models.list().data} == {e.model for e in real_engines.engines}
+        vectors = good.embeddings.create(model=real_engines.embedding.model, input=["a", "b"])
+        assert len(vectors.data) == 2
+        bad = OpenAI(base_url=stack.url + "/v1", api_key="sk-wrong", max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            bad.embeddings.create(model=real_engines.embedding.model, input="a")
+        assert 'tenant="team-a"' in httpx.get(stack.url + "/metrics").text

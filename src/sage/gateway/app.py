@@ -8,28 +8,21 @@ engine's reply (or stream) straight back.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from sage.common.config import GatewaySettings
-from sage.common.errors import ConfigError, SageError
+from sage.common.errors import SageError
 from sage.common.logging import get_logger
 from sage.gateway.auth import CallerContext, KeyRing, caller_context
-from sage.gateway.errors import (
-    GatewayError,
-    as_gateway_error,
-    error_response,
-    install_error_handlers,
-    validation_message,
-)
+from sage.gateway.errors import refusal_error
 from sage.gateway.metrics import GatewayMetrics
 from sage.gateway.schemas import (
     ChatCompletionRequest,
@@ -41,28 +34,39 @@ from sage.gateway.schemas import (
 from sage.llm.control_plane.dispatcher import ControlPlane, EngineReply
 from sage.llm.control_plane.policies import available_policies
 from sage.llm.control_plane.types import RequestKind
+from sage.llm.engines.external import with_served_models
+from sage.llm.exposure import require_key_when_exposed
+from sage.llm.openai_errors import OpenAIError, install_error_handlers
+from sage.llm.request_body import parse_body
+from sage.llm.sse import SSE_HEADERS
 
 log = get_logger("sage.gateway")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+M = TypeVar("M", bound=BaseModel)
 
 
 def check_exposure(settings: GatewaySettings, host: str | None = None) -> None:
     """Refuse to serve beyond the loopback interface without API keys."""
-    bind = host or settings.host
-    if not is_loopback(bind) and not settings.api_keys:
-        raise ConfigError(
-            f"refusing to bind the gateway to {bind}: API keys are required when exposed "
-            "beyond 127.0.0.1 (set gateway.api_keys, e.g. SAGE_GATEWAY__API_KEYS="
-            '\'[{"key": "...", "tenant": "team-a"}]\', or bind 127.0.0.1)'
-        )
+    require_key_when_exposed(
+        host or settings.host,
+        bool(settings.api_keys),
+        "the gateway",
+        'set gateway.api_keys, e.g. SAGE_GATEWAY__API_KEYS=\'[{"key": "...", "tenant": "team-a"}]\'',
+    )
+
+
+class _EngineStream(StreamingResponse):
+    """Relays an engine stream; frees its engine slot even if the client left before the
+    first byte (the relay generator then never runs, so its own cleanup cannot)."""
+
+    def __init__(self, reply: EngineReply, content: AsyncIterator[bytes], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.reply = reply
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.reply.release()
 
 
 class _Gateway:
@@ -79,56 +83,13 @@ class _Gateway:
             if key.rate_limit_rps:
                 control_plane.rate_limiter.set_limit(key.tenant, key.rate_limit_rps)
 
-    async def read_body(self, request: Request) -> bytes:
-        limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            try:
-                too_big = int(declared) > limit
-            except ValueError:
-                raise GatewayError(400, "invalid Content-Length header") from None
-            if too_big:
-                raise GatewayError(
-                    413, f"request body exceeds {limit} bytes", code="request_too_large"
-                )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise GatewayError(
-                    413, f"request body exceeds {limit} bytes", code="request_too_large"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     def caller(self, request: Request) -> CallerContext:
         return caller_context(request.headers, self.keys.authenticate(request.headers))
 
-    async def parse(self, request: Request, schema: type[BaseModel]) -> tuple[bytes, Any]:
-        body = await self.read_body(request)
-        if not body:
-            raise GatewayError(400, "request body is empty; JSON expected", code="invalid_json")
-        try:
-            return body, schema.model_validate_json(body)
-        except ValidationError as exc:
-            if any(e.get("type") == "json_invalid" for e in exc.errors()):
-                raise GatewayError(
-                    400, "request body is not valid JSON", code="invalid_json"
-                ) from None
-            if any(e.get("type") == "model_type" and not e.get("loc") for e in exc.errors()):
-                raise GatewayError(
-                    400, "request body must be a JSON object", code="invalid_request"
-                ) from None
-            message, param = validation_message(exc)
-            raise GatewayError(400, message, code="invalid_request", param=param) from None
+    async def parse(self, request: Request, schema: type[M]) -> tuple[bytes, M]:
+        return await parse_body(request, schema, self.settings.max_body_bytes)
 
-    async def run(
-        self,
-        request: Request,
-        kind: RequestKind,
-        schema: type[BaseModel],
-    ) -> Response:
+    async def run(self, request: Request, kind: RequestKind, schema: type[Any]) -> Response:
         start = time.perf_counter()
         policy = self.cp.policy.name
         tenant = "unknown"
@@ -136,54 +97,41 @@ class _Gateway:
             caller = self.caller(request)
             tenant = caller.tenant
             raw, body = await self.parse(request, schema)
-            stream = bool(getattr(body, "stream", False))
             inputs: list[str] | None = None
             if kind is RequestKind.EMBEDDING:
                 inputs = body.inputs()
-                sage_request = self.cp.new_request(
-                    kind,
-                    body.model,
-                    tenant=tenant,
-                    priority=caller.priority,
-                    deadline_s=caller.deadline_s,
-                    n_inputs=len(inputs),
-                    prompt_tokens=sum(len(t) for t in inputs) // 4,
-                )
-                payload: bytes | dict[str, Any] = {
-                    **body.model_dump(exclude_none=True),
-                    "model": sage_request.model,
-                }
+                sizes = {"n_inputs": len(inputs), "prompt_tokens": sum(map(len, inputs)) // 4}
             else:
-                sage_request = self.cp.new_request(
-                    kind,
-                    body.model,
-                    tenant=tenant,
-                    priority=caller.priority,
-                    deadline_s=caller.deadline_s,
-                    prompt_tokens=body.prompt_chars() // 4,
-                    max_tokens=body.token_budget(),
-                )
-                payload = raw
-                if body.model != sage_request.model:  # an alias or "default": name it exactly
-                    payload = {**json.loads(raw), "model": sage_request.model}
-            reply = await self.cp.submit(sage_request, payload, stream=stream, inputs=inputs)
-        except (GatewayError, SageError) as exc:
-            err = as_gateway_error(exc)
-            self.metrics.observe(kind.value, policy, tenant, err.status, 0.0)
-            return error_response(
-                err.status,
-                err.message,
-                type=err.type,
-                code=err.code,
-                param=err.param,
-                headers=err.headers,
+                sizes = {
+                    "prompt_tokens": body.prompt_chars() // 4,
+                    "max_tokens": body.token_budget(),
+                }
+            sage_request = self.cp.new_request(
+                kind,
+                body.model,
+                tenant=tenant,
+                priority=caller.priority,
+                deadline_s=caller.deadline_s,
+                **sizes,
             )
+            stream = inputs is None and body.stream
+            payload: bytes | dict[str, Any] = raw
+            if inputs is not None:  # kept as a dict: the dispatcher merges batches
+                payload = {**body.model_dump(exclude_none=True), "model": sage_request.model}
+            elif body.model != sage_request.model:  # an alias or "default": name it exactly
+                payload = {**json.loads(raw), "model": sage_request.model}
+            reply = await self.cp.submit(sage_request, payload, stream=stream, inputs=inputs)
+        except (OpenAIError, SageError) as exc:
+            error = exc if isinstance(exc, OpenAIError) else refusal_error(exc)
+            self.metrics.observe(kind.value, policy, tenant, error.status, 0.0)
+            return error.response()
         if reply.stream is not None:
-            return StreamingResponse(
+            return _EngineStream(
+                reply,
                 self._relay(reply, kind.value, policy, tenant, start),
                 status_code=reply.status,
                 media_type=reply.media_type,
-                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                headers=SSE_HEADERS,
             )
         self.metrics.observe(kind.value, policy, tenant, reply.status, time.perf_counter() - start)
         return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
@@ -267,25 +215,17 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
     @app.post("/admin/engines")
     async def register_engine(request: Request) -> JSONResponse:
         gw.keys.authenticate(request.headers)
-        _, spec = await gw.parse(request, EngineRegistration)
-        models = list(spec.models) + ([spec.model] if spec.model else [])
-        if not models:
-            models = await _discover_models(control_plane, spec.url)
-        endpoint = control_plane.add_engine(
-            spec.url,
-            kind=spec.kind,
-            models=models,
-            engine_id=spec.id,
-            capacity=spec.capacity,
-            max_batch=spec.max_batch,
-        )
+        _, registration = await gw.parse(request, EngineRegistration)
+        # No models named: ask the engine (blocking HTTP, so off the loop).
+        spec = await asyncio.to_thread(with_served_models, registration.to_spec())
+        endpoint = control_plane.add_engine_spec(spec, engine_id=registration.id)
         return JSONResponse(endpoint.describe(), status_code=201)
 
     @app.delete("/admin/engines/{engine_id}")
     async def remove_engine(engine_id: str, request: Request) -> JSONResponse:
         gw.keys.authenticate(request.headers)
         if not control_plane.remove_engine(engine_id):
-            raise GatewayError(404, f"no engine {engine_id!r}", code="not_found")
+            raise OpenAIError(404, f"no engine {engine_id!r}", code="not_found")
         return JSONResponse({"removed": engine_id})
 
     @app.get("/admin/policy")
@@ -298,34 +238,21 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
         gw.keys.authenticate(request.headers)
         _, change = await gw.parse(request, PolicyChange)
         if change.name not in available_policies():
-            raise GatewayError(
+            raise OpenAIError(
                 400,
                 f"unknown policy {change.name!r}; available: {', '.join(available_policies())}",
                 param="name",
+                code="unknown_policy",
             )
         try:
             policy = control_plane.set_policy(change.name, **change.options)
-        except TypeError as exc:
-            raise GatewayError(400, f"bad policy options: {exc}", param="options") from None
+        except (TypeError, ValueError) as exc:
+            raise OpenAIError(
+                400, f"bad policy options: {exc}", param="options", code="invalid_request"
+            ) from None
         return JSONResponse({**policy.describe(), "available": available_policies()})
 
     return app
-
-
-async def _discover_models(control_plane: ControlPlane, url: str) -> list[str]:
-    """Ask an engine which models it serves (``GET /v1/models``); empty if it won't say."""
-    import httpx
-
-    from sage.llm.control_plane.engines import normalize_url
-
-    try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(normalize_url(url) + "/v1/models")
-        if response.status_code == 200:
-            return [str(m["id"]) for m in response.json().get("data", []) if "id" in m]
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        pass
-    return []
 
 
 def uvicorn_config(app: FastAPI, host: str, port: int, log_level: str = "warning") -> Any:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from starlette.datastructures import Headers
 
 from sage.common.config import TenantKey
-from sage.gateway.errors import GatewayError
+from sage.llm.openai_errors import OpenAIError
+
+N = TypeVar("N", int, float)
 
 TENANT_HEADER = "x-sage-tenant"
 PRIORITY_HEADER = "x-sage-priority"
@@ -44,7 +48,7 @@ class KeyRing:
             for key, record in self._keys.items():
                 if hmac.compare_digest(key.encode(), token.encode()):
                     return record
-        raise GatewayError(
+        raise OpenAIError(
             401,
             "a valid API key is required (Authorization: Bearer <key>)"
             if not token
@@ -53,31 +57,33 @@ class KeyRing:
         )
 
 
+def _header_number(headers: Headers, name: str, parse: Callable[[str], N], what: str) -> N | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return parse(raw)
+    except ValueError:
+        raise OpenAIError(
+            400, f"{name} must be {what}", param=name, code="invalid_header"
+        ) from None
+
+
 def caller_context(headers: Headers, key: TenantKey | None) -> CallerContext:
     """Tenant from the key (or ``X-SAGE-Tenant`` when keys are off), priority and SLO."""
     tenant = key.tenant if key else (headers.get(TENANT_HEADER) or "default")
     priority = key.priority if key else 0
-    raw = headers.get(PRIORITY_HEADER)
-    if raw is not None:
-        try:
-            priority = int(raw)
-        except ValueError:
-            raise GatewayError(
-                400, f"{PRIORITY_HEADER} must be an integer", param=PRIORITY_HEADER
-            ) from None
-        if key is not None:
-            priority = min(priority, key.priority)  # a key cannot raise its own priority
+    asked = _header_number(headers, PRIORITY_HEADER, int, "an integer")
+    if asked is not None:
+        priority = asked if key is None else min(asked, key.priority)  # keys cannot raise it
     deadline_ms = key.slo_ms if key else None
     for name in DEADLINE_HEADERS:
-        raw = headers.get(name)
-        if raw is not None:
-            try:
-                deadline_ms = float(raw)
-            except ValueError:
-                raise GatewayError(
-                    400, f"{name} must be a number of milliseconds", param=name
-                ) from None
-            if not deadline_ms > 0:
-                raise GatewayError(400, f"{name} must be positive", param=name)
+        value = _header_number(headers, name, float, "a number of milliseconds")
+        if value is not None:
+            if not value > 0:
+                raise OpenAIError(
+                    400, f"{name} must be positive", param=name, code="invalid_header"
+                )
+            deadline_ms = value
             break
     return CallerContext(tenant, priority, None if deadline_ms is None else deadline_ms / 1000)

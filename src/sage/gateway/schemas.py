@@ -5,9 +5,12 @@ Unknown fields are kept and passed to the engine, as OpenAI clients send many.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sage.llm.control_plane.engines import normalize_url
+from sage.llm.engines.spec import EngineSpec
 
 
 class _Body(BaseModel):
@@ -90,12 +93,26 @@ class EngineRegistration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(pattern=r"^https?://")
-    kind: str = Field("llm", pattern="^(llm|embedding|both)$")
+    kind: Literal["llm", "embedding", "both"] = "llm"
     models: list[str] = Field(default_factory=list)
     model: str | None = None
-    id: str | None = None
+    id: str | None = Field(None, min_length=1)
     capacity: int = Field(1, ge=1, le=1024)
     max_batch: int = Field(64, ge=1, le=4096)
+    api_key: str | None = Field(None, description="sent to the engine, never shown again")
+
+    def to_spec(self) -> EngineSpec:
+        names = ([self.model] if self.model else []) + self.models
+        return EngineSpec(
+            kind=self.kind,
+            backend="external",
+            url=normalize_url(self.url),
+            model=names[0] if names else "",
+            aliases=names[1:],
+            capacity=self.capacity,
+            max_batch=self.max_batch,
+            api_key=self.api_key,
+        )
 
 
 class PolicyChange(BaseModel):

@@ -10,69 +10,64 @@ context-manager form that yields the base URL.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
 from sage.common.config import GatewaySettings
+from sage.common.errors import EngineError
 from sage.common.logging import get_logger
 from sage.common.ports import DEFAULT_HOST, ephemeral_port
-from sage.gateway.specs import EngineSpec
 from sage.llm.control_plane.dispatcher import ControlPlane
+from sage.llm.engine_manager import EngineManager
+from sage.llm.engines.external import engine_url_arg, parse_engine_url, with_served_models
+from sage.llm.engines.spec import DEFAULT_BACKEND, EngineInfo, EngineSpec
 
 log = get_logger("sage.gateway.stack")
 
 
-def discover_models(url: str, timeout: float = 5.0) -> list[str]:
-    """The model ids an OpenAI-compatible engine reports, or ``[]``."""
-    from sage.llm.control_plane.engines import normalize_url
+def restart_hook(manager: EngineManager) -> Callable[[str], None]:
+    """The control plane's ``on_engine_down``: restart the engine in the background
+    (process start and model load block, so never on the gateway's loop)."""
 
-    try:
-        response = httpx.get(normalize_url(url) + "/v1/models", timeout=timeout)
-        if response.status_code == 200:
-            return [str(m["id"]) for m in response.json().get("data", []) if "id" in m]
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        pass
-    return []
+    def restart(engine_id: str) -> None:
+        try:
+            manager.restart(engine_id)
+        except KeyError:
+            log.debug("engine %s is not the manager's (external): not restarted", engine_id)
+        except EngineError as exc:
+            log.error("could not restart engine %s: %s", engine_id, exc)
 
+    def hook(engine_id: str) -> None:
+        threading.Thread(
+            target=restart, args=(engine_id,), daemon=True, name=f"restart-{engine_id}"
+        ).start()
 
-def register_spec(control_plane: ControlPlane, spec: EngineSpec) -> None:
-    models = spec.models or discover_models(spec.url)
-    control_plane.add_engine(
-        spec.url,
-        kind=spec.kind,
-        models=models,
-        engine_id=spec.id,
-        capacity=spec.capacity,
-        max_batch=spec.max_batch,
-    )
+    return hook
 
 
-def engine_manager_hook(manager: Any) -> Any:
-    """The engine manager's restart entry point, wrapped as ``on_engine_down``."""
-    for name in ("restart", "restart_engine"):
-        method = getattr(manager, name, None)
-        if callable(method):
-
-            def hook(engine_id: str, _method: Any = method) -> None:
-                import threading
-
-                # Restarting blocks (process start + model load): keep it off the loop.
-                threading.Thread(
-                    target=_method, args=(engine_id,), daemon=True, name=f"restart-{engine_id}"
-                ).start()
-
-            return hook
-    return None
+def as_external(info: EngineInfo) -> EngineSpec:
+    """A running engine as the gateway process sees it: just a URL and what it serves."""
+    return info.spec.model_copy(update={"backend": "external", "url": info.url})
 
 
 class ServingStack:
-    """Start engines and the gateway together; ``url`` is the gateway's base URL."""
+    """Start engines and the gateway together; ``url`` is the gateway's base URL.
+
+    ``engines`` are engines the caller already runs (``engine_manager`` restarts them
+    when they die); ``start_engines`` are specs of engines to start (and stop again),
+    ``llm_model``/``embedding_model`` the short form for the built-in backends
+    ("default": the embedded models); ``engine_urls`` are external engines
+    (``--engine-url`` text or :class:`EngineSpec` with ``backend="external"``).
+    """
 
     def __init__(
         self,
@@ -80,8 +75,9 @@ class ServingStack:
         llm_model: str | None = None,
         embedding_model: str | None = None,
         engine_urls: Sequence[str | EngineSpec] = (),
-        engines: Sequence[Any] = (),
-        engine_manager: Any = None,
+        engines: Sequence[EngineInfo] = (),
+        start_engines: Sequence[EngineSpec] = (),
+        engine_manager: EngineManager | None = None,
         policy: str | None = None,
         policy_options: dict[str, Any] | None = None,
         host: str = DEFAULT_HOST,
@@ -93,12 +89,17 @@ class ServingStack:
         if mode not in ("thread", "process"):
             raise ValueError("mode must be 'thread' or 'process'")
         self.settings = settings or GatewaySettings()
-        self.llm_model = llm_model
-        self.embedding_model = embedding_model
-        self.specs = [s if isinstance(s, EngineSpec) else EngineSpec.parse(s) for s in engine_urls]
+        models = {"llm": llm_model, "embedding": embedding_model}
+        self.to_start = list(start_engines) + [
+            EngineSpec(kind=kind, backend=DEFAULT_BACKEND[kind], model="" if m == "default" else m)
+            for kind, m in models.items()
+            if m is not None
+        ]
+        self.specs = [s if isinstance(s, EngineSpec) else parse_engine_url(s) for s in engine_urls]
         self.engine_infos = list(engines)
         self.manager = engine_manager
-        self._own_manager = False
+        self._started: list[str] = []  # engine ids this stack started (and stops)
+        self._own_manager: EngineManager | None = None
         self.policy = policy or self.settings.policy
         self.policy_options = policy_options or {}
         self.host = host
@@ -115,24 +116,17 @@ class ServingStack:
 
     # -- engines -------------------------------------------------------------------
     def _start_engines(self) -> None:
-        if self.llm_model is None and self.embedding_model is None:
+        if not self.to_start:
             return
         if self.manager is None:
-            try:
-                from sage.llm.engine_manager import EngineManager
-            except ImportError as exc:
-                from sage.common.errors import ConfigError
-
-                raise ConfigError(
-                    f"local engines need sage.llm.engine_manager ({exc}); "
-                    "pass running engines with --engine-url instead"
-                ) from exc
-            self.manager = EngineManager()
-            self._own_manager = True
-        for kind, model in (("llm", self.llm_model), ("embedding", self.embedding_model)):
-            if model is None:
-                continue
-            self.engine_infos.append(start_managed_engine(self.manager, kind, model))
+            self.manager = self._own_manager = EngineManager()
+        for spec in self.to_start:  # launched together, then awaited: model loading overlaps
+            self._started.append(self.manager.start(spec, wait=False).id)
+        for engine_id in self._started:
+            self.engine_infos.append(self.manager.wait_healthy(engine_id))
+        if self._own_manager is not None:
+            # Also restarts engines that die while idle (a caller's manager is left alone).
+            self._own_manager.start_monitor()
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> str:
@@ -156,12 +150,12 @@ class ServingStack:
             self.policy,
             max_queue=self.settings.max_queue,
             policy_options=self.policy_options,
-            on_engine_down=engine_manager_hook(self.manager) if self.manager else None,
+            on_engine_down=restart_hook(self.manager) if self.manager else None,
         )
         for info in self.engine_infos:
             cp.add_engine_info(info)
         for spec in self.specs:
-            register_spec(cp, spec)
+            cp.add_engine_spec(with_served_models(spec))
         return cp
 
     def _start_thread(self) -> None:
@@ -173,36 +167,21 @@ class ServingStack:
         self._thread = GatewayThread(app, self.host, self.port, self.log_level).start()
 
     def _start_process(self) -> None:
+        """``sage llm serve --no-engines`` in a child; engine keys travel in its
+        environment, never on its command line."""
         if self.settings.api_keys:
-            raise ValueError("process mode passes no API keys; use thread mode or settings")
-        specs = list(self.specs) + [
-            EngineSpec(
-                str(i.url),
-                kind=_kind_of(i),
-                models=_models_of(i),
-                capacity=int(getattr(i, "capacity", 1) or 1),
-                max_batch=int(getattr(i, "max_batch", 64) or 64),
-                id=str(getattr(i, "id", "")) or None,
-            )
-            for i in self.engine_infos
-        ]
-        cmd = [
-            sys.executable,
-            "-m",
-            "sage.cli.main",
-            "llm",
-            "serve",
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            "--policy",
-            self.policy,
-            "--no-engines",
-        ]
-        for spec in specs:
-            cmd += ["--engine-url", spec.to_arg()]
-        self._process = subprocess.Popen(cmd)
+            raise ValueError("process mode passes no gateway API keys; use thread mode")
+        specs = self.specs + [as_external(i) for i in self.engine_infos]
+        cmd = [sys.executable, "-m", "sage.cli.main", "llm", "serve", "--no-engines"]
+        cmd += ["--host", self.host, "--port", str(self.port), "--policy", self.policy]
+        env = dict(os.environ)
+        for i, spec in enumerate(specs):
+            key_env = None
+            if spec.api_key:
+                key_env = f"SAGE_ENGINE_KEY_{i}"
+                env[key_env] = spec.api_key
+            cmd += ["--engine-url", engine_url_arg(spec, key_env)]
+        self._process = subprocess.Popen(cmd, env=env)
         wait_for_gateway(self.url, self._process)
 
     def stop(self) -> None:
@@ -218,10 +197,13 @@ class ServingStack:
                     self._process.kill()
                     self._process.wait()
             self._process = None
-        if self._own_manager and self.manager is not None:
-            stop_manager(self.manager)
-            self.manager = None
-            self._own_manager = False
+        if self._own_manager is not None:
+            self._own_manager.stop_monitor()
+        if self.manager is not None:
+            for engine_id in self._started:
+                with contextlib.suppress(KeyError):
+                    self.manager.stop(engine_id)
+        self._started = []
 
     def __enter__(self) -> ServingStack:
         self.start()
@@ -252,39 +234,3 @@ def wait_for_gateway(
             pass
         time.sleep(0.05)
     raise TimeoutError(f"the gateway at {url} did not come up within {timeout:.0f}s")
-
-
-def _kind_of(info: Any) -> str:
-    kind = getattr(info, "kind", "llm")
-    return str(getattr(kind, "value", kind))
-
-
-def _models_of(info: Any) -> list[str]:
-    model = getattr(info, "model", None)
-    return [str(model)] if model else []
-
-
-def start_managed_engine(manager: Any, kind: str, model: str) -> Any:
-    """Ask the engine manager for an engine of ``kind`` serving ``model`` ("default" ok).
-
-    Returns its ``EngineInfo`` (``id, kind, model, url, capacity, max_batch, healthy``).
-    """
-    from sage.common.errors import ConfigError
-
-    model_arg = None if model in ("", "default") else model
-    for name in ("start_engine", "start", "launch"):
-        method = getattr(manager, name, None)
-        if callable(method):
-            return method(kind=kind, model=model_arg)
-    raise ConfigError(
-        f"the engine manager ({type(manager).__name__}) cannot start engines; "
-        "pass running engines with --engine-url"
-    )
-
-
-def stop_manager(manager: Any) -> None:
-    for name in ("stop_all", "shutdown", "close", "stop"):
-        method = getattr(manager, name, None)
-        if callable(method):
-            method()
-            return

@@ -22,11 +22,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from sage.common.errors import ConfigError, EngineError
 from sage.common.logging import get_logger
-from sage.llm.engines.external import probe
+from sage.llm.control_plane.engines import normalize_url
+from sage.llm.engines.external import probe, with_served_models
 from sage.llm.engines.launch import child_environment, default_backend, engine_command, resolve_spec
 from sage.llm.engines.spec import EngineInfo, EngineSpec, EngineStatus
 
@@ -74,11 +73,8 @@ def _signal_alive(pid: int) -> bool:
 
 
 def health_ok(url: str, api_key: str | None = None, timeout: float = 2.0) -> bool:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        return httpx.get(url.rstrip("/") + "/health", headers=headers, timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
+    """Our own engines answer ``/health`` only once the model is loaded."""
+    return probe(url, api_key, timeout, paths=("/health",))
 
 
 def tail(path: Path | None, lines: int = 40) -> str:
@@ -125,7 +121,11 @@ class EngineRegistry:
     def _write(self, engines: dict[str, EngineInfo]) -> None:
         tmp = self.path.with_suffix(".tmp")
         data = {"engines": {k: v.model_dump(mode="json") for k, v in engines.items()}}
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        # Owner-only: it holds the API keys of external engines.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(data, indent=2))
         os.replace(tmp, self.path)
 
     def load(self) -> dict[str, EngineInfo]:
@@ -262,9 +262,8 @@ class EngineManager:
         return self.registry.update(change)
 
     def _launch(self, info: EngineInfo) -> None:
-        argv, extra_env = engine_command(
-            info.spec, info.spec.port or 0, None if self.detach else os.getpid()
-        )
+        # Tied to its owner (whoever restarts it); detached engines (owner None) to no one.
+        argv, extra_env = engine_command(info.spec, info.spec.port or 0, info.owner_pid)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         assert info.log_path is not None
         with open(info.log_path, "ab") as logfile:
@@ -327,24 +326,20 @@ class EngineManager:
         )
 
     def _add_external(self, spec: EngineSpec, engine_id: str | None, wait: bool) -> EngineInfo:
-        from sage.llm.control_plane.engines import normalize_url
-        from sage.llm.engines.external import served_models
-
         assert spec.url is not None
         url = normalize_url(spec.url)
         healthy = probe(url, spec.api_key)
         if wait and not healthy:
             raise EngineError(f"no OpenAI-compatible engine answers at {url} (GET /v1/models)")
-        if not spec.model and healthy:
-            models = served_models(url, spec.api_key)
-            if models:
-                spec = spec.model_copy(update={"model": models[0], "aliases": models[1:]})
+        spec = spec.model_copy(update={"url": url})
+        if healthy:
+            spec = with_served_models(spec)
 
         def change(engines: dict[str, EngineInfo]) -> EngineInfo:
             new_id = engine_id or _next_id(engines, spec)
             info = EngineInfo(
                 id=new_id,
-                spec=spec.model_copy(update={"url": url}),
+                spec=spec,
                 url=url,
                 status=EngineStatus.HEALTHY if healthy else EngineStatus.UNHEALTHY,
                 owner_pid=None if self.detach else os.getpid(),

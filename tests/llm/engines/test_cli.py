@@ -1,4 +1,5 @@
-"""``sage engine start|list|logs|stop`` across invocations (a shared registry file)."""
+"""``sage engine start|list|logs|stop`` across invocations (a shared registry file),
+with the real embedded engine."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from sage.cli.main import app
 from sage.common.config import get_settings
+from sage.common.models import DEFAULT_LLM_NAME
 from sage.common.ports import ephemeral_port
 
 runner = CliRunner()
@@ -28,19 +30,21 @@ def sage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 
 def test_start_list_logs_stop(sage_home: Path) -> None:
     port = ephemeral_port()
-    result = runner.invoke(app, ["engine", "start", "--backend", "fake", "--port", str(port)])
+    result = runner.invoke(app, ["engine", "start", "--port", str(port)])  # embedded SmolLM2
     assert result.exit_code == 0, result.output
     engine_id = result.stdout.strip().splitlines()[-1]
-    assert engine_id == "fake-0"
+    assert engine_id == "llm-0"
     assert httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 200
 
     listed = runner.invoke(app, ["engine", "list", "--json"])
     engines = json.loads(listed.stdout)
     assert [(e["id"], e["status"], e["spec"]["port"]) for e in engines] == [
-        ("fake-0", "healthy", port)
+        ("llm-0", "healthy", port)
     ]
+    spec = engines[0]["spec"]
+    assert (spec["kind"], spec["device"], spec["capacity"]) == ("llm", "cpu", 1)
     assert (sage_home / "engines" / "registry.json").exists()
-    assert "sage.llm.engines.fake" in runner.invoke(app, ["engine", "logs", engine_id]).stdout
+    assert "sage.llm.engines.llama" in runner.invoke(app, ["engine", "logs", engine_id]).stdout
 
     assert runner.invoke(app, ["engine", "stop", engine_id]).exit_code == 0
     assert json.loads(runner.invoke(app, ["engine", "list", "--json"]).stdout) == []
@@ -55,3 +59,21 @@ def test_bad_options_fail_clearly(sage_home: Path) -> None:
         app, ["engine", "start", "--backend", "llama_cpp", "--model", "/no/such/model.gguf"]
     )
     assert result.exit_code == 1 and "never downloads" in result.output
+
+
+def test_external_engine_key_stays_out_of_listings(sage_home: Path) -> None:
+    port = ephemeral_port()
+    keyed = runner.invoke(app, ["engine", "start", "--port", str(port), "--api-key", "sk-hidden"])
+    assert keyed.exit_code == 0, keyed.output
+    url = f"http://127.0.0.1:{port}"
+    assert httpx.get(url + "/v1/models").status_code == 401
+    args = ["engine", "start", "--backend", "external", "--url", url]
+    result = runner.invoke(app, [*args, "--api-key", "sk-hidden"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == "external-0"
+    listed = runner.invoke(app, ["engine", "list", "--json"]).stdout
+    external = next(e for e in json.loads(listed) if e["id"] == "external-0")
+    assert external["spec"]["model"] == DEFAULT_LLM_NAME  # read from /v1/models with the key
+    assert "sk-hidden" not in listed
+    registry = sage_home / "engines" / "registry.json"
+    assert registry.stat().st_mode & 0o077 == 0  # owner-only: the key is stored there

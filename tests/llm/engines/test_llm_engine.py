@@ -67,19 +67,20 @@ def test_streaming_chunks_and_usage(llm_url: str, chat: bool) -> None:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = sse_events(response)
     assert events[-1] == "[DONE]"
-    chunks = events[:-1]
+    *chunks, last = events[:-1]  # OpenAI's stream_options.include_usage shape
     assert len(chunks) >= 2
     if chat:
         text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
-        assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+        assert all(c["object"] == "chat.completion.chunk" for c in [*chunks, last])
     else:
         text = "".join(c["choices"][0]["text"] for c in chunks)
     assert text.strip()
-    usage = chunks[-1]["usage"]
+    assert last["choices"] == [] and last["model"] == chunks[0]["model"]
+    usage = last["usage"]
     assert usage["completion_tokens"] > 0 and usage["prompt_tokens"] > 0
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
     assert chunks[-1]["choices"][0]["finish_reason"] in ("stop", "length")
-    assert all("usage" not in c for c in chunks[:-1])
+    assert all("usage" not in c for c in chunks)
 
 
 def test_stream_usage_matches_non_streaming(llm_url: str) -> None:

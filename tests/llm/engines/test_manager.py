@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx
@@ -14,18 +13,15 @@ from sage.common.errors import ConfigError, EngineError
 from sage.common.ports import ephemeral_port
 from sage.llm.engine_manager import EngineManager, EngineStartError, pid_alive
 from sage.llm.engines.spec import EngineSpec, EngineStatus
-from tests.fixtures.engines import RealEngines
+from tests.fixtures.engines import RealEngines, wait_until
 
 
 def fake_spec(**options: object) -> EngineSpec:
     return EngineSpec(kind="both", backend="fake", port=ephemeral_port(), **options)  # type: ignore[arg-type]
 
 
-def wait_dead(pid: int, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < end:
-        time.sleep(0.05)
-    assert not pid_alive(pid)
+def wait_dead(pid: int) -> None:
+    wait_until(lambda: not pid_alive(pid), f"process {pid} to exit")
 
 
 def test_start_health_stop(tmp_path: Path) -> None:
@@ -68,13 +64,7 @@ def test_monitor_restarts_in_background(tmp_path: Path) -> None:
         manager.start_monitor(interval_s=0.1)
         assert info.pid is not None
         os.kill(info.pid, signal.SIGKILL)
-        end = time.monotonic() + 30
-        while info.restarts == 0 and time.monotonic() < end:
-            time.sleep(0.05)
-        end = time.monotonic() + 30
-        while not info.healthy and time.monotonic() < end:
-            time.sleep(0.05)
-        assert info.restarts >= 1 and info.healthy
+        wait_until(lambda: info.restarts >= 1 and info.healthy, "the monitor's restart", 60)
 
 
 def test_registry_is_shared_across_managers(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The vLLM backend's command line (vLLM itself is not installed here)."""
+"""Launch commands: the vLLM backend (not installed here), built-in engines, exposure."""
 
 from __future__ import annotations
 
@@ -48,3 +48,31 @@ def test_builtin_argv_keeps_the_api_key_off_the_command_line() -> None:
     assert argv[argv.index("--parent-pid") + 1] == "42"
     with pytest.raises(ValueError, match="device"):
         EngineSpec(device="gpu")
+
+
+def test_cli_dry_run_prints_the_vllm_serve_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sage engine start --backend vllm --model M`` builds this command (vLLM absent)."""
+    from typer.testing import CliRunner
+
+    from sage.cli.main import app
+
+    monkeypatch.setattr(vllm, "vllm_available", lambda: True)
+    monkeypatch.setattr(vllm.shutil, "which", lambda _: "/usr/bin/vllm")
+    args = ["engine", "start", "--backend", "vllm", "--model", "Qwen/Qwen2.5-7B-Instruct"]
+    args += ["--port", "8001", "--device", "cuda:0", "--capacity", "16", "--api-key", "sk-x"]
+    result = CliRunner().invoke(app, [*args, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    env_line, command = result.stdout.strip().splitlines()
+    assert env_line == "# environment: CUDA_VISIBLE_DEVICES VLLM_API_KEY"
+    assert command == (
+        "/usr/bin/vllm serve Qwen/Qwen2.5-7B-Instruct --host 127.0.0.1 --port 8001 "
+        "--served-model-name Qwen/Qwen2.5-7B-Instruct --max-num-seqs 16"
+    )
+    assert "sk-x" not in result.stdout
+
+
+def test_engines_bound_beyond_loopback_need_a_key() -> None:
+    with pytest.raises(ConfigError, match="API keys are required"):
+        resolve_spec(EngineSpec(backend="fake", host="0.0.0.0"))
+    assert resolve_spec(EngineSpec(backend="fake", host="0.0.0.0", api_key="k")).host == "0.0.0.0"
+    assert resolve_spec(EngineSpec(backend="fake", host="localhost")).host == "localhost"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,38 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000
 
 
+Post = Callable[[str, dict[str, Any]], Awaitable[int]]
+
+
+@asynccontextmanager
+async def _client(
+    kind: str, url: str, concurrency: int, timeout: float
+) -> AsyncIterator[tuple[Post, tuple[type[BaseException], ...]]]:
+    """``post(path, body) -> status`` on one pooled client, and its transport errors."""
+    if kind == "httpx":
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as client:
+
+            async def post_httpx(path: str, body: dict[str, Any]) -> int:
+                return (await client.post(path, json=body)).status_code
+
+            yield post_httpx, (httpx.HTTPError,)
+        return
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(
+        url, connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
+    ) as session:
+
+        async def post_aiohttp(path: str, body: dict[str, Any]) -> int:
+            async with session.post(path, json=body) as response:
+                await response.read()
+                return response.status
+
+        yield post_aiohttp, (aiohttp.ClientError, TimeoutError)
+
+
 async def run_load(
     url: str,
     path: str,
@@ -54,35 +87,15 @@ async def run_load(
     timeout: float = 120.0,
     client: str = "aiohttp",
 ) -> LoadResult:
-    """POST ``total`` bodies with ``concurrency`` workers on one pooled client.
+    """POST ``total`` bodies with ``concurrency`` workers on one pooled client, after
+    ``warmup`` untimed ones.
 
     ``client="aiohttp"`` is the lean generator (so the server side dominates what is
     measured); ``"httpx"`` is what the openai SDK uses, heavier per call.
     """
-    if client == "httpx":
-        return await _run_load_httpx(
-            url,
-            path,
-            make_body,
-            total=total,
-            concurrency=concurrency,
-            warmup=warmup,
-            timeout=timeout,
-        )
-    import aiohttp
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(
-        url, connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
-    ) as session:
-
-        async def post(i: int) -> int:
-            async with session.post(path, json=make_body(i)) as response:
-                await response.read()
-                return response.status
-
+    async with _client(client, url, concurrency, timeout) as (post, transport_errors):
         for i in range(warmup):
-            await post(i)
+            await post(path, make_body(i))
         result = LoadResult()
         counter = iter(range(total))
 
@@ -90,47 +103,11 @@ async def run_load(
             for i in counter:
                 start = time.perf_counter()
                 try:
-                    status = await post(i)
-                except (aiohttp.ClientError, TimeoutError):
+                    status = await post(path, make_body(i))
+                except transport_errors:
                     result.errors += 1
                     continue
                 if status == 200:
-                    result.latencies_s.append(time.perf_counter() - start)
-                else:
-                    result.errors += 1
-
-        start = time.perf_counter()
-        await asyncio.gather(*[worker() for _ in range(concurrency)])
-        result.wall_s = time.perf_counter() - start
-    return result
-
-
-async def _run_load_httpx(
-    url: str,
-    path: str,
-    make_body: Callable[[int], dict[str, Any]],
-    *,
-    total: int,
-    concurrency: int,
-    warmup: int,
-    timeout: float,
-) -> LoadResult:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as client:
-        for i in range(warmup):
-            await client.post(path, json=make_body(i))
-        result = LoadResult()
-        counter = iter(range(total))
-
-        async def worker() -> None:
-            for i in counter:
-                start = time.perf_counter()
-                try:
-                    response = await client.post(path, json=make_body(i))
-                except httpx.HTTPError:
-                    result.errors += 1
-                    continue
-                if response.status_code == 200:
                     result.latencies_s.append(time.perf_counter() - start)
                 else:
                     result.errors += 1

@@ -1,21 +1,24 @@
-"""Gateway overhead on a fast fake engine: added p50 and throughput ratio vs direct.
+"""Gateway overhead on the fake engine (``sage.llm.engines.fake``, real HTTP, instant
+answers): added p50 and throughput ratio, gateway vs direct.
 
-Measured with two load generators: a lean ``aiohttp`` one (the gateway's own cost
-dominates) and ``httpx`` (what the openai SDK uses; its client cost dilutes the ratio).
+Same client, same body, same warm-up for both paths; the gateway runs in its own
+process. Measured with two load generators: a lean ``aiohttp`` one (the gateway's own
+cost dominates) and ``httpx`` (what the openai SDK uses; its client cost dilutes the
+ratio).
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
-import subprocess
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sage.benchmark.gateway.load import run_load
-from sage.common.ports import ephemeral_port
-from sage.gateway.stack import ServingStack, wait_for_gateway
+from sage.gateway.stack import ServingStack
+from sage.llm.engine_manager import EngineManager
+from sage.llm.engines.spec import EngineSpec
 
 CHAT_BODY = {
     "model": "default",
@@ -40,29 +43,6 @@ class OverheadFigures:
         return asdict(self)
 
 
-def start_fast_engine() -> tuple[str, Callable[[], None]]:
-    """A fast fake engine: the engine package's if it has one, else ours."""
-    port = ephemeral_port()
-    url = f"http://127.0.0.1:{port}"
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        from sage.llm.engines import fake as engine_fake  # type: ignore[attr-defined]
-
-        proc = engine_fake.start_fake_engine(port)  # pragma: no cover - optional API
-    except (ImportError, AttributeError):
-        from sage.benchmark.gateway.fake_engine import start_fake_engine
-
-        proc = start_fake_engine(port)
-    wait_for_gateway(url, proc)
-
-    def stop() -> None:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
-
-    return url, stop
-
-
 def measure_overhead(
     *,
     requests: int,
@@ -74,32 +54,39 @@ def measure_overhead(
     tick: Callable[[], None] = lambda: None,
 ) -> tuple[dict[str, OverheadFigures], list[OverheadFigures]]:
     """Median figures per load generator over ``repeats`` runs (gateway in its own process)."""
-    engine_url, stop_engine = start_fast_engine()
     runs: list[OverheadFigures] = []
-    try:
-        spec = f"{engine_url},kind=both,capacity={concurrency * 2}"
-        with ServingStack(engine_urls=[spec], policy=policy, mode="process") as stack:
-            for _ in range(repeats):
+    # The fake engine answers at once; capacity above the client count, so the
+    # gateway never queues and only its own cost is measured.
+    fake = EngineSpec(kind="both", backend="fake", capacity=concurrency * 2)
+    with EngineManager(persist=False) as manager:
+        engine = manager.start(fake)
+        with ServingStack(engines=[engine], policy=policy, mode="process") as stack:
+            for repeat in range(repeats):
                 for client in clients:
                     runs.append(
                         _one_run(
-                            engine_url, stack.url, requests, concurrency, latency_requests, client
+                            {"direct": engine.url, "gateway": stack.url},
+                            requests,
+                            concurrency,
+                            latency_requests,
+                            client,
+                            gateway_first=repeat % 2 == 1,  # no order bias in the medians
                         )
                     )
                 tick()
-    finally:
-        stop_engine()
     return {c: _median([r for r in runs if r.client == c]) for c in clients}, runs
 
 
 def _one_run(
-    engine_url: str,
-    gateway_url: str,
+    urls: dict[str, str],
     requests: int,
     concurrency: int,
     latency_requests: int,
     client: str,
+    gateway_first: bool,
 ) -> OverheadFigures:
+    """Sequential p50, then throughput at ``concurrency``, for both paths."""
+
     def body(_: int) -> dict[str, Any]:
         return CHAT_BODY
 
@@ -110,10 +97,15 @@ def _one_run(
             run_load(url, path, body, total=total, concurrency=conc, warmup=warmup, client=client)
         )
 
-    lat_direct = load(engine_url, latency_requests, 1, 20)
-    lat_gw = load(gateway_url, latency_requests, 1, 20)
-    tp_direct = load(engine_url, requests, concurrency, concurrency)
-    tp_gw = load(gateway_url, requests, concurrency, concurrency)
+    order = sorted(urls, reverse=gateway_first)  # "direct", "gateway" or the reverse
+    lat = {name: load(urls[name], latency_requests, 1, 20) for name in order}
+    tp = {name: load(urls[name], requests, concurrency, concurrency) for name in order}
+    lat_direct, lat_gw, tp_direct, tp_gw = (
+        lat["direct"],
+        lat["gateway"],
+        tp["direct"],
+        tp["gateway"],
+    )
     return OverheadFigures(
         client=client,
         direct_p50_ms=lat_direct.p50_ms,

@@ -30,13 +30,14 @@ class StreamingFigures:
 
 
 class InProcessLlama:
-    """llama-cpp-python in this process, same prompt and sampling as the HTTP runs."""
+    """llama-cpp-python in this process, same prompt, sampling and settings as the engine."""
 
     def __init__(self, model_path: str) -> None:
-        from llama_cpp import Llama
+        from sage.llm.engines.llama import load_llama
 
-        # n_ubatch=1: multi-token batches crash in ggml's AMX path on this CPU (SIGSEGV).
-        self.llm = Llama(model_path=model_path, n_ctx=2048, n_ubatch=1, verbose=False)
+        # Loaded exactly as the engine loads it (threads, context, micro-batch), so the
+        # comparison measures the serving path only.
+        self.llm = load_llama(model_path)
 
     def tokens_per_s(self, max_tokens: int) -> float:
         first: float | None = None
@@ -45,6 +46,7 @@ class InProcessLlama:
             messages=[{"role": "user", "content": PROMPT}],
             max_tokens=max_tokens,
             temperature=0.0,
+            top_p=1.0,  # the engine's default for OpenAI requests
             stream=True,
         ):
             if chunk["choices"][0]["delta"].get("content"):  # type: ignore[index]

@@ -72,8 +72,8 @@ def run_gateway_benchmark(
     if need_llm or need_embed:
         from sage.common.errors import ConfigError
         from sage.common.models import default_embedding_path, default_llm_path
-        from sage.gateway.specs import EngineSpec
         from sage.gateway.stack import ServingStack
+        from sage.llm.engines.spec import EngineSpec
 
         llm_path = default_llm_path() if need_llm else None
         embed_path = default_embedding_path() if need_embed else None
@@ -83,12 +83,14 @@ def run_gateway_benchmark(
             report.skipped["embeddings"] = "default embedding package not installed"
         if llm_path is None and embed_path is None:
             return report
+        # One slot per engine, as managed engines get by default: one call (a whole
+        # batch, or a single sentence in the baseline) at a time, so the embedding
+        # baseline really is one sentence per model call.
         specs = []
         if llm_url and llm_path is not None:
-            specs.append(EngineSpec(llm_url, kind="llm", capacity=1))
+            specs.append(EngineSpec(kind="llm", backend="external", url=llm_url))
         if embedding_url and embed_path is not None:
-            # Two slots: one batch computes while the next one travels (pipelining).
-            specs.append(EngineSpec(embedding_url, kind="embedding", capacity=2, max_batch=64))
+            specs.append(EngineSpec(kind="embedding", backend="external", url=embedding_url))
         stack = ServingStack(
             llm_model="default" if llm_path and not llm_url else None,
             embedding_model="default" if embed_path and not embedding_url else None,

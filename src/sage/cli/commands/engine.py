@@ -8,6 +8,7 @@ import typer
 
 if TYPE_CHECKING:
     from sage.llm.engine_manager import EngineManager
+    from sage.llm.engines.spec import EngineSpec
 
 app = typer.Typer(help="Manage serving engines.", no_args_is_help=True)
 
@@ -44,6 +45,9 @@ def start(
     ),
     engine_id: str | None = typer.Option(None, "--id", help="engine id (default: kind-N)"),
     timeout: float = typer.Option(180.0, "--timeout", help="seconds to wait for /health"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="print the command that would run, start nothing"
+    ),
 ) -> None:
     """Start an engine in the background (embedded default models when none is named)."""
     from rich.console import Console
@@ -74,6 +78,9 @@ def start(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if dry_run:
+        _print_command(spec)
+        return
     manager = _manager()
     manager.start_timeout = timeout
     try:
@@ -87,6 +94,31 @@ def start(
         f"at [bold]{info.url}/v1[/bold]" + (f", pid {info.pid}" if info.pid else "")
     )
     typer.echo(info.id)
+
+
+def _print_command(spec: EngineSpec) -> None:
+    """The argv (and the names of the environment variables set) ``start`` would use."""
+    import shlex
+
+    from sage.common.config import get_settings
+    from sage.common.errors import SageError
+    from sage.common.ports import find_free_port
+    from sage.llm.engines.launch import engine_command, resolve_spec
+
+    try:
+        resolved = resolve_spec(spec)
+        if resolved.backend == "external":
+            typer.echo(f"external engine at {resolved.url}: nothing to start")
+            return
+        kind = "embedding" if resolved.kind == "embedding" else "llm"
+        port = resolved.port or find_free_port(get_settings().ports.engine_port(kind, 0))
+        argv, env = engine_command(resolved, port)
+    except SageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if env:
+        typer.echo("# environment: " + " ".join(sorted(env)))
+    typer.echo(shlex.join(argv))
 
 
 @app.command("stop")
@@ -124,7 +156,10 @@ def list_engines(
 
     engines = _manager().list(refresh=True)
     if as_json:
-        typer.echo(json.dumps([e.model_dump(mode="json") for e in engines], indent=2))
+        hidden = {"spec": {"api_key"}}  # keys stay in the registry file
+        typer.echo(
+            json.dumps([e.model_dump(mode="json", exclude=hidden) for e in engines], indent=2)
+        )
         return
     table = Table(title="SAGE engines")
     for column in ("id", "kind", "backend", "model", "url", "pid", "status", "restarts", "up"):

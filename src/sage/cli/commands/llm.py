@@ -35,8 +35,13 @@ def serve(
     engine_url: list[str] = typer.Option(
         [],
         "--engine-url",
-        help="external engine: URL[,kind=llm|embedding|both]"
-        "[,capacity=N][,max_batch=N][,model=NAME][,id=ID]; repeatable",
+        help="external engine: URL[,kind=llm|embedding|both][,capacity=N][,max_batch=N]"
+        "[,model=NAME]...[,api_key_env=VAR] (key read from $VAR); repeatable",
+    ),
+    engine_ids: list[str] = typer.Option(
+        [],
+        "--engine",
+        help="an engine from `sage engine start` (see `sage engine list`), by id; repeatable",
     ),
     no_engines: bool = typer.Option(
         False, "--no-engines", help="start no local engines (only --engine-url ones)"
@@ -51,11 +56,12 @@ def serve(
     from rich.console import Console
 
     from sage.common.config import load_settings
-    from sage.common.errors import ConfigError
+    from sage.common.errors import ConfigError, SageError
     from sage.common.logging import configure_logging
-    from sage.gateway.specs import EngineSpec
     from sage.gateway.stack import ServingStack
     from sage.llm.control_plane.policies import available_policies
+    from sage.llm.engine_manager import EngineManager
+    from sage.llm.engines.external import parse_engine_url
 
     console = Console(stderr=True)
     settings = load_settings()
@@ -67,17 +73,26 @@ def serve(
         )
         raise typer.Exit(2)
     try:
-        specs = [EngineSpec.parse(u) for u in engine_url]
+        specs = [parse_engine_url(u) for u in engine_url]
     except ValueError as exc:
         console.print(f"[red]bad --engine-url: {exc}[/red]")
         raise typer.Exit(2) from exc
-    if not no_engines and llm_model is None and embedding_model is None and not specs:
+    manager = EngineManager(settings.home)  # finds (and restarts) registered engines; stops only its own
+    try:
+        engines = [manager.get(engine_id) for engine_id in engine_ids]
+    except KeyError as exc:
+        console.print(f"[red]{str(exc).strip(chr(34) + chr(39))}[/red]")
+        raise typer.Exit(2) from exc
+    named = llm_model is not None or embedding_model is not None or specs or engines
+    if not no_engines and not named:
         llm_model = settings.llm_model or "default"
         embedding_model = settings.embedding_model or "default"
     stack = ServingStack(
         llm_model=None if no_engines else llm_model,
         embedding_model=None if no_engines else embedding_model,
         engine_urls=specs,
+        engines=engines,
+        engine_manager=manager if engines else None,  # else the stack makes its own
         policy=policy,
         host=host or settings.gateway.host,
         port=port or settings.ports.gateway,
@@ -89,10 +104,10 @@ def serve(
         signal.signal(sig, lambda *_: stop.set())
     try:
         stack.start()
-    except ConfigError as exc:
+    except SageError as exc:  # bad settings (2) or an engine that would not start (1)
         console.print(f"[red]{exc}[/red]")
         stack.stop()
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from exc
     console.print(f"[green]SAGE gateway on {stack.url}[/green] (policy {policy}; Ctrl-C stops)")
     try:
         while not stop.wait(0.5):

@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
@@ -40,6 +40,11 @@ from sage.llm.control_plane.errors import (
 from sage.llm.control_plane.policies import SchedulingPolicy, get_policy
 from sage.llm.control_plane.rate_limit import TenantRateLimiter
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
+from sage.llm.openai_errors import OpenAIError
+from sage.llm.sse import sse_error
+
+if TYPE_CHECKING:
+    from sage.llm.engines.spec import EngineInfo, EngineSpec
 
 log = get_logger("sage.llm.control_plane")
 
@@ -48,7 +53,6 @@ PATHS = {
     RequestKind.COMPLETION: "/v1/completions",
     RequestKind.EMBEDDING: "/v1/embeddings",
 }
-_JSON = {"content-type": "application/json"}
 # An engine that drops the connection or stops answering before it replied.
 _TRANSPORT_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
 
@@ -101,6 +105,18 @@ class _Retry(Exception):
         super().__init__(reason)
         self.engine_down = engine_down
         self.reply = reply  # the engine's own error, returned if no retry is left
+
+
+def default_model(engine_kind: str, engines: list[EngineState]) -> str:
+    """What ``"default"`` means for ``engine_kind``: a specialist engine's model first; on
+    an engine serving both kinds (it lists both kinds' names), names that say "embed" are
+    taken for embeddings and the others for LLM calls. Ties: alphabetical."""
+
+    def rank(state: EngineState, name: str) -> tuple[bool, bool, str]:
+        fits = ("embed" in name.lower()) == (engine_kind == "embedding")
+        return (len(state.kinds) > 1, not fits, name)
+
+    return min(rank(s, m) for s in engines for m in s.models)[2]
 
 
 class ControlPlane:
@@ -190,10 +206,14 @@ class ControlPlane:
         capacity: int = 1,
         max_batch: int = 64,
         healthy: bool = True,
-        info: Any = None,
+        info: EngineInfo | None = None,
+        api_key: str | None = None,
         **speeds: float,
     ) -> EngineEndpoint:
-        """Register an engine (replacing one with the same id); returns its endpoint."""
+        """Register an engine (replacing one with the same id); returns its endpoint.
+
+        ``api_key``: sent to the engine as ``Authorization: Bearer`` (external engines).
+        """
         kinds = parse_kinds(kind if isinstance(kind, str) else tuple(kind))
         model_set = frozenset([models] if isinstance(models, str) else models)
         engine_id = engine_id or f"engine-{next(self._ids)}"
@@ -208,7 +228,7 @@ class ControlPlane:
             healthy=healthy,
             **speeds,
         )
-        endpoint = EngineEndpoint(normalize_url(url), state, info)
+        endpoint = EngineEndpoint(normalize_url(url), state, info, api_key)
         self._engines[engine_id] = endpoint
         self._states.append(state)
         self._rebuild_aliases()
@@ -217,20 +237,35 @@ class ControlPlane:
         self._kick()
         return endpoint
 
-    def add_engine_info(self, info: Any) -> EngineEndpoint:
-        """Register an engine manager record (``id, kind, model, url, capacity, max_batch``)."""
-        kind = getattr(info, "kind", "llm")
-        model = getattr(info, "model", None) or ""
-        models = getattr(info, "models", None) or ([model] if model else [])
+    def add_engine_spec(
+        self,
+        spec: EngineSpec,
+        *,
+        url: str | None = None,
+        engine_id: str | None = None,
+        healthy: bool = True,
+        info: EngineInfo | None = None,
+    ) -> EngineEndpoint:
+        """Register the engine ``spec`` describes, at ``url`` (default ``spec.url``)."""
+        where = url or spec.url
+        if not where:
+            raise ValueError("an engine needs a URL")
         return self.add_engine(
-            info.url,
-            kind=str(getattr(kind, "value", kind)),
-            models=[str(m) for m in models],
-            engine_id=str(getattr(info, "id", "")) or None,
-            capacity=int(getattr(info, "capacity", 1) or 1),
-            max_batch=int(getattr(info, "max_batch", 64) or 64),
-            healthy=bool(getattr(info, "healthy", True)),
+            where,
+            kind=spec.kind,
+            models=spec.models,
+            engine_id=engine_id,
+            capacity=spec.capacity,
+            max_batch=spec.max_batch,
+            healthy=healthy,
             info=info,
+            api_key=spec.api_key,
+        )
+
+    def add_engine_info(self, info: EngineInfo) -> EngineEndpoint:
+        """Register an engine the engine manager runs (or knows by URL)."""
+        return self.add_engine_spec(
+            info.spec, url=info.url, engine_id=info.id, healthy=info.healthy, info=info
         )
 
     def remove_engine(self, engine_id: str) -> bool:
@@ -275,12 +310,12 @@ class ControlPlane:
         return [{**m, "kinds": sorted(m["kinds"])} for m in seen.values()]
 
     def resolve_model(self, kind: RequestKind, model: str | None) -> str:
-        """The canonical model name for ``model`` (``None``/"default": the first one)."""
+        """The canonical model name for ``model`` (``None``/"default": :func:`default_model`)."""
         aliases = self._aliases[kind.engine_kind]
         if not model or model == "default":
-            for state in self._states:
-                if kind.engine_kind in state.kinds and state.models:
-                    return min(state.models)
+            named = [s for s in self._states if kind.engine_kind in s.kinds and s.models]
+            if named:
+                return default_model(kind.engine_kind, named)
             if any(kind.engine_kind in s.kinds for s in self._states):
                 return model or "default"  # engines of this kind serve anything
             raise NoHealthyEngineError(f"no {kind.engine_kind} engine is registered")
@@ -356,13 +391,14 @@ class ControlPlane:
                 f"no healthy {request.engine_kind} engine can serve model {request.model!r}"
             )
         now = self.clock()
-        wait = self.rate_limiter.check(request.tenant, now)
+        if not self.policy.admit(request, self._states, now):  # no side effects
+            if request.deadline is not None and len(self.policy) < self.policy.max_queue:
+                raise DeadlineUnmeetableError("the request's deadline cannot be met", 1.0)
+            # The whole queue, or the policy's share for this tenant, is full.
+            raise OverloadedError(f"the request queue is full ({self.policy.name})", 1.0)
+        wait = self.rate_limiter.check(request.tenant, now)  # takes a token: admitted only
         if wait is not None:
             raise OverloadedError(f"rate limit exceeded for tenant {request.tenant!r}", wait)
-        if not self.policy.admit(request, self._states, now):
-            if len(self.policy) >= self.policy.max_queue:
-                raise OverloadedError("the request queue is full", 1.0)
-            raise DeadlineUnmeetableError("the request's deadline cannot be met", 1.0)
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         extra: dict[str, Any] = {}
         if inputs is not None and isinstance(body, dict):
@@ -446,7 +482,9 @@ class ControlPlane:
         """POST ``body``; a reply below 500 or :class:`_Retry`."""
         assert self._client is not None
         try:
-            async with self._client.post(endpoint.url + path, data=body, headers=_JSON) as resp:
+            async with self._client.post(
+                endpoint.url + path, data=body, headers=endpoint.headers
+            ) as resp:
                 content = await resp.read()
                 status = resp.status
                 media = resp.headers.get("content-type", "application/json")
@@ -464,7 +502,19 @@ class ControlPlane:
             job.future.set_result(reply)
 
     async def _call_batch(self, endpoint: EngineEndpoint, requests: list[Request]) -> None:
-        """One merged ``/v1/embeddings`` call, split back per request in input order."""
+        """Merged ``/v1/embeddings`` calls, split back per request in input order.
+
+        Requests asking for different options (``encoding_format``, ``dimensions``...)
+        cannot share a call: each group of equal options gets its own.
+        """
+        groups: dict[str, list[Request]] = {}
+        for request in requests:
+            key = json.dumps(request.payload.extra, sort_keys=True, default=str)
+            groups.setdefault(key, []).append(request)
+        for group in groups.values():
+            await self._call_merged(endpoint, group)
+
+    async def _call_merged(self, endpoint: EngineEndpoint, requests: list[Request]) -> None:
         jobs: list[_Job] = [r.payload for r in requests]
         parts = [job.inputs or [] for job in jobs]
         body = {**jobs[0].extra, "model": requests[0].model, "input": merge_inputs(parts)}
@@ -472,6 +522,10 @@ class ControlPlane:
             endpoint, PATHS[RequestKind.EMBEDDING], json.dumps(body).encode()
         )
         if response.status != 200:
+            if len(requests) == 1:  # the engine's answer to exactly this request
+                if not jobs[0].future.done():
+                    jobs[0].future.set_result(response)
+                return
             # One bad input spoils the batch: rerun each request alone to isolate it.
             for request in requests:
                 await self._call_once(endpoint, request)
@@ -487,7 +541,7 @@ class ControlPlane:
         job: _Job = request.payload
         url = endpoint.url + PATHS[request.kind]
         try:
-            response = await self._client.post(url, data=job.body, headers=_JSON)
+            response = await self._client.post(url, data=job.body, headers=endpoint.headers)
         except _TRANSPORT_ERRORS as exc:
             raise _Retry(f"{type(exc).__name__}: {exc}", engine_down=True) from exc
         try:
@@ -529,14 +583,8 @@ class ControlPlane:
                 # Too late to retry: tell the client in-band, as OpenAI streams do.
                 log.warning("engine %s dropped a stream midway", endpoint.id)
                 self.mark_unhealthy(endpoint.id)
-                error = {
-                    "error": {
-                        "message": f"engine failed mid-stream: {type(exc).__name__}",
-                        "type": "server_error",
-                        "code": "engine_failed",
-                    }
-                }
-                yield f"data: {json.dumps(error)}\n\n".encode()
+                message = f"engine failed mid-stream: {type(exc).__name__}"
+                yield sse_error(OpenAIError(502, message, code="engine_failed"))
             finally:
                 release()
 
@@ -567,6 +615,10 @@ class ControlPlane:
         )
         if retry.engine_down:
             self.mark_unhealthy(endpoint.id)
+        elif any(s.id != endpoint.id and s.can_serve(r) for s in self._states for r in requests):
+            # It answered 5xx: out of rotation until it passes a health probe, so the
+            # retry goes to another engine (no restart: the process is alive).
+            self._take_out(endpoint)
         now = self.clock()
         for request in requests:
             job: _Job = request.payload
@@ -590,13 +642,20 @@ class ControlPlane:
             else:
                 self.policy.enqueue(request, now)
 
-    def mark_unhealthy(self, engine_id: str) -> None:
-        endpoint = self._engines.get(engine_id)
-        if endpoint is None or not endpoint.state.healthy:
-            return
+    def _take_out(self, endpoint: EngineEndpoint) -> bool:
+        """Stop dispatching to ``endpoint`` until the health loop sees it answer again."""
+        if not endpoint.state.healthy:
+            return False
         endpoint.state.healthy = False
         if self.observer:
-            self.observer.engine_health(engine_id, False)
+            self.observer.engine_health(endpoint.id, False)
+        return True
+
+    def mark_unhealthy(self, engine_id: str) -> None:
+        """The engine is down: fail what only it could serve, and tell the manager."""
+        endpoint = self._engines.get(engine_id)
+        if endpoint is None or not self._take_out(endpoint):
+            return
         self._fail_unservable()
         if self.on_engine_down is not None:
             try:
@@ -653,7 +712,9 @@ class ControlPlane:
         for path in ("/health", "/v1/models"):
             try:
                 async with self._client.get(
-                    endpoint.url + path, timeout=aiohttp.ClientTimeout(total=2.0)
+                    endpoint.url + path,
+                    headers=endpoint.headers,
+                    timeout=aiohttp.ClientTimeout(total=2.0),
                 ) as response:
                     if response.status == 200:
                         return True

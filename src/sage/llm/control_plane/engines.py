@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sage.llm.control_plane.types import EngineState
+
+if TYPE_CHECKING:
+    from sage.llm.engines.spec import EngineInfo
 
 ENGINE_KINDS = ("llm", "embedding")
 
@@ -15,6 +18,11 @@ def normalize_url(url: str) -> str:
     """``http://host:port`` without a trailing slash or ``/v1``."""
     url = url.rstrip("/")
     return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    """The header an OpenAI-compatible engine that wants a key expects."""
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
 def parse_kinds(
@@ -46,8 +54,13 @@ class EngineEndpoint:
 
     url: str
     state: EngineState
-    info: Any = field(default=None, repr=False)  # the engine manager's record, if any
+    info: EngineInfo | None = field(default=None, repr=False)  # the manager's record, if any
+    api_key: str | None = field(default=None, repr=False)  # sent as ``Authorization: Bearer``
     failures: int = 0
+    headers: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.headers = {"content-type": "application/json", **auth_headers(self.api_key)}
 
     @property
     def id(self) -> str:

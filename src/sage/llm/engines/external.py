@@ -1,25 +1,33 @@
 """Engines SAGE does not run: anything speaking OpenAI HTTP at a URL (vLLM, a llama.cpp
-server, TEI, a cloud API). No process, just a health check."""
+server, TEI, a cloud API with a key). No process: a health check, the models it lists,
+and the ``--engine-url`` text form ``URL[,kind=..][,capacity=..][,model=..]...``."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+
 import httpx
 
-from sage.llm.control_plane.engines import normalize_url
+from sage.llm.control_plane.engines import auth_headers, normalize_url
+from sage.llm.engines.spec import EngineSpec
+
+OPENAI_PROBE_PATHS = ("/v1/models", "/health")
 
 
-def auth_headers(api_key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
-
-
-def probe(url: str, api_key: str | None = None, timeout: float = 2.0) -> bool:
-    """True when the engine at ``url`` answers ``/health`` or ``/v1/models`` with 200.
+def probe(
+    url: str,
+    api_key: str | None = None,
+    timeout: float = 2.0,
+    paths: Sequence[str] = OPENAI_PROBE_PATHS,
+) -> bool:
+    """True when the engine at ``url`` answers one of ``paths`` with 200.
 
     ``/v1/models`` first: every OpenAI-compatible server has it, ``/health`` only some.
     """
     base = normalize_url(url)
     headers = auth_headers(api_key)
-    for path in ("/v1/models", "/health"):
+    for path in paths:
         try:
             if httpx.get(base + path, headers=headers, timeout=timeout).status_code == 200:
                 return True
@@ -36,5 +44,59 @@ def served_models(url: str, api_key: str | None = None, timeout: float = 5.0) ->
         )
         response.raise_for_status()
         return [str(m["id"]) for m in response.json().get("data", []) if "id" in m]
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
         return []
+
+
+def with_served_models(spec: EngineSpec) -> EngineSpec:
+    """``spec`` naming the models its engine lists, when it names none itself."""
+    if spec.models or not spec.url:
+        return spec
+    models = served_models(spec.url, spec.api_key)
+    return spec.model_copy(update={"model": models[0], "aliases": models[1:]}) if models else spec
+
+
+def parse_engine_url(text: str) -> EngineSpec:
+    """An external engine from ``URL[,kind=llm|embedding|both][,capacity=N][,max_batch=N]
+    [,model=NAME]...[,api_key_env=VAR]`` (the key is read from ``$VAR``, never written out).
+
+    Raises ``ValueError`` with a message fit for the command line.
+    """
+    url, *parts = [p.strip() for p in text.split(",") if p.strip()] or [""]
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"engine URL must start with http:// or https://: {url!r}")
+    fields: dict[str, object] = {"backend": "external", "url": normalize_url(url)}
+    models: list[str] = []
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or not value:
+            raise ValueError(f"expected key=value in engine spec, got {part!r}")
+        if key == "kind":
+            if value not in ("llm", "embedding", "both"):
+                raise ValueError(f"kind must be llm, embedding or both, not {value!r}")
+            fields["kind"] = value
+        elif key in ("capacity", "max_batch"):
+            if not value.isdigit() or int(value) < 1:
+                raise ValueError(f"{key} must be a positive integer, not {value!r}")
+            fields[key] = int(value)
+        elif key == "model":
+            models.append(value)
+        elif key == "api_key_env":
+            if value not in os.environ:
+                raise ValueError(f"api_key_env={value}: the environment variable is not set")
+            fields["api_key"] = os.environ[value]
+        else:
+            raise ValueError(f"unknown engine spec key {key!r}")
+    if models:
+        fields["model"], fields["aliases"] = models[0], models[1:]
+    return EngineSpec.model_validate(fields)
+
+
+def engine_url_arg(spec: EngineSpec, api_key_env: str | None = None) -> str:
+    """The ``--engine-url`` text of ``spec`` (its key only as the name ``api_key_env``)."""
+    parts = [spec.url or "", f"kind={spec.kind}", f"capacity={spec.capacity}"]
+    parts.append(f"max_batch={spec.max_batch}")
+    parts += [f"model={m}" for m in ([spec.model] if spec.model else []) + spec.aliases]
+    if api_key_env:
+        parts.append(f"api_key_env={api_key_env}")
+    return ",".join(parts)

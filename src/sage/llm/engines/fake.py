@@ -20,19 +20,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from fastapi import FastAPI
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from sage.llm.engines.schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from sage.llm.engines.server import (
-    SSE_HEADERS,
-    OpenAIError,
-    base_parser,
-    create_engine_app,
-    serve,
-    sse_stream,
-)
+from sage.llm.engines.server import base_parser, create_engine_app, serve
+from sage.llm.openai_errors import OpenAIError, validation_error
+from sage.llm.request_body import parse_body
+from sage.llm.sse import SSE_HEADERS, sse_stream
 
 DEFAULT_LLM_MODEL = "fake-llm"
 DEFAULT_EMBEDDING_MODEL = "fake-embedding"
@@ -62,11 +59,24 @@ def _die() -> None:
 
 
 class FakeEngine:
+    """Behaviour plus the counters ``/health`` reports (what tests check batching with)."""
+
     def __init__(self, behaviour: FakeBehaviour, llm_model: str, embedding_model: str) -> None:
         self.behaviour = behaviour
         self.llm_model = llm_model
         self.embedding_model = embedding_model
         self.requests = 0
+        self.embedding_calls = 0
+        self.embedding_inputs = 0
+        self.max_embedding_batch = 0
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "requests": self.requests,
+            "embedding_calls": self.embedding_calls,
+            "embedding_inputs": self.embedding_inputs,
+            "max_embedding_batch": self.max_embedding_batch,
+        }
 
     def per_request(self, request: Request, body: BaseModel) -> tuple[FakeBehaviour, int | None]:
         """Behaviour for one request (headers and the ``fake`` body field override)."""
@@ -76,13 +86,20 @@ class FakeEngine:
         for key in ("latency_ms", "tokens", "token_delay_ms", "die_after_tokens"):
             header = request.headers.get("x-fake-" + key.replace("_", "-"))
             if header is not None:
-                overrides[key] = float(header) if key.endswith("_ms") else int(header)
-        merged = b.model_copy(update=overrides)
+                overrides[key] = header
+        try:
+            merged = (
+                FakeBehaviour.model_validate({**b.model_dump(), **overrides}) if overrides else b
+            )
+        except (TypeError, ValueError) as exc:
+            raise OpenAIError(400, f"bad fake overrides: {exc}", param="fake") from None
         die_at = merged.die_after_tokens
         if b.die_after_tokens is not None:
             self.behaviour = b.model_copy(update={"die_after_tokens": None})  # armed once
         if b.die_after_requests is not None and self.requests >= b.die_after_requests:
             die_at = 0 if die_at is None else die_at
+        if merged.fail_status:
+            raise OpenAIError(merged.fail_status, "fake engine failure", code="fake_failure")
         return merged, die_at
 
 
@@ -91,22 +108,23 @@ def create_app(engine: FakeEngine, api_key: str | None = None) -> FastAPI:
         "SAGE fake engine",
         lambda: [engine.llm_model, engine.embedding_model],
         api_key,
-        stats=lambda: {"requests": engine.requests},
+        stats=engine.stats,
     )
 
     @app.post("/fake/config")
     async def configure(update: dict[str, Any]) -> dict[str, Any]:
-        engine.behaviour = FakeBehaviour.model_validate(
-            {**engine.behaviour.model_dump(), **update}
-        )
+        try:
+            engine.behaviour = FakeBehaviour.model_validate(
+                {**engine.behaviour.model_dump(), **update}
+            )
+        except ValidationError as exc:
+            raise validation_error(exc.errors()) from None
         return engine.behaviour.model_dump()
 
-    async def generate(
-        request: Request, body: ChatCompletionRequest | CompletionRequest, chat: bool
-    ) -> Any:
+    async def generate(request: Request, chat: bool) -> Response:
+        schema = ChatCompletionRequest if chat else CompletionRequest
+        _, body = await parse_body(request, schema)
         b, die_at = engine.per_request(request, body)
-        if b.fail_status:
-            raise OpenAIError("fake engine failure", b.fail_status, code="fake_failure")
         if b.latency_ms:
             await asyncio.sleep(b.latency_ms / 1000)
         n = min(b.tokens, body.token_limit) if body.token_limit else b.tokens
@@ -115,10 +133,11 @@ def create_app(engine: FakeEngine, api_key: str | None = None) -> FastAPI:
             if isinstance(body, ChatCompletionRequest)
             else body.prompt_text
         )
+        prompt_tokens = len(prompt.split())
         usage = {
-            "prompt_tokens": len(prompt.split()),
+            "prompt_tokens": prompt_tokens,
             "completion_tokens": n,
-            "total_tokens": len(prompt.split()) + n,
+            "total_tokens": prompt_tokens + n,
         }
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
@@ -169,7 +188,7 @@ def create_app(engine: FakeEngine, api_key: str | None = None) -> FastAPI:
                 yield {**chunk(None, None), "choices": [
                     {"index": 0, "delta": {"role": "assistant", "content": ""},
                      "logprobs": None, "finish_reason": None}
-                ]}
+                ]}  # fmt: skip
             for i, token in enumerate(tokens):
                 if die_at is not None and i >= die_at:
                     await asyncio.sleep(0.05)  # let the sent chunks reach the client
@@ -177,41 +196,52 @@ def create_app(engine: FakeEngine, api_key: str | None = None) -> FastAPI:
                 if b.token_delay_ms:
                     await asyncio.sleep(b.token_delay_ms / 1000)
                 yield chunk(token, None)
-            yield {**chunk(None if chat else "", finish), "usage": usage}
+            yield chunk(None if chat else "", finish)
+            yield {**chunk(None, None), "choices": [], "usage": usage}  # OpenAI's usage chunk
 
         return StreamingResponse(
             sse_stream(chunks()), media_type="text/event-stream", headers=SSE_HEADERS
         )
 
-    @app.post("/v1/chat/completions")
-    async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
-        return await generate(request, body, True)
+    async def chat_completions(request: Request) -> Response:
+        return await generate(request, True)
 
-    @app.post("/v1/completions")
-    async def completions(body: CompletionRequest, request: Request) -> Any:
-        return await generate(request, body, False)
+    async def completions(request: Request) -> Response:
+        return await generate(request, False)
 
-    @app.post("/v1/embeddings")
-    async def embeddings(body: EmbeddingRequest, request: Request) -> Any:
+    async def embeddings(request: Request) -> Response:
+        _, body = await parse_body(request, EmbeddingRequest)
         b, die_at = engine.per_request(request, body)
-        if b.fail_status:
-            raise OpenAIError("fake engine failure", b.fail_status, code="fake_failure")
         if die_at is not None:
             _die()
         if b.latency_ms:
             await asyncio.sleep(b.latency_ms / 1000)
         texts = body.texts
+        engine.embedding_calls += 1
+        engine.embedding_inputs += len(texts)
+        engine.max_embedding_batch = max(engine.max_embedding_batch, len(texts))
         tokens = sum(len(t.split()) for t in texts)
-        return {
-            "object": "list",
-            "data": [
-                {"object": "embedding", "index": i, "embedding": fake_vector(t, b.dim)}
-                for i, t in enumerate(texts)
-            ],
-            "model": body.model or engine.embedding_model,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {
+                        "object": "embedding",
+                        "index": i,
+                        "embedding": body.encode(fake_vector(t, b.dim)),
+                    }
+                    for i, t in enumerate(texts)
+                ],
+                "model": body.model or engine.embedding_model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
+    # Plain Starlette routes: no per-request dependency solving, so the fake stays much
+    # faster than the gateway it is used to measure.
+    app.add_route("/v1/chat/completions", chat_completions, methods=["POST"])
+    app.add_route("/v1/completions", completions, methods=["POST"])
+    app.add_route("/v1/embeddings", embeddings, methods=["POST"])
     return app
 
 

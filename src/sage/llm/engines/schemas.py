@@ -3,6 +3,7 @@ OpenAI's error JSON instead of a crash deep in a model library."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -106,3 +107,11 @@ class EmbeddingRequest(_Body):
     @property
     def texts(self) -> list[str]:
         return [self.input] if isinstance(self.input, str) else list(self.input)
+
+    def encode(self, vector: list[float]) -> list[float] | str:
+        """``vector`` as the client asked: floats, or base64 of little-endian float32."""
+        if self.encoding_format == "float":
+            return vector
+        import numpy as np
+
+        return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")

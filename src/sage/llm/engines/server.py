@@ -1,5 +1,5 @@
-"""What every built-in engine server shares: the FastAPI app with ``/health``,
-``/v1/models`` and OpenAI-style errors, SSE framing, command-line options and ``serve``.
+"""What every built-in engine server shares: the app with ``/health``, ``/v1/models``,
+OpenAI-shaped errors and optional API-key checks, command-line options and ``serve``.
 
 Kept free of model libraries so the fake engine starts in a fraction of a second.
 """
@@ -7,75 +7,20 @@ Kept free of model libraries so the fake engine starts in a fraction of a second
 from __future__ import annotations
 
 import argparse
-import json
+import hmac
 import os
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sage.common.ports import DEFAULT_HOST
-
-ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    404: "not_found_error",
-    413: "invalid_request_error",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    503: "service_unavailable",
-}
-
-
-class OpenAIError(Exception):
-    """Raise inside a handler to answer with OpenAI's error JSON and ``status``."""
-
-    def __init__(
-        self, message: str, status: int = 400, param: str | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.param = param
-        self.code = code
-
-
-def error_body(
-    message: str, status: int, param: str | None = None, code: str | None = None
-) -> dict[str, Any]:
-    return {
-        "error": {
-            "message": message,
-            "type": ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
-            "param": param,
-            "code": code,
-        }
-    }
-
-
-def error_response(
-    message: str, status: int = 400, param: str | None = None, code: str | None = None
-) -> JSONResponse:
-    return JSONResponse(error_body(message, status, param, code), status_code=status)
-
-
-def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
-    errors = exc.errors()
-    if not errors:
-        return "invalid request body", None
-    first = errors[0]
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
-    param = ".".join(loc) or None
-    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    if first.get("type") == "json_invalid":
-        return "request body is not valid JSON", None
-    return (f"{param}: {message}" if param else message), param
+from sage.llm.openai_errors import OpenAIError, install_error_handlers
 
 
 def create_engine_app(
@@ -90,33 +35,18 @@ def create_engine_app(
     ``stats``: extra counters reported by ``/health``.
     """
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.ready = True
-
-    @app.exception_handler(OpenAIError)
-    async def _openai_error(_: Request, exc: OpenAIError) -> JSONResponse:
-        return error_response(exc.message, exc.status, exc.param, exc.code)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        message, param = _validation_message(exc)
-        return error_response(message, 400, param)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(str(exc.detail), exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(f"{type(exc).__name__}: {exc}", 500)
+    install_error_handlers(app)
 
     if api_key:
+        expected = f"Bearer {api_key}".encode()
 
         @app.middleware("http")
         async def _auth(request: Request, call_next: Any) -> Any:
             if request.url.path.startswith("/v1"):
-                header = request.headers.get("authorization", "")
-                if header != f"Bearer {api_key}":
-                    return error_response("invalid or missing API key", 401)
+                given = request.headers.get("authorization", "").encode()
+                if not hmac.compare_digest(given, expected):
+                    error = OpenAIError(401, "invalid or missing API key", code="invalid_api_key")
+                    return error.response()
             return await call_next(request)
 
     @app.get("/health")
@@ -124,43 +54,19 @@ def create_engine_app(
         return {"status": "ok", "models": list(models()), **(stats() if stats else {})}
 
     @app.get("/v1/models")
-    async def list_models() -> dict[str, Any]:
+    async def list_models() -> JSONResponse:
         created = int(time.time())
-        return {
-            "object": "list",
-            "data": [
-                {"id": m, "object": "model", "created": created, "owned_by": "sage"}
-                for m in models()
-            ],
-        }
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {"id": m, "object": "model", "created": created, "owned_by": "sage"}
+                    for m in models()
+                ],
+            }
+        )
 
     return app
-
-
-def sse(data: dict[str, Any] | str) -> bytes:
-    """One server-sent event in OpenAI's framing."""
-    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-    return f"data: {payload}\n\n".encode()
-
-
-SSE_DONE = b"data: [DONE]\n\n"
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-async def sse_stream(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
-    """Frame ``chunks`` as SSE; an error mid-stream becomes an error event, then [DONE]."""
-    try:
-        async for chunk in chunks:
-            yield sse(chunk)
-    except OpenAIError as exc:
-        yield sse(error_body(exc.message, exc.status, exc.param, exc.code))
-    except Exception as exc:  # the client already has a 200: report in-band
-        yield sse(error_body(f"{type(exc).__name__}: {exc}", 500))
-    finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()  # stop generation now when the client goes away
-    yield SSE_DONE
 
 
 def base_parser(description: str) -> argparse.ArgumentParser:
@@ -182,6 +88,21 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="warning")
     return parser
+
+
+def parse_model_args(
+    parser: argparse.ArgumentParser, default_path: Path | None, package: str
+) -> tuple[argparse.Namespace, str]:
+    """A model engine's options and its model (``--model-path``, else the default model
+    from ``package``). Sets passive OpenMP waits first, before torch or ggml load."""
+    from sage.llm.engines.launch import use_shared_cpu_env
+
+    use_shared_cpu_env()
+    args = parser.parse_args()
+    path = args.model_path or default_path
+    if path is None:
+        parser.error(f"no --model-path and the default model package ({package}) is missing")
+    return args, str(path)
 
 
 def watch_parent(pid: int, interval_s: float = 1.0) -> None:

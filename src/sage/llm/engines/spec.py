@@ -43,8 +43,14 @@ class EngineSpec(BaseModel):
     port: int | None = None
     host: str = DEFAULT_HOST
     url: str | None = None  # external engines only
-    api_key: str | None = None
+    api_key: str | None = Field(None, repr=False)  # kept out of logs and listings
     extra_args: list[str] = Field(default_factory=list)  # passed to the server as is
+
+    @property
+    def models(self) -> list[str]:
+        """Every name it serves (``model`` first); empty: it did not say."""
+        names = [self.model] if self.model else []
+        return names + [a for a in self.aliases if a not in names]
 
     @field_validator("device")
     @classmethod
@@ -80,8 +86,7 @@ class EngineInfo(BaseModel):
 
     @property
     def models(self) -> list[str]:
-        names = [self.spec.model] if self.spec.model else []
-        return names + [a for a in self.spec.aliases if a not in names]
+        return self.spec.models
 
     @property
     def capacity(self) -> int:
