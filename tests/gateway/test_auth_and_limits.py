@@ -19,6 +19,7 @@ from tests.gateway.conftest import CHAT, Gateway, slow, start_gateway
 KEYS = [
     TenantKey(key="key-a", tenant="team-a", priority=5),
     TenantKey(key="key-b", tenant="team-b", rate_limit_rps=1.0),
+    TenantKey(key="key-ops", tenant="ops", admin=True),
 ]
 
 
@@ -48,6 +49,21 @@ def test_keys_required_and_mapped_to_tenants(keyed_gateway: Gateway) -> None:
     assert by_header.status_code == 200
     metrics = httpx.get(keyed_gateway.url + "/metrics").text
     assert 'tenant="team-a"' in metrics
+
+
+def test_admin_api_needs_an_admin_key(keyed_gateway: Gateway) -> None:
+    def get(path: str, key: str) -> httpx.Response:
+        return httpx.get(keyed_gateway.url + path, headers={"Authorization": f"Bearer {key}"})
+
+    for path in ("/admin/engines", "/admin/policy"):
+        refused = get(path, "key-a")
+        assert refused.status_code == 403, path
+        assert refused.json()["error"]["code"] == "admin_key_required"
+        assert get(path, "key-ops").status_code == 200, path
+    swap = httpx.post(keyed_gateway.url + "/admin/policy", json={"name": "fifo"},
+                      headers={"Authorization": "Bearer key-a"})
+    assert swap.status_code == 403
+    assert get("/admin/policy", "key-ops").json()["name"] != "fifo"
 
 
 def test_tenant_rate_limit_is_429_with_retry_after(keyed_gateway: Gateway) -> None:

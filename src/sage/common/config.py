@@ -33,6 +33,7 @@ class TenantKey(BaseModel):
     priority: int = 0
     rate_limit_rps: float | None = None
     slo_ms: float | None = None
+    admin: bool = False  # may change engines and the policy (/admin/*)
 
 
 class GatewaySettings(BaseModel):

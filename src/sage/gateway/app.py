@@ -209,12 +209,12 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
 
     @app.get("/admin/engines")
     async def list_engines(request: Request) -> JSONResponse:
-        gw.keys.authenticate(request.headers)
+        gw.keys.authorize_admin(request.headers)
         return JSONResponse({"engines": [e.describe() for e in control_plane.engines()]})
 
     @app.post("/admin/engines")
     async def register_engine(request: Request) -> JSONResponse:
-        gw.keys.authenticate(request.headers)
+        gw.keys.authorize_admin(request.headers)
         _, registration = await gw.parse(request, EngineRegistration)
         # No models named: ask the engine (blocking HTTP, so off the loop).
         spec = await asyncio.to_thread(with_served_models, registration.to_spec())
@@ -223,19 +223,19 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
 
     @app.delete("/admin/engines/{engine_id}")
     async def remove_engine(engine_id: str, request: Request) -> JSONResponse:
-        gw.keys.authenticate(request.headers)
+        gw.keys.authorize_admin(request.headers)
         if not control_plane.remove_engine(engine_id):
             raise OpenAIError(404, f"no engine {engine_id!r}", code="not_found")
         return JSONResponse({"removed": engine_id})
 
     @app.get("/admin/policy")
     async def get_policy_view(request: Request) -> JSONResponse:
-        gw.keys.authenticate(request.headers)
+        gw.keys.authorize_admin(request.headers)
         return JSONResponse({**control_plane.policy.describe(), "available": available_policies()})
 
     @app.post("/admin/policy")
     async def set_policy(request: Request) -> JSONResponse:
-        gw.keys.authenticate(request.headers)
+        gw.keys.authorize_admin(request.headers)
         _, change = await gw.parse(request, PolicyChange)
         if change.name not in available_policies():
             raise OpenAIError(

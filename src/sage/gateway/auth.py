@@ -57,6 +57,19 @@ class KeyRing:
         )
 
 
+    def authorize_admin(self, headers: Headers) -> None:
+        """Let the caller use ``/admin/*``: anyone when keys are off, else admin keys only
+        (a tenant must not swap the policy or the engines under the other tenants)."""
+        record = self.authenticate(headers)
+        if record is not None and not record.admin:
+            raise OpenAIError(
+                403,
+                "this API key may not use the admin API",
+                type="permission_error",
+                code="admin_key_required",
+            )
+
+
 def _header_number(headers: Headers, name: str, parse: Callable[[str], N], what: str) -> N | None:
     raw = headers.get(name)
     if raw is None:

@@ -35,6 +35,9 @@ class LLMClient:
         if key:
             hdrs["Authorization"] = f"Bearer {key}"
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=hdrs)
+        # Total tokens the server reported in ``usage`` over this client's calls, so
+        # callers can meter cost without re-implementing the calls.
+        self.tokens_used = 0
 
     def close(self) -> None:
         self._http.close()
@@ -48,7 +51,10 @@ class LLMClient:
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self._http.post(path, json=body)
         response.raise_for_status()
-        return response.json()
+        data: dict[str, Any] = response.json()
+        usage = data.get("usage") or {}
+        self.tokens_used += int(usage.get("total_tokens") or 0)
+        return data
 
     def models(self) -> list[dict[str, Any]]:
         response = self._http.get("/models")

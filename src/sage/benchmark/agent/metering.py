@@ -1,8 +1,8 @@
 """Wrap the injected client to count LLM calls and tokens per item.
 
-Tokens come from the response's ``usage`` field when the client exposes the raw
-OpenAI response (``LLMClient``); otherwise they are estimated at ~4 characters per
-token and flagged as estimated."""
+Tokens come from the server's ``usage`` when the client counts it (``LLMClient``'s
+``tokens_used``); otherwise they are estimated at ~4 characters per token and flagged
+as estimated."""
 
 from __future__ import annotations
 
@@ -39,25 +39,11 @@ class MeteredClient:
         if isinstance(messages, str):
             messages = [{"role": "user", "content": messages}]
         self.calls += 1
-        post = getattr(self.inner, "_post", None)
-        if callable(post) and hasattr(self.inner, "model"):
-            body = {
-                "model": self.inner.model or "default",
-                "messages": messages,
-                "max_tokens": max_tokens,
-                "temperature": temperature,
-                **extra,
-            }
-            data = post("/chat/completions", body)
-            text = str(data["choices"][0]["message"].get("content") or "")
-            usage = data.get("usage") or {}
-            if usage.get("total_tokens"):
-                self.tokens += int(usage["total_tokens"])
-                return text
-        else:
-            text = self.inner.chat(
-                messages, max_tokens=max_tokens, temperature=temperature, **extra
-            )
+        before = getattr(self.inner, "tokens_used", None)
+        text = self.inner.chat(messages, max_tokens=max_tokens, temperature=temperature, **extra)
+        if before is not None and self.inner.tokens_used > before:
+            self.tokens += self.inner.tokens_used - before
+            return text
         self.estimated = True
         prompt = " ".join(m.get("content", "") for m in messages)
         self.tokens += estimate_tokens(prompt) + estimate_tokens(text)
