@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sage.cli.main import app
+from sage.common.processes import process_running
 from sage.kernel.jobmanager.client import JobManagerClient, JobManagerError
-from sage.kernel.jobmanager.manager import _alive
 from tests.jobmanager.conftest import API_KEY, RunningJobManager
 
 PY = sys.executable
@@ -82,9 +82,9 @@ def test_stop_kills_the_process_group(job_manager: RunningJobManager,
         done = client.wait(job["id"], timeout=30)
         assert done["status"] == "stopped"
     deadline = time.monotonic() + 10
-    while _alive(grandchild) and time.monotonic() < deadline:
+    while process_running(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(grandchild)  # the whole group went, not just the entrypoint
+    assert not process_running(grandchild)  # the whole group went, not just the entrypoint
 
 
 def test_bad_requests_get_clear_errors(job_manager: RunningJobManager) -> None:
@@ -152,7 +152,7 @@ def test_restart_keeps_the_table_and_reconciles(tmp_path: Path) -> None:
                         status=JobStatus.RUNNING, pid=2 ** 22 + 12345))
     store.close()
     deadline = time.monotonic() + 20
-    while _alive(quick["pid"]) and time.monotonic() < deadline:
+    while process_running(quick["pid"]) and time.monotonic() < deadline:
         time.sleep(0.05)
 
     jm2 = start_job_manager(data)
@@ -170,4 +170,4 @@ def test_restart_keeps_the_table_and_reconciles(tmp_path: Path) -> None:
             assert client.wait(survivor["id"], timeout=30)["status"] == "stopped"
     finally:
         jm2.shutdown(stop_jobs=True)
-    assert not os.path.exists(f"/proc/{survivor['pid']}") or not _alive(survivor["pid"])
+    assert not os.path.exists(f"/proc/{survivor['pid']}") or not process_running(survivor["pid"])

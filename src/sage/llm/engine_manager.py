@@ -24,6 +24,7 @@ from typing import Any
 
 from sage.common.errors import ConfigError, EngineError
 from sage.common.logging import get_logger
+from sage.common.processes import process_running
 from sage.llm.control_plane.engines import normalize_url
 from sage.llm.engines.external import probe, with_served_models
 from sage.llm.engines.launch import child_environment, default_backend, engine_command, resolve_spec
@@ -45,31 +46,13 @@ class EngineStartError(EngineError):
 
 def pid_alive(pid: int | None) -> bool:
     """True when ``pid`` runs one of our engine processes (not a zombie, not reused)."""
-    if not pid:
+    if not process_running(pid):
         return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            if f.read().rsplit(b")", 1)[-1].split()[0] in (b"Z", b"X"):
-                return False
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    except OSError:
-        return _signal_alive(pid)
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
-        return True  # exiting: its memory is gone but it is not a zombie yet
+        return True  # exiting, or no /proc: it exists and is not a zombie
     return not cmdline.strip() or any(marker in cmdline for marker in PROCESS_MARKERS)
-
-
-def _signal_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def health_ok(url: str, api_key: str | None = None, timeout: float = 2.0) -> bool:
@@ -499,7 +482,7 @@ class EngineManager:
         for key, info in list(engines.items()):
             if key in self._owned or info.owner_pid is None:
                 continue
-            if not _signal_alive(info.owner_pid) and not pid_alive(info.pid):
+            if not process_running(info.owner_pid) and not pid_alive(info.pid):
                 engines.pop(key)
 
     # -- monitoring --------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 
 from sage.common.errors import SageError
 from sage.common.logging import get_logger
+from sage.common.processes import process_running
 from sage.kernel.jobmanager.launchers import LocalLauncher, RayJobLauncher
 from sage.kernel.jobmanager.store import JobRecord, JobStatus, JobStore
 
@@ -91,7 +92,7 @@ class JobManager:
         try:
             fd = os.pidfd_open(pid)
         except (OSError, AttributeError):  # gone already, or no pidfd: poll gently
-            while _alive(pid):
+            while process_running(pid):
                 time.sleep(1.0)
         else:
             try:
@@ -140,7 +141,7 @@ class JobManager:
             if job.backend == "ray":
                 self._refresh_ray(job)
                 continue
-            if job.pid is not None and _alive(job.pid):
+            if job.pid is not None and process_running(job.pid):
                 threading.Thread(target=self._watch_pid, args=(job.id, job.pid),
                                  daemon=True).start()
                 continue
@@ -243,18 +244,3 @@ class JobManager:
                     self.stop(job.id)
         self._closed = True
         self.store.close()
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
