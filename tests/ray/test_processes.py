@@ -13,6 +13,7 @@ import pytest
 
 from sage.common.errors import ConfigError, ResourceUnavailableError
 from sage.common.ports import ephemeral_port
+from sage.common.processes import process_running
 
 pytestmark = pytest.mark.ray
 
@@ -26,12 +27,6 @@ def _wait_until(check: Any, what: str, timeout: float = 30.0) -> None:
     while not check():
         assert time.monotonic() < deadline, what
         time.sleep(0.1)
-
-
-def _pid_alive(pid: int) -> bool:
-    from sage.kernel.jobmanager.manager import _alive
-
-    return _alive(pid)
 
 
 def _answers(port: int) -> bool:
@@ -59,7 +54,7 @@ def test_engine_command_runs_where_its_resources_are(ray_cluster: Any) -> None:
     finally:
         code = proc.stop(timeout=10)
     assert code is not None
-    assert not _pid_alive(proc.pid)
+    assert not process_running(proc.pid)
     with pytest.raises(ConfigError, match="no placed process"):
         find_process(name)
 
@@ -70,9 +65,9 @@ def test_killing_the_actor_takes_the_process_with_it(ray_cluster: Any) -> None:
     proc = place_process(f"orphan-{uuid.uuid4().hex[:6]}",
                          [sys.executable, "-c", "import time; time.sleep(300)"],
                          resources={"cpu_node": 1})
-    assert _pid_alive(proc.pid)
+    assert process_running(proc.pid)
     ray_cluster.kill(proc.actor, no_restart=True)
-    _wait_until(lambda: not _pid_alive(proc.pid), "the child outlived its actor")
+    _wait_until(lambda: not process_running(proc.pid), "the child outlived its actor")
 
 
 def test_impossible_resources_fail_at_once(ray_cluster: Any) -> None:
