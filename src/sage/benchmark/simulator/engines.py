@@ -1,0 +1,253 @@
+"""Modelled engines: what each real engine does with the calls it receives.
+
+They mirror the engines shipped in :mod:`sage.llm.engines`, so one model serves both
+the siloed baseline (clients call engines directly) and the unified one (the gateway
+calls them, at most ``capacity`` at a time):
+
+* :class:`SimLLMEngine`: ``slots`` sequences at once, the rest wait FIFO (llama.cpp
+  slots behind an ``asyncio.Queue``);
+* :class:`SimEmbeddingEngine`: one batch at a time; queued calls are merged up to
+  ``max_batch`` inputs, waiting up to ``batch_wait_s`` after the previous batch for
+  stragglers (``sage.llm.engines.batcher.MicroBatcher``).
+
+Work is counted in seconds of an engine running alone; an engine on a shared host
+progresses at its contention speed while a neighbour is busy, so a busy neighbour
+stretches the remaining work of every running call (rescheduled exactly).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Protocol
+
+from sage.benchmark.simulator.profiles import EmbeddingProfile, LLMProfile
+
+DONE = 0  # event codes shared with the event loop
+BATCH_WINDOW = 1
+
+
+class EventSink(Protocol):
+    def push(self, when: float, code: int, payload: Any, version: int) -> None: ...
+
+    def job_done(self, job: Job, now: float) -> None: ...
+
+
+class Job:
+    """One call an engine receives: a chat request or a (merged) embedding call."""
+
+    __slots__ = ("rows", "requests", "items", "tokens", "out", "ttft_at", "engine")
+
+    def __init__(
+        self, rows: list[int], requests: Any, items: int, tokens: float, out: int = 0
+    ) -> None:
+        self.rows = rows
+        self.requests = requests  # the policy's Request objects (unified) or None
+        self.items = items
+        self.tokens = tokens  # engine-side prompt tokens (chat) or longest input (embedding)
+        self.out = out
+        self.ttft_at = float("nan")
+        self.engine: SimEngine | None = None
+
+
+class Run:
+    """Work in progress on an engine: one sequence, or one embedding batch."""
+
+    __slots__ = ("jobs", "work", "first", "t_last", "version", "done_at")
+
+    def __init__(self, jobs: list[Job], work: float, first: float) -> None:
+        self.jobs = jobs
+        self.work = work  # alone-seconds left
+        self.first = first  # alone-seconds left until the first token (0: none pending)
+        self.t_last = 0.0
+        self.version = 0
+        self.done_at = 0.0
+
+
+class Host:
+    """Engines that share CPU: each runs at its contention speed while another is busy."""
+
+    __slots__ = ("engines",)
+
+    def __init__(self) -> None:
+        self.engines: list[SimEngine] = []
+
+    def changed(self, now: float) -> None:
+        for engine in self.engines:
+            engine.retime(now)
+
+
+class SimEngine:
+    """Common bookkeeping: id, kind, running work, host contention."""
+
+    kind = "llm"
+
+    def __init__(self, engine_id: str, sink: EventSink, contended_speed: float = 1.0) -> None:
+        self.id = engine_id
+        self.sink = sink
+        self.host: Host | None = None
+        self.contended_speed = contended_speed
+        self.running: list[Run] = []
+        self.speed = 1.0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.running)
+
+    def submit(self, job: Job, now: float) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def finish(self, run: Run, now: float) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- running work ------------------------------------------------------------
+    def _begin(self, run: Run, now: float) -> None:
+        was_busy = bool(self.running)
+        run.t_last = now
+        self.running.append(run)
+        if self.host is None:
+            self._arm(run, now)
+            if run.first:
+                run.jobs[0].ttft_at = now + run.first
+                run.first = 0.0
+            return
+        self._arm(run, now)
+        if not was_busy:
+            self.host.changed(now)
+
+    def _end(self, run: Run, now: float) -> None:
+        self.running.remove(run)
+        if self.host is not None and not self.running:
+            self.host.changed(now)
+
+    def _arm(self, run: Run, now: float) -> None:
+        run.version += 1
+        run.done_at = now + run.work / self.speed
+        self.sink.push(run.done_at, DONE, run, run.version)
+
+    def retime(self, now: float) -> None:
+        """Re-derive the speed from the neighbours; stretch or shrink running work."""
+        assert self.host is not None
+        others_busy = any(e.running for e in self.host.engines if e is not self)
+        speed = self.contended_speed if others_busy else 1.0
+        if speed == self.speed:
+            return
+        for run in self.running:
+            done = (now - run.t_last) * self.speed
+            if run.first:
+                if done >= run.first:
+                    run.jobs[0].ttft_at = run.t_last + run.first / self.speed
+                    run.first = 0.0
+                else:
+                    run.first -= done
+            run.work = max(0.0, run.work - done)
+            run.t_last = now
+        self.speed = speed
+        for run in self.running:
+            self._arm(run, now)
+
+    def settle_first_token(self, run: Run) -> None:
+        """At completion: the first token came at most now, at the current speed."""
+        if run.first:
+            run.jobs[0].ttft_at = run.t_last + run.first / self.speed
+            run.first = 0.0
+
+
+class SimLLMEngine(SimEngine):
+    """``profile.capacity`` slots; calls beyond that wait in arrival order."""
+
+    kind = "llm"
+
+    def __init__(
+        self, engine_id: str, sink: EventSink, profile: LLMProfile, contended_speed: float = 1.0
+    ) -> None:
+        super().__init__(engine_id, sink, contended_speed)
+        self.profile = profile
+        self.slots = profile.capacity
+        self.waiting: deque[Job] = deque()
+
+    def submit(self, job: Job, now: float) -> None:
+        job.engine = self
+        if len(self.running) < self.slots:
+            self._start(job, now)
+        else:
+            self.waiting.append(job)
+
+    def _start(self, job: Job, now: float) -> None:
+        p = self.profile
+        first = p.ttft_s(job.tokens)
+        itl = p.itl_s(len(self.running) + 1)
+        self._begin(Run([job], first + max(0, job.out - 1) * itl, first), now)
+
+    def finish(self, run: Run, now: float) -> None:
+        self.settle_first_token(run)
+        self._end(run, now)
+        self.sink.job_done(run.jobs[0], now)
+        if self.waiting and len(self.running) < self.slots:
+            self._start(self.waiting.popleft(), now)
+
+
+class SimEmbeddingEngine(SimEngine):
+    """One batch at a time, merged from queued calls (the engine's micro-batcher)."""
+
+    kind = "embedding"
+
+    def __init__(
+        self,
+        engine_id: str,
+        sink: EventSink,
+        profile: EmbeddingProfile,
+        contended_speed: float = 1.0,
+    ) -> None:
+        super().__init__(engine_id, sink, contended_speed)
+        self.profile = profile
+        self.waiting: deque[Job] = deque()
+        self.waiting_items = 0
+        self.last_done = float("-inf")
+        self.window_version = 0
+        self.window_open = False
+
+    def submit(self, job: Job, now: float) -> None:
+        job.engine = self
+        self.waiting.append(job)
+        self.waiting_items += job.items
+        if self.running:
+            return
+        if self.window_open:
+            if self.waiting_items >= self.profile.max_batch:
+                self._start_batch(now)
+        else:
+            self._maybe_start(now)
+
+    def _maybe_start(self, now: float) -> None:
+        deadline = self.last_done + self.profile.batch_wait_s
+        if now >= deadline or self.waiting_items >= self.profile.max_batch:
+            self._start_batch(now)
+        else:
+            self.window_open = True
+            self.window_version += 1
+            self.sink.push(deadline, BATCH_WINDOW, self, self.window_version)
+
+    def window_closed(self, version: int, now: float) -> None:
+        if version == self.window_version and self.window_open and not self.running:
+            self._start_batch(now)
+
+    def _start_batch(self, now: float) -> None:
+        self.window_open = False
+        limit = self.profile.max_batch
+        jobs = [self.waiting.popleft()]
+        items = jobs[0].items
+        while self.waiting and items + self.waiting[0].items <= limit:
+            job = self.waiting.popleft()
+            items += job.items
+            jobs.append(job)
+        self.waiting_items -= items
+        width = max(j.tokens for j in jobs)
+        self._begin(Run(jobs, self.profile.batch_s(items, width), 0.0), now)
+
+    def finish(self, run: Run, now: float) -> None:
+        self._end(run, now)
+        self.last_done = now
+        for job in run.jobs:
+            self.sink.job_done(job, now)
+        if self.waiting and not self.running:
+            self._maybe_start(now)

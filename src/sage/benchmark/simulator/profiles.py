@@ -1,0 +1,134 @@
+"""Engine performance models (what a calibration file holds) and how to scale them.
+
+LLM: ``ttft = ttft_overhead_s + engine_prompt_tokens / prefill_tokens_per_s`` (the
+intercept absorbs the chat template's cached prefix), then one token every
+``1 / decode_tokens_per_s``; with ``capacity > 1`` sequences decode together and each
+is ``batch_slowdown`` slower per extra running sequence (continuous batching).
+Embedding: one batch at a time, ``fixed_s + per_item_s * items + per_token_s * items *
+width``, where ``width`` is the longest input of the batch in tokens: the model pads
+every input of a batch to the longest one.
+Contention: engines on one host (here: two engines on 2 shared cores) run slower while
+another engine of that host is busy.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_CALIBRATION = "data/calibration_default.json"
+
+
+class LLMProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prefill_tokens_per_s: float = Field(gt=0)
+    decode_tokens_per_s: float = Field(gt=0)
+    ttft_overhead_s: float = 0.0
+    template_tokens: float = Field(
+        0.0, description="tokens the chat template adds to a user message"
+    )
+    capacity: int = Field(1, ge=1, description="sequences decoded concurrently")
+    batch_slowdown: float = Field(0.0, ge=0, description="per extra concurrent sequence")
+
+    def ttft_s(self, engine_prompt_tokens: float) -> float:
+        return max(1e-4, self.ttft_overhead_s + engine_prompt_tokens / self.prefill_tokens_per_s)
+
+    def itl_s(self, running: int = 1) -> float:
+        return (1.0 + self.batch_slowdown * max(0, running - 1)) / self.decode_tokens_per_s
+
+
+class EmbeddingProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fixed_s: float = Field(ge=0)
+    per_item_s: float = Field(0.0, ge=0)
+    per_token_s: float = Field(0.0, ge=0, description="per padded token")
+    extra_tokens_per_input: float = Field(2.0, description="special tokens per text")
+    max_batch: int = Field(64, ge=1)
+    batch_wait_s: float = Field(0.003, ge=0, description="engine-side micro-batch window")
+
+    def batch_s(self, items: int, width: float) -> float:
+        """Seconds for one batch of ``items`` inputs padded to ``width`` tokens."""
+        return self.fixed_s + items * (self.per_item_s + self.per_token_s * width)
+
+
+class Contention(BaseModel):
+    """Speed factors (1.0 = unaffected) while another engine of the same host is busy.
+
+    Usually below 1 (shared cores), but measured above 1 for llama.cpp on this VM: with
+    the neighbour idle the vCPUs halt between tokens and waking them costs each token's
+    thread sync several ms; a busy neighbour keeps them awake.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    llm_speed: float = Field(1.0, gt=0, le=4)
+    embedding_speed: float = Field(1.0, gt=0, le=4)
+
+
+class Calibration(BaseModel):
+    """Everything the simulator needs to stand in for the real engines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    llm: LLMProfile
+    embedding: EmbeddingProfile
+    contention: Contention = Field(default_factory=Contention)
+    gateway_overhead_s: float = Field(0.002, ge=0, description="added by the gateway hop")
+    source: dict[str, Any] = Field(default_factory=dict, description="where/when measured")
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Calibration:
+        """``path``, or the default calibration measured on this project's CI machine."""
+        if path is None:
+            text = resources.files("sage.benchmark.simulator").joinpath(DEFAULT_CALIBRATION)
+            return cls.model_validate_json(text.read_text())
+        return cls.model_validate_json(Path(path).read_text())
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2) + "\n")
+        return path
+
+    def scaled(
+        self,
+        speedup: float = 1.0,
+        *,
+        llm_capacity: int | None = None,
+        batch_slowdown: float | None = None,
+        contention: bool = True,
+    ) -> Calibration:
+        """A faster engine class: rates times ``speedup``, fixed costs divided by it."""
+        if speedup <= 0:
+            raise ValueError("speedup must be positive")
+        llm = self.llm.model_copy(
+            update={
+                "prefill_tokens_per_s": self.llm.prefill_tokens_per_s * speedup,
+                "decode_tokens_per_s": self.llm.decode_tokens_per_s * speedup,
+                "ttft_overhead_s": self.llm.ttft_overhead_s / speedup,
+                "capacity": llm_capacity or self.llm.capacity,
+                "batch_slowdown": (
+                    self.llm.batch_slowdown if batch_slowdown is None else batch_slowdown
+                ),
+            }
+        )
+        emb = self.embedding.model_copy(
+            update={
+                "fixed_s": self.embedding.fixed_s / speedup,
+                "per_item_s": self.embedding.per_item_s / speedup,
+                "per_token_s": self.embedding.per_token_s / speedup,
+            }
+        )
+        return self.model_copy(
+            update={
+                "llm": llm,
+                "embedding": emb,
+                "contention": self.contention if contention else Contention(),
+                "source": {**self.source, "speedup": speedup},
+            }
+        )

@@ -1,0 +1,127 @@
+"""Replay a real run in the simulator and compare the percentiles (``--validate``).
+
+The replay uses the run's own requests: actual send times, the prompt tokens the
+engines reported and the tokens they generated, the same tenants, SLOs and baseline
+(siloed or ``unified/<policy>``), on one LLM + one embedding engine sharing a host as
+here. What differs is only the engines: real ones then, calibrated models now. The
+check passes when every compared percentile is within ``tolerance`` (relative).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sage.benchmark.serving.baselines import policy_of
+from sage.benchmark.serving.workload import Workload, WorkloadSpec
+from sage.benchmark.simulator.cluster import ClusterSpec
+from sage.benchmark.simulator.core import SimResult, simulate
+from sage.benchmark.simulator.profiles import Calibration
+
+COMPARED = (("llm", "e2e_ms"), ("llm", "ttft_ms"), ("embedding", "e2e_ms"))
+GATED = {("llm", "e2e_ms"), ("embedding", "e2e_ms")}  # the acceptance check: e2e p50/p99
+
+
+@dataclass
+class ValidationRow:
+    kind: str
+    metric: str
+    percentile: str
+    real_ms: float | None
+    sim_ms: float | None
+    gated: bool
+
+    @property
+    def error(self) -> float | None:
+        if not self.real_ms or self.sim_ms is None:
+            return None
+        return abs(self.sim_ms - self.real_ms) / self.real_ms
+
+
+@dataclass
+class Validation:
+    run: str
+    baseline: str
+    rows: list[ValidationRow]
+    tolerance: float
+    sim: SimResult
+
+    @property
+    def passed(self) -> bool:
+        return all(r.error is not None and r.error <= self.tolerance for r in self.rows if r.gated)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "baseline": self.baseline,
+            "tolerance": self.tolerance,
+            "passed": self.passed,
+            "rows": [{**r.__dict__, "error": r.error} for r in self.rows],
+        }
+
+
+def replay_workload(result: dict[str, Any]) -> Workload:
+    """The requests of a result file, with the token counts the engines reported."""
+    req = result["requests"]
+    ok = [o == "ok" for o in req["outcome"]]
+    sent = [s if s is not None else t for s, t in zip(req["sent"], req["scheduled"], strict=True)]
+    # Chat: the prompt tokens the engine reported (template included); embeddings: the
+    # planned tokens per input (the engine's count is shared out when the gateway
+    # batches, so it is not per request).
+    prompt = [
+        (used or planned) if kind == "llm" else planned
+        for used, planned, kind in zip(
+            req["input_tokens"], req["prompt_tokens"], req["kind"], strict=True
+        )
+    ]
+    outputs = [
+        out if good and kind == "llm" else (mt if kind == "llm" else 0)
+        for out, mt, good, kind in zip(
+            req["output_tokens"], req["max_tokens"], ok, req["kind"], strict=True
+        )
+    ]
+    return Workload.from_rows(
+        sent,
+        req["kind"],
+        req["tenant"],
+        prompt,
+        outputs,
+        req["n_inputs"],
+        meta={"llm_engine_tokens": True, "replay_of": result.get("config", {}).get("baseline")},
+    )
+
+
+def validate_run(path: str | Path, calibration: Calibration, tolerance: float = 0.2) -> Validation:
+    """Simulate the run in ``path`` and compare p50/p99 per kind with what was measured."""
+    result = json.loads(Path(path).read_text())
+    config = result["config"]
+    baseline = str(config["baseline"])
+    spec = WorkloadSpec.model_validate(config["workload_spec"])
+    policy = policy_of(baseline)
+    workload = replay_workload(result)
+    sim = simulate(workload, calibration, ClusterSpec(1, 1, colocate=True), policy, spec=spec)
+    rows: list[ValidationRow] = []
+    for kind, metric in COMPARED:
+        real = result["summary"]["by_kind"].get(kind, {}).get(metric, {})
+        simulated = sim.summary["by_kind"].get(kind, {}).get(metric, {})
+        for pct in ("p50", "p99"):
+            rows.append(
+                ValidationRow(
+                    kind,
+                    metric,
+                    pct,
+                    real.get(pct),
+                    simulated.get(pct),
+                    (kind, metric) in GATED,
+                )
+            )
+    return Validation(str(path), baseline, rows, tolerance, sim)
+
+
+def median_error(validations: list[Validation]) -> float | None:
+    errors = [r.error for v in validations for r in v.rows if r.gated and r.error is not None]
+    return float(np.median(errors)) if errors else None

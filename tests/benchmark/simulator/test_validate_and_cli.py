@@ -1,0 +1,107 @@
+"""``--validate`` replays a run file request for request; ``sage bench simulate`` writes
+its report; capacity maths used to pick load levels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sage.benchmark.serving.workload import KIND_NAMES, WorkloadSpec, generate
+from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
+from sage.benchmark.simulator.core import simulate
+from sage.benchmark.simulator.profiles import Calibration
+from sage.benchmark.simulator.validate import validate_run
+from sage.cli.main import app
+
+
+def write_run(path: Path, baseline: str, calibration: Calibration) -> None:
+    """A run file in the real benchmark's format, whose 'measurements' are a simulation."""
+    spec = WorkloadSpec.default()
+    workload = generate(spec, 0.8, duration=300.0, seed=2)
+    policy = None if baseline == "siloed" else baseline.split("/", 1)[1]
+    sim = simulate(workload, calibration, ClusterSpec(1, 1, colocate=True), policy, spec=spec)
+    o = sim.outcomes
+    t = workload.t.tolist()
+    requests = {
+        "scheduled": t,
+        "sent": t,
+        "kind": [KIND_NAMES[k] for k in workload.kind],
+        "tenant": [workload.tenants[i] for i in workload.tenant],
+        "outcome": [("ok", "rejected", "error")[x] for x in o.outcome],
+        "input_tokens": o.input_tokens.tolist(),
+        "prompt_tokens": workload.prompt_tokens.tolist(),
+        "output_tokens": o.output_tokens.tolist(),
+        "max_tokens": workload.output_tokens.tolist(),
+        "n_inputs": workload.n_inputs.tolist(),
+    }
+    config = {"baseline": baseline, "workload_spec": spec.model_dump()}
+    path.write_text(json.dumps({"config": config, "summary": sim.summary, "requests": requests}))
+
+
+@pytest.mark.parametrize("baseline", ["siloed", "unified/hybrid", "unified/priority"])
+def test_replaying_a_run_reproduces_it(tmp_path: Path, baseline: str) -> None:
+    cal = Calibration.load()
+    path = tmp_path / "run.json"
+    write_run(path, baseline, cal)
+    validation = validate_run(path, cal, tolerance=0.2)
+    assert validation.baseline == baseline
+    assert validation.passed
+    for row in validation.rows:
+        assert row.error == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_different_engine_model_fails_validation(tmp_path: Path) -> None:
+    cal = Calibration.load()
+    path = tmp_path / "run.json"
+    write_run(path, "siloed", cal)
+    slower = cal.scaled(0.5)
+    assert not validate_run(path, slower, tolerance=0.2).passed
+
+
+def test_capacity_scales_with_engines_and_speed() -> None:
+    spec, cal = WorkloadSpec.default(), Calibration.load()
+    one = capacity_rate(spec, cal, ClusterSpec(1, 1))
+    assert capacity_rate(spec, cal, ClusterSpec(4, 4)) == pytest.approx(4 * one)
+    assert capacity_rate(spec, cal.scaled(10), ClusterSpec(1, 1)) == pytest.approx(10 * one)
+    split = ClusterSpec.split(64, spec, cal)
+    assert split.size == 64 and split.llm_engines > split.embedding_engines
+
+
+def test_simulate_command_writes_a_report(tmp_path: Path) -> None:
+    out = tmp_path / "sim"
+    result = CliRunner().invoke(
+        app,
+        ["bench", "simulate", "--engines", "8", "--speedup", "20", "--llm-capacity", "4",
+         "-b", "siloed,hybrid,fifo", "-u", "0.5,1.2", "-n", "3000", "-o", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert {r["baseline"] for r in summary["rows"]} == {"siloed", "unified/hybrid", "unified/fifo"}
+    assert len(summary["rows"]) == 6
+    for name in ("report.html", "latency_cdf.png", "p99_vs_rate.png", "slo_vs_rate.png"):
+        assert (out / name).stat().st_size > 0
+    for run in summary["runs"]:
+        overall = run["summary"]["overall"]
+        assert overall["ok"] + overall["rejected"] + overall["errors"] == overall["sent"]
+
+
+def test_simulate_validate_command(tmp_path: Path) -> None:
+    folder = tmp_path / "compare"
+    (folder / "runs").mkdir(parents=True)
+    write_run(folder / "runs" / "r1_siloed_0.json", "siloed", Calibration.load())
+    result = CliRunner().invoke(
+        app, ["bench", "simulate", "--validate", str(folder), "-o", str(tmp_path / "v")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1/1 runs within 20%" in result.output
+    report = json.loads((tmp_path / "v" / "validation.json").read_text())
+    assert report["runs"][0]["passed"]
+
+
+def test_simulate_rejects_unknown_baseline() -> None:
+    result = CliRunner().invoke(app, ["bench", "simulate", "-b", "siloed,nope", "-n", "10"])
+    assert result.exit_code != 0
+    assert "unknown baseline" in result.output
