@@ -252,3 +252,23 @@ def test_token_bucket_rate_limit() -> None:
     assert limiter.check("a", 0.1) == pytest.approx(0.9)
     assert limiter.check("b", 0.1) is None  # unlimited tenant
     assert limiter.check("a", 1.2) is None
+
+
+def test_fair_share_banks_no_credit_while_blocked() -> None:
+    """A tenant whose requests cannot be placed earns nothing to burst with later."""
+    from sage.llm.control_plane.policies import get_policy
+    from sage.llm.control_plane.types import EngineState, Request, RequestKind
+
+    policy = get_policy("fair")
+    llm = EngineState("llm", frozenset({"llm"}), frozenset(), capacity=1, in_flight=1)
+    emb = EngineState("emb", frozenset({"embedding"}), frozenset(), capacity=1)
+    for i in range(3):
+        policy.enqueue(Request(f"a{i}", RequestKind.CHAT, "m", tenant="a"), 0.0)
+    for _ in range(50):  # the LLM engine is full: tenant a waits, and must not bank
+        assert policy.schedule([llm, emb], 0.0) == []
+    llm.in_flight = 0
+    llm.capacity = 3
+    for i in range(3):
+        policy.enqueue(Request(f"b{i}", RequestKind.CHAT, "m", tenant="b"), 0.0)
+    tenants = [d.requests[0].tenant for d in policy.schedule([llm, emb], 0.0)]
+    assert sorted(tenants[:2]) == ["a", "b"], tenants  # turns alternate, no burst from a

@@ -73,8 +73,8 @@ class FairSharePolicy(SchedulingPolicy):
             progress = False
             for tenant in list(self._queues):
                 queue = self._queues[tenant]
-                if not queue:
-                    continue
+                if not queue or least_loaded(engines, free, queue[0]) is None:
+                    continue  # blocked now: it earns no credit to bank for later
                 self._deficit[tenant] += self.quantum * self.weights.get(tenant, 1.0)
                 while queue and self._deficit[tenant] >= 1.0:
                     engine = least_loaded(engines, free, queue[0])

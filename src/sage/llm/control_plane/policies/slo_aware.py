@@ -44,6 +44,18 @@ class SloAwarePolicy(OrderedQueuePolicy):
             return min(known)
         return self._observed.get(request.engine_kind, 0.0)
 
+    @staticmethod
+    def _distinct(engines: Sequence[EngineState]) -> list[EngineState]:
+        """One engine per (health, kinds, models, speeds): the others give the same
+        ``service_estimate``, so admission costs O(queue x distinct engines) instead of
+        O(queue x engines) on large homogeneous pools."""
+        seen: dict[tuple[Any, ...], EngineState] = {}
+        for e in engines:
+            key = (e.healthy, e.kinds, e.models, e.decode_tokens_per_s,
+                   e.prefill_tokens_per_s, e.embed_items_per_s)
+            seen.setdefault(key, e)
+        return list(seen.values())
+
     def admit(self, request: Request, engines: Sequence[EngineState], now: float) -> bool:
         if not super().admit(request, engines, now):
             return False
@@ -54,10 +66,11 @@ class SloAwarePolicy(OrderedQueuePolicy):
         servers = [e for e in engines if e.can_serve(request)]
         if not servers:
             return True  # the caller reports "no engine"; not a deadline matter
-        own = self.service_estimate(request, engines)
+        profiles = self._distinct(engines)
+        own = self.service_estimate(request, profiles)
         # Work that EDF will run before this request, spread over the servers' slots.
         ahead = sum(
-            self.service_estimate(r, engines)
+            self.service_estimate(r, profiles)
             for r in self._live.values()
             if r.engine_kind == request.engine_kind
             and (r.deadline if r.deadline is not None else math.inf) <= request.deadline
