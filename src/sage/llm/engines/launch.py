@@ -118,8 +118,11 @@ def engine_command(
 
 
 # OpenMP's default spin-waiting collapses torch and ggml throughput 10-40x when the
-# cores are shared (2 threads on 2 busy cores: ~3 sent/s instead of ~75); passive
-# waiting costs little when idle. The caller's own setting wins.
+# cores are shared (2 threads on 2 busy cores: ~3 sent/s instead of ~75), so engines
+# wait passively. The price is paid on an idle machine: SmolLM2 decodes at ~37 tok/s
+# passive vs ~118 spinning alone, but at 42-47 vs 31-33 beside one busy core (the
+# gateway, a pipeline). The caller's own setting wins: OMP_WAIT_POLICY=ACTIVE on a
+# dedicated box.
 SHARED_CPU_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
