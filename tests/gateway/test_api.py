@@ -82,7 +82,8 @@ def wide_batching(real_gateway: Gateway) -> Iterator[None]:
     change = {"name": "hybrid", "options": {"batch_size": 64, "max_wait_s": 0.25}}
     httpx.post(real_gateway.url + "/admin/policy", json=change).raise_for_status()
     yield
-    httpx.post(real_gateway.url + "/admin/policy", json={"name": "hybrid"}).raise_for_status()
+    reset = {"name": "hybrid", "reset": True}
+    httpx.post(real_gateway.url + "/admin/policy", json=reset).raise_for_status()
 
 
 def batch_counts(url: str) -> tuple[float, float]:
@@ -196,8 +197,16 @@ def test_admin_policy_switch(real_gateway: Gateway) -> None:
             json={"name": "hybrid", "options": {"batch_size": 16, "fair_share": True}},
         )
         assert r.is_success and r.json()["batch_size"] == 16 and r.json()["fair_share"]
+        # Options are remembered per policy: one more option, or a round trip, keeps them.
+        httpx.post(url + "/admin/policy", json={"name": "fifo"}).raise_for_status()
+        r = httpx.post(url + "/admin/policy", json={"name": "hybrid", "options": {"max_wait_s": 0.05}})
+        view = r.json()
+        assert (view["batch_size"], view["fair_share"], view["max_wait_s"]) == (16, True, 0.05)
+        r = httpx.post(url + "/admin/policy", json={"name": "hybrid", "reset": True})
+        assert (r.json()["batch_size"], r.json()["fair_share"]) == (32, False)
     finally:
-        httpx.post(url + "/admin/policy", json={"name": "hybrid"}).raise_for_status()
+        reset = {"name": "hybrid", "reset": True}
+        httpx.post(url + "/admin/policy", json=reset).raise_for_status()
 
 
 def test_admin_register_engine(real_gateway: Gateway) -> None:

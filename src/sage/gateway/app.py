@@ -245,7 +245,7 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
                 code="unknown_policy",
             )
         try:
-            policy = control_plane.set_policy(change.name, **change.options)
+            policy = control_plane.set_policy(change.name, reset=change.reset, **change.options)
         except (TypeError, ValueError) as exc:
             raise OpenAIError(
                 400, f"bad policy options: {exc}", param="options", code="invalid_request"

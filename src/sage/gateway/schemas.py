@@ -116,9 +116,13 @@ class EngineRegistration(BaseModel):
 
 
 class PolicyChange(BaseModel):
-    """``POST /admin/policy``: switch the scheduling policy by name."""
+    """``POST /admin/policy``: switch the scheduling policy by name.
+
+    ``options`` are merged over the ones the policy had; ``reset`` drops those first.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     options: dict[str, Any] = Field(default_factory=dict)
+    reset: bool = False

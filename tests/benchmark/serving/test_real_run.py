@@ -144,3 +144,26 @@ def test_serve_replays_a_trace_through_the_gateway(gateway_url: str, tmp_path: P
     assert data["requests"]["tenant"] == ["a", "b", "a"]
     assert data["summary"]["overall"]["ok"] == 3
     assert data["requests"]["n_inputs"] == [1, 2, 1]
+
+
+def test_serve_with_the_openai_sdk_client(gateway_url: str, tmp_path: Path) -> None:
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text(
+        '{"timestamp": 0.0, "kind": "chat", "tenant": "a", "prompt_tokens": 10, "output_tokens": 3}\n'
+        '{"timestamp": 0.1, "kind": "embedding", "tenant": "b", "prompt_tokens": 8, "n_inputs": 2}\n'
+    )
+    out = tmp_path / "serve"
+    result = CliRunner().invoke(
+        app,
+        ["bench", "serve", "--base-url", gateway_url, "--trace", str(trace),
+         "--client", "openai", "-o", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (run,) = sorted((out / "runs").glob("*.json"))
+    check_run_file(run)
+    data = json.loads(run.read_text())
+    assert data["config"]["client"] == "openai"
+    assert data["summary"]["overall"]["ok"] == 2
+    assert data["requests"]["ttft"][0] is not None and data["requests"]["output_tokens"][0] >= 1
+    bad = CliRunner().invoke(app, ["bench", "serve", "--base-url", gateway_url, "--client", "x"])
+    assert bad.exit_code == 2 and "--client" in bad.output

@@ -153,3 +153,13 @@ def test_client_disconnect_frees_the_slot(llm_url: str) -> None:
     quick = {"prompt": "The capital of France is", "max_tokens": 2}
     r2 = httpx.post(llm_url + "/v1/completions", json=quick, timeout=30)
     assert r2.status_code == 200  # served at once: the abandoned generation stopped
+
+
+def test_micro_batch_is_one_token_only_on_amx_cpus() -> None:
+    from sage.llm.engines.llama import default_n_ubatch
+
+    zen = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n"
+    sapphire = "processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n"
+    assert default_n_ubatch(zen) == 512
+    assert default_n_ubatch(sapphire) == 1
+    assert default_n_ubatch("") == 512

@@ -122,10 +122,22 @@ async def run_workload(
     drain_timeout_s: float = 60.0,
     on_sent: Callable[[], None] | None = None,
     on_done: Callable[[RequestRecord], None] | None = None,
+    client: str = "httpx",
 ) -> RunResult:
-    """Send ``workload`` to ``target`` open loop and wait for (or cancel) every reply."""
+    """Send ``workload`` to ``target`` open loop and wait for (or cancel) every reply.
+
+    ``client``: ``"httpx"`` (raw async HTTP, the least client CPU) or ``"openai"`` (the
+    official SDK, what applications run).
+    """
+    if client not in CLIENTS:
+        raise ValueError(f"client must be one of {', '.join(CLIENTS)}, not {client!r}")
     llm_client = _client(timeout_s)
     embed_client = _client(timeout_s) if target.siloed else llm_client
+    send = (
+        _SdkSender(target, timeout_s)
+        if client == "openai"
+        else _HttpxSender(target, llm_client, embed_client)
+    )
     try:
         llm_model = target.llm_model or (
             await discover_model(llm_client, target.llm_url) if target.siloed else "default"
@@ -141,22 +153,18 @@ async def run_workload(
             slo = tenant.slo(record.kind) if tenant else None
             deadline = slo.e2e_ms if slo is not None and tenant and tenant.send_deadline else None
             headers = scheduling_headers(
-                record.tenant, tenant.priority if tenant else 0, deadline, target.api_key
+                record.tenant, tenant.priority if tenant else 0, deadline, send.header_key
             )
             rid = seed * 1_000_003 + i
             record.sent = time.perf_counter() - t0
             try:
                 if record.kind == KIND_LLM:
                     prompt = chat_prompt(int(workload.prompt_tokens[i]), rid)
-                    await send_chat(
-                        llm_client, target.llm_url, llm_model, prompt, record, headers, rid
-                    )
+                    await send.chat(llm_model, prompt, record, headers, rid)
                 else:
                     n_tokens = int(workload.prompt_tokens[i])
                     texts = [synthetic_text(n_tokens, rid * 97 + j) for j in range(record.n_inputs)]
-                    await send_embedding(
-                        embed_client, target.embedding_url, embed_model, texts, record, headers
-                    )
+                    await send.embedding(embed_model, texts, record, headers)
             finally:
                 if on_done is not None:
                     on_done(record)
@@ -197,6 +205,66 @@ async def run_workload(
             target.name, records, duration, list(workload.tenants), load_avg=os.getloadavg()
         )
     finally:
+        await send.aclose()
         await llm_client.aclose()
         if embed_client is not llm_client:
             await embed_client.aclose()
+
+
+CLIENTS = ("httpx", "openai")
+
+
+class _HttpxSender:
+    """Requests as raw async HTTP (:mod:`sage.benchmark.serving.client`)."""
+
+    def __init__(
+        self, target: Target, llm: httpx.AsyncClient, embedding: httpx.AsyncClient
+    ) -> None:
+        self.target, self.llm, self.embedding_client = target, llm, embedding
+        self.header_key = target.api_key  # sent as our own Authorization header
+
+    async def chat(
+        self, model: str, prompt: str, record: RequestRecord, headers: dict[str, str], seed: int
+    ) -> None:
+        await send_chat(self.llm, self.target.llm_url, model, prompt, record, headers, seed)
+
+    async def embedding(
+        self, model: str, texts: list[str], record: RequestRecord, headers: dict[str, str]
+    ) -> None:
+        url = self.target.embedding_url
+        await send_embedding(self.embedding_client, url, model, texts, record, headers)
+
+    async def aclose(self) -> None:
+        """The httpx clients belong to the caller."""
+
+
+class _SdkSender:
+    """Requests through the official ``openai`` SDK (one client per base URL)."""
+
+    header_key = None  # the SDK sends the key itself
+
+    def __init__(self, target: Target, timeout_s: float) -> None:
+        from sage.benchmark.serving import openai_sdk  # the SDK only when asked for
+
+        self.sdk = openai_sdk
+        self.llm = openai_sdk.sdk_client(target.llm_url, target.api_key, timeout_s)
+        self.embedding_client = (
+            openai_sdk.sdk_client(target.embedding_url, target.api_key, timeout_s)
+            if target.siloed
+            else self.llm
+        )
+
+    async def chat(
+        self, model: str, prompt: str, record: RequestRecord, headers: dict[str, str], seed: int
+    ) -> None:
+        await self.sdk.sdk_chat(self.llm, model, prompt, record, headers, seed)
+
+    async def embedding(
+        self, model: str, texts: list[str], record: RequestRecord, headers: dict[str, str]
+    ) -> None:
+        await self.sdk.sdk_embedding(self.embedding_client, model, texts, record, headers)
+
+    async def aclose(self) -> None:
+        await self.llm.close()
+        if self.embedding_client is not self.llm:
+            await self.embedding_client.close()

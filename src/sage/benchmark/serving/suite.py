@@ -46,6 +46,7 @@ class SuiteConfig:
     timeout_s: float = 300.0
     drain_timeout_s: float = 60.0
     trace: Workload | None = None  # replayed as is instead of generated (rates ignored)
+    client: str = "httpx"  # or "openai": the official SDK
     extra: dict[str, Any] = field(default_factory=dict)
 
     def workload(self, rate: float, repeat: int) -> Workload:
@@ -123,6 +124,7 @@ def run_one(
             timeout_s=cfg.timeout_s,
             drain_timeout_s=cfg.drain_timeout_s,
             on_done=advance,
+            client=cfg.client,
         )
     )
     if progress is not None:
@@ -138,6 +140,7 @@ def run_one(
         "seed": cfg.seed + repeat,
         "duration_s": cfg.duration_s,
         "alone": alone,
+        "client": cfg.client,
         "victim": cfg.victim,
         "workload": cfg.spec.name,
         "workload_spec": cfg.spec.model_dump(),

@@ -69,6 +69,17 @@ BURST_OPT = typer.Option(
 )
 LLM_FRACTION_OPT = typer.Option(None, "--llm-fraction", help="override every tenant's mix")
 SEED_OPT = typer.Option(0, "--seed", help="workload seed (same for every baseline)")
+CLIENT_OPT = typer.Option(
+    "httpx", "--client", help="httpx (raw async HTTP) or openai (the official SDK)"
+)
+
+
+def _client(name: str) -> str:
+    from sage.benchmark.serving.runner import CLIENTS
+
+    if name not in CLIENTS:
+        raise typer.BadParameter(f"--client must be one of {', '.join(CLIENTS)}, not {name!r}")
+    return name
 
 
 @app.command("serve")
@@ -86,6 +97,7 @@ def serve(
     burstiness: float | None = BURST_OPT,
     llm_fraction: float | None = LLM_FRACTION_OPT,
     seed: int = SEED_OPT,
+    client: str = CLIENT_OPT,
     name: str | None = typer.Option(None, "--name", help="label of this target in the report"),
     api_key: str | None = typer.Option(None, "--api-key", envvar="SAGE_API_KEY"),
     drain_timeout: float = typer.Option(60.0, "--drain-timeout", help="s after the last send"),
@@ -119,6 +131,7 @@ def serve(
         interference=False,
         drain_timeout_s=drain_timeout,
         trace=_trace(trace, time_scale),
+        client=_client(client),
     )
     out = _output(output, "serve")
     warm_up(endpoints)
@@ -168,6 +181,7 @@ def compare(
     burstiness: float | None = BURST_OPT,
     llm_fraction: float | None = LLM_FRACTION_OPT,
     seed: int = SEED_OPT,
+    client: str = CLIENT_OPT,
     victim: str | None = typer.Option(
         None, "--victim", help="tenant whose interference is measured (default: most urgent)"
     ),
@@ -222,6 +236,7 @@ def compare(
         alone_per_baseline=alone_per_baseline,
         drain_timeout_s=drain_timeout,
         trace=_trace(trace, time_scale),
+        client=_client(client),
         extra={"modelled_capacity_rps": capacity, "calibration": str(calibration or "default")},
     )
     out = _output(output, "compare")

@@ -142,11 +142,13 @@ class ControlPlane:
         self.on_engine_down = on_engine_down
         self.observer = observer
         self.rate_limiter = TenantRateLimiter()
-        self.policy = (
-            policy
-            if isinstance(policy, SchedulingPolicy)
-            else get_policy(policy, max_queue=max_queue, **(policy_options or {}))
-        )
+        # Options each policy was last given, by name: switching back keeps them.
+        self._policy_options: dict[str, dict[str, Any]] = {}
+        if isinstance(policy, SchedulingPolicy):
+            self.policy = policy
+        else:
+            self.policy = get_policy(policy, max_queue=max_queue, **(policy_options or {}))
+            self._policy_options[policy] = dict(policy_options or {})
         self._engines: dict[str, EngineEndpoint] = {}
         self._states: list[EngineState] = []
         self._aliases: dict[str, dict[str, str]] = {"llm": {}, "embedding": {}}
@@ -327,13 +329,22 @@ class ControlPlane:
         raise UnknownModelError(f"model {model!r} is not served here")
 
     # -- policy -------------------------------------------------------------------
-    def set_policy(self, policy: str | SchedulingPolicy, **options: Any) -> SchedulingPolicy:
-        """Swap the policy at run time; pending requests move to the new one in order."""
-        new = (
-            policy
-            if isinstance(policy, SchedulingPolicy)
-            else get_policy(policy, max_queue=self.max_queue, **options)
-        )
+    def set_policy(
+        self, policy: str | SchedulingPolicy, *, reset: bool = False, **options: Any
+    ) -> SchedulingPolicy:
+        """Swap the policy at run time; pending requests move to the new one in order.
+
+        ``options`` are merged over the ones this policy was given before, so changing
+        one option (or switching away and back) keeps the others; ``reset`` starts from
+        the policy's defaults.
+        """
+        if isinstance(policy, SchedulingPolicy):
+            new = policy
+        else:
+            merged = {} if reset else dict(self._policy_options.get(policy, {}))
+            merged.update(options)
+            new = get_policy(policy, max_queue=self.max_queue, **merged)
+            self._policy_options[policy] = merged
         old, now = self.policy, self.clock()
         moved = sorted(old.pending(), key=lambda r: r.arrival)
         for request in moved:
