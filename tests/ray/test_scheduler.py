@@ -12,6 +12,7 @@ from sage.kernel.scheduler import (
     TaskDemand,
     available_schedulers,
     check_feasible,
+    check_placements,
     get_scheduler,
     normalize_resources,
     ray_actor_options,
@@ -106,3 +107,38 @@ def test_feasibility_names_the_missing_resource() -> None:
         check_feasible(demands(3, cpu_node=1), nodes())  # only 2 cpu_node in the cluster
     with pytest.raises(ResourceUnavailableError, match="no alive node"):
         check_feasible(demands(1), [nodes()[3]])
+
+
+def test_spread_and_pack_reserve_the_job_default_and_load_aware_do_not() -> None:
+    reservations = {name: get_scheduler(name).reservation
+                    for name in ("default", "spread", "pack", "load_aware")}
+    assert reservations == {"default": None, "spread": "SPREAD", "pack": "PACK",
+                            "load_aware": None}
+
+
+def test_user_policies_opt_in_to_a_reservation() -> None:
+    class OneRack(SchedulerPolicy):
+        name = "one_rack"
+        reservation = "STRICT_PACK"
+
+        def place(self, demands, nodes):  # type: ignore[no-untyped-def]
+            return [Placement(d.name, "b") for d in demands]
+
+    assert get_scheduler(OneRack).reservation == "STRICT_PACK"
+    policy = OneRack()
+    policy.reservation = "EVERYWHERE"
+    with pytest.raises(ConfigError, match="reservation must be None or one of PACK"):
+        get_scheduler(policy)
+
+
+def test_node_choices_that_can_never_be_honoured_are_refused() -> None:
+    two = demands(2, cpu_node=1)
+    check_placements(two, [Placement(d.name, "c") for d in two], nodes())  # c has 2
+    three = demands(3, cpu_node=1)
+    with pytest.raises(ResourceUnavailableError,
+                       match=r"3 tasks needing cpu_node=3 on node c, which only offers "
+                             r"cpu_node=2"):
+        check_placements(three, [Placement(d.name, "c") for d in three], nodes())
+    with pytest.raises(ResourceUnavailableError, match="not an alive node"):
+        check_placements(two, [Placement("op[0]", "dead"), Placement("op[1]")], nodes())
+    check_placements(three, [Placement(d.name) for d in three], nodes())  # Ray decides

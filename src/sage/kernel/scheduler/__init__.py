@@ -2,10 +2,12 @@
 
 The decision logic is pure (:mod:`.policies` works on :class:`NodeInfo` lists, so it is
 unit-testable with fake nodes); :mod:`.cluster` turns a live Ray cluster into such a
-list, and the Ray runtime turns :class:`Placement` decisions into actor options.
+list, and the Ray runtime turns :class:`Placement` decisions into actor options (and,
+for policies with a ``reservation``, into one placement group per job).
 """
 
 from sage.kernel.scheduler.policies import (
+    RESERVATION_STRATEGIES,
     DefaultPolicy,
     LoadAwarePolicy,
     PackPolicy,
@@ -20,11 +22,15 @@ from sage.kernel.scheduler.resources import (
     Placement,
     TaskDemand,
     check_feasible,
+    check_placements,
+    describe_resources,
     normalize_resources,
     ray_actor_options,
+    total_resources,
 )
 
 __all__ = [
+    "RESERVATION_STRATEGIES",
     "DefaultPolicy",
     "LoadAwarePolicy",
     "NodeInfo",
@@ -35,8 +41,11 @@ __all__ = [
     "TaskDemand",
     "available_schedulers",
     "check_feasible",
+    "check_placements",
+    "describe_resources",
     "get_scheduler",
     "normalize_resources",
     "ray_actor_options",
     "register_scheduler",
+    "total_resources",
 ]

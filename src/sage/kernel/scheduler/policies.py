@@ -14,11 +14,21 @@ from collections.abc import Callable, Sequence
 from sage.common.errors import ConfigError, ResourceUnavailableError
 from sage.kernel.scheduler.resources import NodeInfo, Placement, TaskDemand
 
+RESERVATION_STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
+
 
 class SchedulerPolicy:
-    """Base class: decide a :class:`Placement` for every demand, in order."""
+    """Base class: decide a :class:`Placement` for every demand, in order.
+
+    ``reservation``: ``None`` places a job's actors one by one (a job can then half-start
+    and wait for the rest); one of :data:`RESERVATION_STRATEGIES` makes the Ray runtime
+    reserve every actor of the job at once, as one placement group with that strategy,
+    before any actor starts (all-or-nothing). The nodes chosen by :meth:`place` still
+    decide where each bundle goes; the strategy covers the tasks left without a node.
+    """
 
     name = "base"
+    reservation: str | None = None
 
     def place(self, demands: Sequence[TaskDemand], nodes: Sequence[NodeInfo]) -> list[Placement]:
         raise NotImplementedError
@@ -49,6 +59,7 @@ class SpreadPolicy(SchedulerPolicy):
     """Round-robin over the nodes that can host each task (fault isolation, bandwidth)."""
 
     name = "spread"
+    reservation = "SPREAD"
 
     def place(self, demands: Sequence[TaskDemand], nodes: Sequence[NodeInfo]) -> list[Placement]:
         alive = sorted(self._alive(nodes), key=lambda n: n.node_id)
@@ -71,6 +82,7 @@ class PackPolicy(SchedulerPolicy):
     """Fill nodes one after another (fewest nodes, cheapest hops between tasks)."""
 
     name = "pack"
+    reservation = "PACK"
 
     def place(self, demands: Sequence[TaskDemand], nodes: Sequence[NodeInfo]) -> list[Placement]:
         alive = sorted(self._alive(nodes), key=lambda n: (-sum(n.total.values()), n.node_id))
@@ -139,15 +151,21 @@ def register_scheduler(name: str, factory: Callable[[], SchedulerPolicy]) -> Non
 def get_scheduler(policy: str | SchedulerPolicy | None) -> SchedulerPolicy:
     """A policy instance from a name, an instance or ``None`` (``default``)."""
     if policy is None:
-        return DefaultPolicy()
-    if isinstance(policy, SchedulerPolicy):
-        return policy
-    if isinstance(policy, type) and issubclass(policy, SchedulerPolicy):
-        return policy()
-    factory = _REGISTRY.get(str(policy))
-    if factory is None:
-        raise ConfigError(f"unknown scheduler {policy!r}; available: {available_schedulers()}")
-    return factory()
+        instance: SchedulerPolicy = DefaultPolicy()
+    elif isinstance(policy, SchedulerPolicy):
+        instance = policy
+    elif isinstance(policy, type) and issubclass(policy, SchedulerPolicy):
+        instance = policy()
+    else:
+        factory = _REGISTRY.get(str(policy))
+        if factory is None:
+            raise ConfigError(
+                f"unknown scheduler {policy!r}; available: {available_schedulers()}")
+        instance = factory()
+    if instance.reservation not in (None, *RESERVATION_STRATEGIES):
+        raise ConfigError(f"scheduler {instance.name!r}: reservation must be None or one of "
+                          f"{', '.join(RESERVATION_STRATEGIES)}, got {instance.reservation!r}")
+    return instance
 
 
 def available_schedulers() -> list[str]:

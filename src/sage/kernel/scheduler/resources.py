@@ -8,7 +8,7 @@ demand compares directly with what ``ray.nodes()`` reports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,8 +103,18 @@ class Placement:
     strategy: str = "DEFAULT"  # Ray scheduling_strategy when node_id is None
 
 
-def _describe(resources: Mapping[str, float]) -> str:
+def describe_resources(resources: Mapping[str, float]) -> str:
+    """``CPU=1, GPU=2`` for error messages (``nothing`` when empty)."""
     return ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())) or "nothing"
+
+
+def total_resources(demands: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """The sum of several resource dicts, key by key."""
+    total: dict[str, float] = {}
+    for demand in demands:
+        for k, v in demand.items():
+            total[k] = total.get(k, 0.0) + v
+    return total
 
 
 def check_feasible(demands: Sequence[TaskDemand], nodes: Sequence[NodeInfo]) -> None:
@@ -117,18 +127,16 @@ def check_feasible(demands: Sequence[TaskDemand], nodes: Sequence[NodeInfo]) -> 
     alive = [n for n in nodes if n.alive]
     if not alive:
         raise ResourceUnavailableError("the Ray cluster has no alive node")
-    offered: dict[str, float] = {}
-    for n in alive:
-        for k, v in n.total.items():
-            offered[k] = offered.get(k, 0.0) + v
+    offered = total_resources(n.total for n in alive)
     for d in demands:
         if not any(n.fits(d.resources) for n in alive):
             missing = {k: v for k, v in d.resources.items()
                        if not any(n.total.get(k, 0.0) + _EPS >= v for n in alive)}
+            shown = {k: v for k, v in offered.items() if not k.startswith("node:")}
             raise ResourceUnavailableError(
-                f"{d.name} needs {_describe(d.resources)} but no node of the cluster offers "
-                f"{_describe(missing or d.resources)} (cluster offers: "
-                f"{_describe({k: v for k, v in offered.items() if not k.startswith('node:')})})"
+                f"{d.name} needs {describe_resources(d.resources)} but no node of the cluster "
+                f"offers {describe_resources(missing or d.resources)} (cluster offers: "
+                f"{describe_resources(shown)})"
             )
     free = {n.node_id: dict(n.total) for n in alive}
     ordered = sorted(demands, key=lambda d: -sum(d.resources.values()))
@@ -141,12 +149,37 @@ def check_feasible(demands: Sequence[TaskDemand], nodes: Sequence[NodeInfo]) -> 
                     free[n.node_id][k] = free[n.node_id].get(k, 0.0) - v
                 break
         else:
-            total: dict[str, float] = {}
-            for dd in demands:
-                for k, v in dd.resources.items():
-                    total[k] = total.get(k, 0.0) + v
+            total = total_resources(dd.resources for dd in demands)
             raise ResourceUnavailableError(
-                f"the job needs {_describe(total)} in total ({len(demands)} tasks) but the "
-                f"cluster only offers {_describe({k: offered.get(k, 0.0) for k in total})}; "
-                f"lower the parallelism or the per-operator resources ({d.name} does not fit)"
+                f"the job needs {describe_resources(total)} in total ({len(demands)} tasks) but "
+                f"the cluster only offers "
+                f"{describe_resources({k: offered.get(k, 0.0) for k in total})}; lower the "
+                f"parallelism or the per-operator resources ({d.name} does not fit)"
             )
+
+
+def check_placements(demands: Sequence[TaskDemand], placements: Sequence[Placement],
+                     nodes: Sequence[NodeInfo]) -> None:
+    """Raise :class:`ResourceUnavailableError` when a policy's node choices can never be
+    honoured: a node that is not alive, or more pinned on one node than its totals hold
+    (those actors, or the job's placement group, would wait forever)."""
+    alive = {n.node_id: n for n in nodes if n.alive}
+    needs = {d.name: d.resources for d in demands}
+    pinned: dict[str, list[str]] = {}
+    for p in placements:
+        if p.node_id is None:
+            continue
+        if p.node_id not in alive:
+            raise ResourceUnavailableError(
+                f"{p.task} was placed on node {p.node_id}, which is not an alive node of "
+                f"the cluster")
+        pinned.setdefault(p.node_id, []).append(p.task)
+    for node_id, tasks in pinned.items():
+        node = alive[node_id]
+        need = total_resources(needs.get(t, {}) for t in tasks)
+        if not node.fits(need):
+            raise ResourceUnavailableError(
+                f"the scheduler put {len(tasks)} tasks needing {describe_resources(need)} "
+                f"on node {node.address or node_id}, which only offers "
+                f"{describe_resources({k: node.total.get(k, 0.0) for k in need})} "
+                f"({', '.join(tasks)})")

@@ -2,11 +2,13 @@
 
 ``start`` checks the job against the cluster (a demand no node can ever satisfy raises
 :class:`~sage.common.errors.ResourceUnavailableError` at once instead of leaving actors
-pending forever), asks the scheduler policy for a node per task, creates the actors and
-starts the sources. One monitor thread then blocks in ``ray.wait`` on every task's
-``wait_finished`` call: the first failure (an operator error with its traceback, or a
-dead actor) fails the job and tears every actor down; with ``max_restarts`` a dead
-actor is restarted by Ray and upstream tasks replay their unacknowledged batches.
+pending forever), asks the scheduler policy for a node per task (and, for a policy with
+a ``reservation``, reserves every task and service as one placement group, released
+when the job ends), creates the actors and starts the sources. One monitor thread then
+blocks in ``ray.wait`` on every task's ``wait_finished`` call: the first failure (an
+operator error with its traceback, or a dead actor) fails the job and tears every actor
+down; with ``max_restarts`` a dead actor is restarted by Ray and upstream tasks replay
+their unacknowledged batches.
 """
 
 from __future__ import annotations
@@ -35,9 +37,8 @@ from sage.kernel.runtime.ray.actors import (
     task_actor_name,
 )
 from sage.kernel.runtime.ray.cluster import current_namespace, ensure_ray
-from sage.kernel.runtime.ray.placement import placed_actor_options, plan_placements
+from sage.kernel.runtime.ray.placement import JobPlacement, free_resources, place_job
 from sage.kernel.scheduler import (
-    Placement,
     SchedulerPolicy,
     TaskDemand,
     get_scheduler,
@@ -60,7 +61,7 @@ class RayRuntime(Runtime):
         self.max_inflight = max(1, int(max_inflight))
         self.max_restarts = int(max_restarts)
         self.job_id = ""
-        self.placements: dict[str, Placement] = {}
+        self.placement = JobPlacement({}, {})  # set by place_job in start()
         self.tasks: dict[str, tuple[Stage, int, Any]] = {}
         self.service_actors: dict[str, Any] = {}
         self.loop_actors: list[Any] = []
@@ -83,11 +84,11 @@ class RayRuntime(Runtime):
                 for s in services]
         return out
 
-    def _options(self, name: str, demand: TaskDemand, restarts: int) -> dict[str, Any]:
+    def _options(self, name: str, task: str, restarts: int) -> dict[str, Any]:
         return {
             "name": name, "namespace": current_namespace(),
             "max_restarts": restarts, "max_task_retries": 0,
-            **placed_actor_options(demand, self.placements.get(demand.name)),
+            **self.placement.actor_options(task),
         }
 
     # -- Runtime interface ------------------------------------------------------------------
@@ -98,12 +99,12 @@ class RayRuntime(Runtime):
         self.job_id = f"{plan.job_name}-{uuid.uuid4().hex[:8]}"
         namespace = current_namespace()
         demands = self._demands(plan, services)
-        # ResourceUnavailableError before anything starts
-        self.placements = plan_placements(demands, self.policy)
-        by_name = {d.name: d for d in demands}
         self._started = True
         try:
-            self._start_services(plan, services, by_name, namespace)
+            # ResourceUnavailableError before any actor starts
+            self.placement = place_job(self.job_id, demands, self.policy,
+                                       self.placement_timeout_s)
+            self._start_services(plan, services, namespace)
             for loop in plan.loops:
                 entries = [(s.name, i) for s in plan.stages.values() if s.name in loop.entries
                            for i in range(s.parallelism)]
@@ -119,7 +120,7 @@ class RayRuntime(Runtime):
                     spec = HostSpec(self.job_id, namespace, None, stage.name, i, names,
                                     self.max_inflight, self.max_restarts)
                     options = self._options(task_actor_name(self.job_id, stage.name, i),
-                                            by_name[task], self.max_restarts)
+                                            task, self.max_restarts)
                     self.tasks[task] = (stage, i,
                                         TaskHost.options(**options).remote(spec, plan_ref))
             self._await_placed([h.ready.remote() for _, _, h in self.tasks.values()],
@@ -139,11 +140,11 @@ class RayRuntime(Runtime):
         self._monitor.start()
 
     def _start_services(self, plan: PhysicalPlan, services: list[ServiceSpec],
-                        demands: dict[str, TaskDemand], namespace: str) -> None:
+                        namespace: str) -> None:
         names = [s.name for s in services]
         for spec in services:
             options = self._options(service_actor_name(self.job_id, spec.name),
-                                    demands[f"service:{spec.name}"], 0)
+                                    f"service:{spec.name}", 0)
             self.service_actors[spec.name] = ServiceHost.options(**options).remote(
                 spec, plan.job_name, self.job_id, namespace, names)
         started = self._await_placed([a.start.remote() for a in self.service_actors.values()],
@@ -164,8 +165,7 @@ class RayRuntime(Runtime):
             raise ResourceUnavailableError(
                 f"job {job!r}: not every {what} could be placed within "
                 f"{self.placement_timeout_s:g}s; the cluster is busy or the requested "
-                f"resources are held by other jobs (free now: "
-                f"{ray.available_resources()})") from exc
+                f"resources are held by other jobs (free now: {free_resources()})") from exc
 
     def wait(self, timeout: float | None = None) -> bool:
         if not self._done.wait(timeout):
@@ -293,9 +293,14 @@ class RayRuntime(Runtime):
                 pass
 
     def _teardown(self) -> None:
+        """Kill every actor of the job, then give its reserved resources back."""
         for actor in [h for _, _, h in self.tasks.values()] + \
                 list(self.service_actors.values()) + self.loop_actors:
             try:
                 ray.kill(actor, no_restart=True)
             except Exception:  # noqa: BLE001 - already dead
                 pass
+        try:
+            self.placement.release()
+        except Exception:  # noqa: BLE001 - Ray already gone (driver shutting down)
+            self.logger.exception("removing the placement group of %s failed", self.job_id)
