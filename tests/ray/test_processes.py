@@ -51,6 +51,7 @@ def test_engine_command_runs_where_its_resources_are(ray_cluster: Any) -> None:
         assert proc.alive() and proc.returncode() is None
         assert find_process(name).pid == proc.pid
         assert "GET /" in proc.tail()
+        assert "start: " in proc.tail() and "http.server" in proc.tail()  # the command line
     finally:
         code = proc.stop(timeout=10)
     assert code is not None
@@ -78,3 +79,18 @@ def test_impossible_resources_fail_at_once(ray_cluster: Any) -> None:
                       resources={"num_gpus": 1})
     with pytest.raises(ConfigError, match="empty command"):
         place_process("nothing", [])
+
+
+def test_cluster_facts_for_placed_servers(ray_cluster: Any,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from sage.kernel.runtime.ray import processes
+
+    assert processes.cluster_is_this_machine()  # the test cluster: one node, here
+    gcs = processes.cluster_address()
+    assert gcs == ray_cluster.get_runtime_context().gcs_address
+    assert processes.cluster_address("ray://head:10001") == "ray://head:10001"
+    assert processes.cluster_reachable(gcs)
+    monkeypatch.setattr(processes.ray, "is_initialized", lambda: False)
+    assert processes.cluster_reachable(gcs)
+    assert not processes.cluster_reachable(f"127.0.0.1:{ephemeral_port()}")  # nobody there
+    assert processes.cluster_reachable("auto")  # left to Ray

@@ -6,6 +6,11 @@ launches it with its log going to ``<home>/engines/logs/<id>.log``, waits for
 in another shell sees it. In-process managers (``sage llm serve``, tests) tie their
 engines to their own life (``--parent-pid``, ``stop_all`` on exit); the CLI starts
 detached engines that outlive it.
+
+With ``spec.placement`` (a :class:`~sage.llm.engines.spec.RayPlacement`) the same command
+line runs in a Ray actor on the node the scheduler picks
+(:func:`sage.kernel.runtime.ray.processes.place_process`), so one cluster hosts
+pipelines and engines; Ray is imported only for such engines.
 """
 
 from __future__ import annotations
@@ -18,17 +23,35 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sage.common.errors import ConfigError, EngineError
+from sage.common.errors import ConfigError, EngineError, SageError
 from sage.common.logging import get_logger
 from sage.common.processes import process_running
 from sage.llm.control_plane.engines import normalize_url
 from sage.llm.engines.external import probe, with_served_models
-from sage.llm.engines.launch import child_environment, default_backend, engine_command, resolve_spec
-from sage.llm.engines.spec import EngineInfo, EngineSpec, EngineStatus
+from sage.llm.engines.launch import (
+    child_environment,
+    cluster_bind,
+    default_backend,
+    engine_command,
+    remote_environment,
+    resolve_spec,
+)
+from sage.llm.engines.spec import (
+    EngineInfo,
+    EngineSpec,
+    EngineStatus,
+    RayPlacement,
+    RayProcessRef,
+)
+from sage.llm.exposure import is_loopback
+
+if TYPE_CHECKING:
+    from sage.kernel.runtime.ray.processes import PlacedProcess
 
 log = get_logger("sage.llm.engine_manager")
 
@@ -70,6 +93,15 @@ def tail(path: Path | None, lines: int = 40) -> str:
         f.seek(max(0, size - 64 * 1024))
         data = f.read().decode("utf-8", "replace")
     return "\n".join(data.splitlines()[-lines:])
+
+
+def ray_address_for(placement: RayPlacement, detached: bool) -> str | None:
+    """The Ray cluster a placement goes to. ``None`` (a fresh local Ray, or the one this
+    process already uses) would die with this process, so a detached engine joins the
+    running cluster instead (``RAY_ADDRESS``, else ``"auto"``)."""
+    if placement.address or not detached:
+        return placement.address
+    return os.environ.get("RAY_ADDRESS") or "auto"
 
 
 class EngineRegistry:
@@ -167,6 +199,7 @@ class EngineManager:
         self.start_timeout = start_timeout
         self._owned: dict[str, EngineInfo] = {}  # started here; updated in place
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._placed: dict[str, PlacedProcess] = {}  # Ray-placed engines' actor handles
         self._engine_locks: dict[str, threading.Lock] = {}
         self._lock = threading.RLock()
         self._monitor: threading.Thread | None = None
@@ -245,6 +278,9 @@ class EngineManager:
         return self.registry.update(change)
 
     def _launch(self, info: EngineInfo) -> None:
+        if info.spec.placement is not None:
+            self._place_on_ray(info, info.spec.placement)
+            return
         # Tied to its owner (whoever restarts it); detached engines (owner None) to no one.
         argv, extra_env = engine_command(info.spec, info.spec.port or 0, info.owner_pid)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -268,6 +304,69 @@ class EngineManager:
         self._save(info)
         log.info("engine %s (%s) starting on %s, pid %d", info.id, info.spec.backend, info.url, proc.pid)
 
+    def _place_on_ray(self, info: EngineInfo, placement: RayPlacement) -> None:
+        """Run the engine's command line in a Ray actor on the node the placement's
+        scheduler picks; the engine is then reached over HTTP on that node."""
+        from sage.kernel.runtime.ray.processes import (
+            cluster_address,
+            cluster_is_this_machine,
+            place_process,
+        )
+
+        detached = info.owner_pid is None  # tied to its owner, as a local engine is
+        address = info.ray.address if info.ray else ray_address_for(placement, detached)
+        _connect_ray(address)
+        spec = cluster_bind(info.spec, cluster_is_this_machine())
+        # No --parent-pid: Ray ties a non-detached actor (and its child) to this process.
+        argv, extra_env = engine_command(spec, spec.port or 0)
+        name = f"engine-{info.id}-{uuid.uuid4().hex[:8]}"  # new per launch: restarts never clash
+        placed = place_process(
+            name,
+            argv,
+            env=remote_environment(extra_env),
+            resources=placement.resources,
+            scheduler=placement.scheduler,
+            address=address,
+            detached=detached,
+            placement_timeout_s=placement.placement_timeout_s,
+        )
+        with self._lock:
+            self._placed[info.id] = placed
+        host = spec.host if is_loopback(spec.host) else placed.node_ip
+        info.spec = spec  # with the bind and key it got: restarts and the gateway reuse them
+        info.url = f"http://{host}:{spec.port}"
+        info.pid = placed.pid  # on its node
+        info.log_path = Path(placed.log_path)  # on its node
+        info.ray = RayProcessRef(name=name, address=cluster_address(address),
+                                 node_id=placed.node_id, node_ip=placed.node_ip)
+        info.status = EngineStatus.STARTING
+        info.started_at = time.time()
+        self._save(info)
+        log.info("engine %s (%s) placed on Ray node %s, starting on %s, pid %d",
+                 info.id, spec.backend, placed.node_ip, info.url, placed.pid)
+
+    def _placed_process(self, info: EngineInfo) -> PlacedProcess | None:
+        """The actor handle of a Ray-placed engine (found on its cluster when another
+        process placed it); ``None`` when the actor or the cluster is gone."""
+        with self._lock:
+            placed = self._placed.get(info.id)
+        if placed is not None or info.ray is None:
+            return placed
+        from ray.exceptions import RayActorError
+
+        from sage.kernel.runtime.ray.processes import cluster_reachable, find_process
+
+        if not cluster_reachable(info.ray.address):
+            return None
+        try:
+            _connect_ray(info.ray.address)
+            placed = find_process(info.ray.name, info.ray.address)
+        except (ConfigError, RayActorError):
+            return None
+        with self._lock:
+            self._placed[info.id] = placed
+        return placed
+
     def wait_healthy(self, engine_id: str, timeout: float | None = None) -> EngineInfo:
         """Block until ``engine_id`` answers ``/health`` (for ``start(..., wait=False)``).
 
@@ -284,17 +383,15 @@ class EngineManager:
 
     def _wait_healthy(self, info: EngineInfo, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout or self.start_timeout)
-        proc = self._procs.get(info.id)
         while time.monotonic() < deadline:
-            exited = proc.poll() is not None if proc is not None else not pid_alive(info.pid)
-            if exited:
+            code = self._exit_code(info)
+            if code is not None:
                 info.status = EngineStatus.DEAD
                 self._save(info)
-                code = proc.returncode if proc is not None else "?"
                 raise EngineStartError(
                     f"engine {info.id} ({info.spec.backend}, {info.spec.model}) exited with code "
-                    f"{code} while starting; log: {info.log_path}",
-                    tail(info.log_path),
+                    f"{code} while starting; log: {self._where(info)}",
+                    self._log_tail(info, 40),
                 )
             if health_ok(info.url, info.spec.api_key, timeout=1.0):
                 info.status = EngineStatus.HEALTHY
@@ -304,9 +401,31 @@ class EngineManager:
             time.sleep(0.1)
         raise EngineStartError(
             f"engine {info.id} did not become healthy at {info.url} within "
-            f"{timeout or self.start_timeout:.0f}s; log: {info.log_path}",
-            tail(info.log_path),
+            f"{timeout or self.start_timeout:.0f}s; log: {self._where(info)}",
+            self._log_tail(info, 40),
         )
+
+    def _exit_code(self, info: EngineInfo) -> str | None:
+        """``None`` while the engine process runs; else its exit code ("?": unknown)."""
+        if info.ray is not None:
+            from ray.exceptions import RayActorError
+
+            placed = self._placed_process(info)
+            try:
+                code = placed.returncode() if placed is not None else "?"
+            except RayActorError:
+                code = "?"
+            return None if code is None else str(code)
+        proc = self._procs.get(info.id)
+        if proc is not None:
+            return None if proc.poll() is None else str(proc.returncode)
+        return None if pid_alive(info.pid) else "?"
+
+    def _where(self, info: EngineInfo) -> str:
+        """Where the log is, for messages (a Ray engine's is on its node)."""
+        if info.ray is None:
+            return str(info.log_path)
+        return f"{info.log_path} on {info.ray.node_ip} (`sage engine logs {info.id}`)"
 
     def _add_external(self, spec: EngineSpec, engine_id: str | None, wait: bool) -> EngineInfo:
         assert spec.url is not None
@@ -354,7 +473,9 @@ class EngineManager:
         with self._lock:
             engines.update({k: v for k, v in self._owned.items()})
         for info in engines.values():
-            if info.pid and info.status is not EngineStatus.STOPPED and not self._alive(info):
+            # Ray engines' status comes from check_health (refresh): no cluster round trip here.
+            if info.ray is None and info.pid and info.status is not EngineStatus.STOPPED \
+                    and not self._alive(info):
                 info.status = EngineStatus.DEAD
         return sorted(engines.values(), key=lambda e: e.id)
 
@@ -368,22 +489,44 @@ class EngineManager:
             if info.spec.backend == "external":
                 ok = probe(info.url, info.spec.api_key)
                 status = EngineStatus.HEALTHY if ok else EngineStatus.UNHEALTHY
-            elif not self._alive(info):
-                status = EngineStatus.DEAD
-            elif health_ok(info.url, info.spec.api_key):
-                status = EngineStatus.HEALTHY
             else:
-                status = EngineStatus.UNHEALTHY if info.status is not EngineStatus.STARTING else info.status
+                status = self._probe(info)
             if status is not info.status:
                 info.status = status
                 self._save(info)
             result[info.id] = status
         return result
 
+    def _probe(self, info: EngineInfo) -> EngineStatus:
+        if info.ray is None and not self._alive(info):  # a dead local pid is cheap to see
+            return EngineStatus.DEAD
+        if health_ok(info.url, info.spec.api_key):
+            return EngineStatus.HEALTHY
+        if info.ray is not None and not self._alive(info):  # the cluster only when silent
+            return EngineStatus.DEAD
+        return EngineStatus.UNHEALTHY if info.status is not EngineStatus.STARTING else info.status
+
     def logs(self, engine_id: str, lines: int = 100) -> str:
-        return tail(self.get(engine_id).log_path, lines)
+        return self._log_tail(self.get(engine_id), lines)
+
+    def _log_tail(self, info: EngineInfo, lines: int) -> str:
+        """From the log file when it is on this machine, else through the engine's actor."""
+        if info.ray is None or (info.log_path is not None and Path(info.log_path).exists()):
+            return tail(info.log_path, lines)
+        from ray.exceptions import RayActorError
+
+        placed = self._placed_process(info)
+        if placed is None:
+            return ""
+        try:
+            return placed.tail(lines)
+        except RayActorError:
+            return ""
 
     def _alive(self, info: EngineInfo) -> bool:
+        if info.ray is not None:
+            placed = self._placed_process(info)
+            return placed is not None and placed.alive()
         proc = self._procs.get(info.id)
         if proc is not None and proc.poll() is not None:
             return False
@@ -407,14 +550,18 @@ class EngineManager:
             self._kill(info)
             info.restarts += 1
             log.warning("restarting engine %s (restart #%d)", engine_id, info.restarts)
-            self._launch(info)
             try:
+                self._launch(info)
                 self._wait_healthy(info)
-            except EngineStartError:
+            except SageError as exc:
                 self._kill(info)
                 info.status = EngineStatus.DEAD
                 self._save(info)
-                raise
+                if isinstance(exc, EngineStartError):
+                    raise
+                # A Ray placement that failed (cluster gone, resources held elsewhere).
+                raise EngineStartError(f"engine {engine_id} could not be placed again: {exc}"
+                                       ) from exc
         return info
 
     def stop(self, engine_id: str, timeout: float = 10.0) -> None:
@@ -442,11 +589,14 @@ class EngineManager:
             self._forget(info.id)
 
     def _signal(self, info: EngineInfo, sig: int) -> None:
-        if info.pid and self._alive(info):
+        if info.ray is None and info.pid and self._alive(info):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(info.pid, sig)
 
     def _kill(self, info: EngineInfo, timeout: float = 10.0) -> None:
+        if info.ray is not None:
+            self._stop_placed(info, timeout)
+            return
         if not info.pid:
             return
         self._signal(info, signal.SIGTERM)
@@ -462,10 +612,20 @@ class EngineManager:
                 proc.wait(5)
         info.status = EngineStatus.STOPPED
 
+    def _stop_placed(self, info: EngineInfo, timeout: float) -> None:
+        """Stop a Ray engine's process (SIGTERM, SIGKILL after ``timeout``) and its actor."""
+        placed = self._placed_process(info)
+        with self._lock:
+            self._placed.pop(info.id, None)
+        if placed is not None:
+            placed.stop(timeout)
+        info.status = EngineStatus.STOPPED
+
     def _forget(self, engine_id: str) -> None:
         with self._lock:
             self._owned.pop(engine_id, None)
             self._procs.pop(engine_id, None)
+            self._placed.pop(engine_id, None)
         self.registry.update(lambda engines: engines.pop(engine_id, None))
 
     def _save(self, info: EngineInfo) -> None:
@@ -478,11 +638,13 @@ class EngineManager:
         """Drop entries of managers that died without cleaning up (engine gone too).
 
         Dead detached engines stay listed (as dead) until ``sage engine stop`` removes them.
+        A Ray engine's non-detached actor died with its owner (Ray fate-shares them).
         """
         for key, info in list(engines.items()):
             if key in self._owned or info.owner_pid is None:
                 continue
-            if not process_running(info.owner_pid) and not pid_alive(info.pid):
+            gone = info.ray is not None or not pid_alive(info.pid)
+            if not process_running(info.owner_pid) and gone:
                 engines.pop(key)
 
     # -- monitoring --------------------------------------------------------------------
@@ -531,6 +693,20 @@ class EngineManager:
 
     def __exit__(self, *exc: object) -> None:
         self.stop_all()
+
+
+def _connect_ray(address: str | None) -> None:
+    """Join (or start) the Ray cluster, with a hint instead of Ray's bare error."""
+    from sage.kernel.runtime.ray.cluster import ensure_ray
+
+    try:
+        ensure_ray(address)
+    except ConnectionError as exc:
+        raise ConfigError(
+            f"no Ray cluster answers at {address}: start one with `ray start --head` or "
+            "pass its address (--ray-address HOST:6379 or ray://HOST:10001); a cluster "
+            f"with Ray's token auth also needs RAY_AUTH_MODE=token here: {exc}"
+        ) from exc
 
 
 def _next_id(engines: dict[str, EngineInfo], spec: EngineSpec) -> str:

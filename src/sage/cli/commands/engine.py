@@ -8,7 +8,7 @@ import typer
 
 if TYPE_CHECKING:
     from sage.llm.engine_manager import EngineManager
-    from sage.llm.engines.spec import EngineSpec
+    from sage.llm.engines.spec import EngineSpec, RayPlacement
 
 app = typer.Typer(help="Manage serving engines.", no_args_is_help=True)
 
@@ -46,13 +46,27 @@ def start(
     engine_id: str | None = typer.Option(None, "--id", help="engine id (default: kind-N)"),
     timeout: float = typer.Option(180.0, "--timeout", help="seconds to wait for /health"),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="print the command that would run, start nothing"
+        False, "--dry-run", help="print the command (and placement) that would run, start nothing"
+    ),
+    ray: bool = typer.Option(
+        False, "--ray", help="run it in a Ray actor on a cluster node (see --resource)"
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="with --ray: auto, HOST:6379 or ray://HOST:10001 "
+        "(default: RAY_ADDRESS, else the running cluster)"
+    ),
+    resource: list[str] = typer.Option(
+        [], "--resource", help="with --ray: NAME=AMOUNT its actor holds (num_gpus=1, "
+        "gpu_node=1); repeatable"
+    ),
+    scheduler: str = typer.Option(
+        "default", "--scheduler", help="with --ray: default, spread, pack or load_aware"
     ),
 ) -> None:
     """Start an engine in the background (embedded default models when none is named)."""
     from rich.console import Console
 
-    from sage.common.errors import SageError
+    from sage.common.errors import ResourceUnavailableError, SageError
     from sage.llm.engines.launch import default_backend
     from sage.llm.engines.spec import EngineSpec
 
@@ -62,6 +76,7 @@ def start(
     if backend not in BACKENDS:
         raise typer.BadParameter(f"--backend must be one of {', '.join(BACKENDS)}")
     kind = kind or KIND_OF_BACKEND.get(backend, "llm")
+    placement = _placement(ray, ray_address, resource, scheduler)
     try:
         spec = EngineSpec(
             kind=kind,  # type: ignore[arg-type]
@@ -75,6 +90,7 @@ def start(
             capacity=capacity,
             max_batch=max_batch,
             api_key=api_key,
+            placement=placement,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -86,14 +102,49 @@ def start(
     try:
         with console.status(f"starting a {backend} {kind} engine (waiting for /health)..."):
             info = manager.start(spec, engine_id=engine_id)
+    except ResourceUnavailableError as exc:  # bad input: the cluster can never host it
+        console.print(f"[red]engine cannot be placed:[/red] {exc}")
+        raise typer.Exit(2) from exc
     except SageError as exc:
         console.print(f"[red]engine failed to start:[/red] {exc}")
         raise typer.Exit(1) from exc
+    where = f" on Ray node {info.ray.node_ip}" if info.ray else ""
     console.print(
         f"[green]engine {info.id}[/green] ({info.backend}, {info.kind}, model {info.model}) "
-        f"at [bold]{info.url}/v1[/bold]" + (f", pid {info.pid}" if info.pid else "")
+        f"at [bold]{info.url}/v1[/bold]{where}" + (f", pid {info.pid}" if info.pid else "")
     )
+    if info.ray and spec.api_key is None and info.spec.api_key:
+        console.print(
+            f"bound {info.spec.host} with a generated API key, kept in the registry "
+            f"(`sage llm serve --engine {info.id}` uses it)"
+        )
     typer.echo(info.id)
+
+
+def _placement(
+    ray: bool, address: str | None, resource: list[str], scheduler: str
+) -> RayPlacement | None:
+    """The ``--ray`` options as a placement (``None``: a local process)."""
+    from sage.common.assignments import parse_resources
+    from sage.common.errors import ConfigError
+
+    if not ray:
+        if address or resource or scheduler != "default":
+            raise typer.BadParameter("--ray-address, --resource and --scheduler need --ray")
+        return None
+    from sage.kernel.scheduler import get_scheduler
+    from sage.llm.engine_manager import ray_address_for
+    from sage.llm.engines.spec import RayPlacement
+
+    try:
+        get_scheduler(scheduler)
+        placement = RayPlacement(
+            resources=parse_resources(resource), scheduler=scheduler, address=address
+        )
+    except (ConfigError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    # CLI engines are detached: show (and use) the cluster they will really join.
+    return placement.model_copy(update={"address": ray_address_for(placement, detached=True)})
 
 
 def _print_command(spec: EngineSpec) -> None:
@@ -116,6 +167,10 @@ def _print_command(spec: EngineSpec) -> None:
     except SageError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
+    if resolved.placement is not None:
+        typer.echo(f"# placement: {resolved.placement.describe()}")
+        typer.echo("# bind: as below on a one-node cluster on this machine; else 0.0.0.0 on "
+                   "the chosen node" + ("" if resolved.api_key else ", with a generated API key"))
     if env:
         typer.echo("# environment: " + " ".join(sorted(env)))
     typer.echo(shlex.join(argv))
@@ -183,6 +238,7 @@ def logs(
 ) -> None:
     """Print an engine's log (``-f`` to follow it)."""
     import time
+    from pathlib import Path
 
     manager = _manager()
     try:
@@ -192,6 +248,10 @@ def logs(
         raise typer.Exit(1) from exc
     typer.echo(manager.logs(engine_id, lines))
     if not follow or info.log_path is None:
+        return
+    if not Path(info.log_path).exists():  # a Ray engine on another node
+        typer.echo(f"(--follow reads the file on the engine's node: {info.log_path} on "
+                   f"{info.ray.node_ip if info.ray else '?'})", err=True)
         return
     with open(info.log_path, "rb") as f:
         f.seek(0, 2)

@@ -56,16 +56,6 @@ def _status(job: dict[str, Any]) -> str:
     return f"[{_COLORS.get(s, 'white')}]{s}[/]"
 
 
-def _parse_env(pairs: list[str]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"--env expects KEY=VALUE, got {pair!r}")
-        env[key] = value
-    return env
-
-
 @app.command("submit", context_settings={"allow_extra_args": True,
                                          "ignore_unknown_options": True})
 def submit(
@@ -81,13 +71,19 @@ def submit(
 
     from rich.console import Console
 
+    from sage.common.assignments import parse_assignments, parse_resources
+    from sage.common.errors import ConfigError
+
     entrypoint = [a for a in ctx.args if a != "--"]
     if not entrypoint:
         Console(stderr=True).print("[red]error:[/red] missing entrypoint: "
                                    "sage job submit -- python my_pipeline.py")
         raise typer.Exit(2)
-    envs = _parse_env(env)
-    resources = {k: float(v) for k, v in _parse_env(resource).items()}
+    try:
+        envs = parse_assignments(env, "--env")
+        resources = parse_resources(resource, "--resource")
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     wd = os.path.abspath(working_dir) if working_dir else os.getcwd()
     job = _run(lambda c: c.submit(entrypoint, name, wd, envs, resources))
     Console().print(f"submitted [bold]{job['id']}[/bold] ({job['name']}): {_status(job)}")

@@ -4,12 +4,13 @@ server module per backend. Pure apart from looking up installed model files."""
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
 from sage.common.errors import ConfigError
 from sage.llm.engines.spec import DEFAULT_BACKEND, EngineSpec
-from sage.llm.exposure import require_key_when_exposed
+from sage.llm.exposure import is_loopback, require_key_when_exposed
 
 SERVER_MODULES = {
     "llama_cpp": "sage.llm.engines.llama",
@@ -34,7 +35,9 @@ def resolve_spec(spec: EngineSpec) -> EngineSpec:
 
     update: dict[str, object] = {}
     backend = spec.backend
-    if backend != "external":
+    if backend != "external" and spec.placement is None:
+        # Ray-placed engines get a generated key when they bind beyond loopback
+        # (EngineManager), so only local ones are refused here.
         require_key_when_exposed(spec.host, bool(spec.api_key), "an engine", "pass --api-key")
     expected = BACKEND_KIND.get(backend)
     if expected and spec.kind != expected:
@@ -80,6 +83,25 @@ def _local_model(
     if default_path is None:
         raise ConfigError(f"the default model {default_name} needs the {package} package")
     return {"model": default_name, "model_path": default_path}
+
+
+def cluster_bind(spec: EngineSpec, cluster_is_this_machine: bool) -> EngineSpec:
+    """Host and API key of a Ray-placed engine.
+
+    On a one-node cluster on this machine the engine keeps its host (127.0.0.1 by
+    default: reachable from here, from nowhere else). Anywhere else it must listen on
+    the node's network address, so a loopback host becomes 0.0.0.0; and an engine bound
+    beyond loopback always gets an API key (a generated one unless given), which the
+    registry keeps for the gateway.
+    """
+    host = spec.host
+    if is_loopback(host) and not cluster_is_this_machine:
+        host = "0.0.0.0"
+    if is_loopback(host):
+        return spec
+    return spec.model_copy(
+        update={"host": host, "api_key": spec.api_key or secrets.token_urlsafe(32)}
+    )
 
 
 def engine_command(
@@ -128,6 +150,13 @@ SHARED_CPU_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 def child_environment(extra: dict[str, str]) -> dict[str, str]:
     return {**SHARED_CPU_ENV, **os.environ, **extra}
+
+
+def remote_environment(extra: dict[str, str]) -> dict[str, str]:
+    """What an engine on another node needs on top of that node's own environment: the
+    shared-CPU defaults (this process's setting wins, as locally) and ``extra``."""
+    shared = {key: os.environ.get(key, value) for key, value in SHARED_CPU_ENV.items()}
+    return {**shared, **extra}
 
 
 def use_shared_cpu_env() -> None:

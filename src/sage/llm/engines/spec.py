@@ -29,6 +29,47 @@ class EngineStatus(str, Enum):
     STOPPED = "stopped"
 
 
+class RayPlacement(BaseModel):
+    """Run the engine in a Ray actor on a cluster node instead of as a local child.
+
+    The same vocabulary as dataflow operators (``sage.kernel.scheduler``), so one cluster
+    hosts pipelines and engines. ``address``: ``None`` = the Ray of this process (a fresh
+    local one if none; detached managers join the running cluster, ``"auto"``), or
+    ``"auto"`` / ``"HOST:PORT"`` / ``"ray://HOST:10001"``.
+    """
+
+    resources: dict[str, float] = Field(
+        default_factory=dict, description="Ray names: num_cpus, num_gpus, memory, custom labels"
+    )
+    scheduler: str = "default"  # default, spread, pack, load_aware or a registered one
+    address: str | None = None
+    placement_timeout_s: float = Field(120.0, gt=0, description="wait for busy resources")
+
+    @field_validator("resources")
+    @classmethod
+    def _check_resources(cls, value: dict[str, float]) -> dict[str, float]:
+        negative = {k: v for k, v in value.items() if v < 0}
+        if negative:
+            raise ValueError(f"resource amounts must be >= 0, got {negative}")
+        return value
+
+    def describe(self) -> str:
+        """One line for ``--dry-run`` and logs."""
+        needs = ", ".join(f"{k}={v:g}" for k, v in sorted(self.resources.items()))
+        return (f"ray (address {self.address or 'local'}; resources "
+                f"{needs or 'none'}; scheduler {self.scheduler})")
+
+
+class RayProcessRef(BaseModel):
+    """Where a Ray-placed engine runs: enough for any later driver (another CLI run) to
+    find its actor again (:func:`sage.kernel.runtime.ray.processes.find_process`)."""
+
+    name: str  # the placed process's name
+    address: str | None = None  # the cluster to connect to (GCS HOST:PORT or ray://...)
+    node_id: str = ""
+    node_ip: str = ""
+
+
 class EngineSpec(BaseModel):
     """How to run (or reach) one engine. ``model`` is the name clients send."""
 
@@ -45,6 +86,7 @@ class EngineSpec(BaseModel):
     url: str | None = None  # external engines only
     api_key: str | None = Field(None, repr=False)  # kept out of logs and listings
     extra_args: list[str] = Field(default_factory=list)  # passed to the server as is
+    placement: RayPlacement | None = None  # None: a child process of the manager
 
     @property
     def models(self) -> list[str]:
@@ -75,6 +117,7 @@ class EngineInfo(BaseModel):
     restarts: int = 0
     log_path: Path | None = None
     owner_pid: int | None = None  # the manager process it dies with; None: detached
+    ray: RayProcessRef | None = None  # set for Ray-placed engines (pid, log_path: on its node)
 
     @property
     def kind(self) -> str:

@@ -13,9 +13,12 @@ an orphan engine behind.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
+import socket
 import subprocess
 import tempfile
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +50,9 @@ class ProcessHost:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{name}-{os.getpid()}.log"
         with open(self.log_path, "ab") as log:
+            started = time.strftime("%Y-%m-%d %H:%M:%S")
+            log.write(f"=== {started} start: {shlex.join(argv)}\n".encode())
+            log.flush()
             self.proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env},
                                          stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
@@ -147,6 +153,41 @@ def place_process(name: str, argv: Sequence[str], *, env: Mapping[str, str] | No
         options["lifetime"] = "detached"
     actor = ProcessHost.options(**options).remote(name, list(argv), dict(env or {}), cwd)
     return PlacedProcess._from_actor(name, actor, placement_timeout_s)
+
+
+def cluster_is_this_machine() -> bool:
+    """True when the connected cluster is a single node on this machine, so a process
+    placed on it can bind 127.0.0.1 and still be reached from here (otherwise it must
+    listen on the node's network address)."""
+    from sage.kernel.scheduler.cluster import live_nodes
+
+    nodes = live_nodes()
+    here = {"127.0.0.1", "localhost", ray.util.get_node_ip_address()}
+    return len(nodes) == 1 and nodes[0].address in here
+
+
+def cluster_address(requested: str | None = None) -> str | None:
+    """The address another driver uses to join the connected cluster: a Ray Client
+    ``ray://`` address as given, else the cluster's GCS ``HOST:PORT`` (which also
+    reaches a local Ray started by this process, while it lives)."""
+    if requested and requested.startswith("ray://"):
+        return requested
+    gcs: str | None = ray.get_runtime_context().gcs_address
+    return gcs or requested
+
+
+def cluster_reachable(address: str | None, timeout: float = 1.0) -> bool:
+    """False when ``address`` is a ``HOST:PORT`` nobody listens on (a cluster that is
+    gone: ``ray.init`` would retry it for a long time). Other addresses, or a Ray
+    already initialised here, are left to Ray."""
+    if ray.is_initialized() or not address or "://" in address or ":" not in address:
+        return True
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def find_process(name: str, address: str | None = None) -> PlacedProcess:
