@@ -97,21 +97,22 @@ class EngineRegistration(BaseModel):
     models: list[str] = Field(default_factory=list)
     model: str | None = None
     id: str | None = Field(None, min_length=1)
-    capacity: int = Field(1, ge=1, le=1024)
+    capacity: int | None = Field(None, ge=1, le=1024, description="default: by kind")
     max_batch: int = Field(64, ge=1, le=4096)
     api_key: str | None = Field(None, description="sent to the engine, never shown again")
 
     def to_spec(self) -> EngineSpec:
         names = ([self.model] if self.model else []) + self.models
+        given = {"capacity": self.capacity} if self.capacity is not None else {}
         return EngineSpec(
             kind=self.kind,
             backend="external",
             url=normalize_url(self.url),
             model=names[0] if names else "",
             aliases=names[1:],
-            capacity=self.capacity,
             max_batch=self.max_batch,
             api_key=self.api_key,
+            **given,
         )
 
 

@@ -119,3 +119,13 @@ def test_real_engines_fixture_shape(real_engines: RealEngines) -> None:
         assert info.healthy and info.url.startswith("http://127.0.0.1:")
         state = info.to_engine_state()
         assert state.models == frozenset({info.model}) and state.capacity >= 1
+
+
+def test_embedding_engines_default_to_batching_capacity() -> None:
+    from sage.llm.engines.spec import DEFAULT_EMBEDDING_CAPACITY
+
+    assert EngineSpec(kind="embedding").capacity == DEFAULT_EMBEDDING_CAPACITY > 1
+    assert EngineSpec(kind="embedding", capacity=1).capacity == 1  # what the user set stays
+    assert EngineSpec(kind="llm").capacity == 1
+    stored = EngineSpec(kind="embedding", capacity=3).model_dump(mode="json")
+    assert EngineSpec.model_validate(stored).capacity == 3

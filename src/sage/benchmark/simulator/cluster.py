@@ -11,19 +11,20 @@ from dataclasses import dataclass
 
 from sage.benchmark.serving.workload import LengthDist, WorkloadSpec
 from sage.benchmark.simulator.profiles import Calibration
+from sage.llm.engines.spec import DEFAULT_EMBEDDING_CAPACITY
 
 
 @dataclass(frozen=True)
 class ClusterSpec:
     """``llm`` + ``embedding`` engines; ``colocate`` pairs them on shared hosts (as here:
     one LLM and one embedding engine on the same 2 cores). ``embedding_capacity`` is
-    what the gateway registers per embedding engine (1 by default, as ``sage llm
-    serve`` does; more lets the engine's own micro-batcher merge concurrent calls)."""
+    what the gateway registers per embedding engine (as ``sage llm serve`` does: the
+    engine's own micro-batcher merges the calls it holds at once)."""
 
     llm_engines: int = 1
     embedding_engines: int = 1
     colocate: bool = True
-    embedding_capacity: int = 1
+    embedding_capacity: int = DEFAULT_EMBEDDING_CAPACITY
 
     @property
     def size(self) -> int:
@@ -36,7 +37,7 @@ class ClusterSpec:
         spec: WorkloadSpec,
         calibration: Calibration,
         colocate: bool = False,
-        embedding_capacity: int = 1,
+        embedding_capacity: int = DEFAULT_EMBEDDING_CAPACITY,
     ) -> ClusterSpec:
         """``engines`` divided between the kinds in proportion to their modelled work."""
         if engines < 2:

@@ -279,8 +279,11 @@ def simulate_cmd(
     colocate: bool | None = typer.Option(
         None, "--colocate/--no-colocate", help="LLM+embedding engine pairs share a host's CPU"
     ),
-    embedding_capacity: int = typer.Option(
-        1, "--embedding-capacity", help="calls the gateway sends each embedding engine at once"
+    embedding_capacity: int | None = typer.Option(
+        None,
+        "--embedding-capacity",
+        help="calls the gateway sends each embedding engine at once (default: as `sage llm "
+        "serve` registers them)",
     ),
     speedup: float = typer.Option(1.0, "--speedup", help="engine speed vs the calibration"),
     llm_capacity: int | None = typer.Option(
@@ -326,9 +329,11 @@ def simulate_cmd(
     from sage.benchmark.serving.suite import default_victim
     from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
     from sage.benchmark.simulator.suite import SimSuiteConfig, run_sim_suite
+    from sage.llm.engines.spec import DEFAULT_EMBEDDING_CAPACITY
 
     spec = _workload(workload, burstiness, llm_fraction)
     cal = cal.scaled(speedup, llm_capacity=llm_capacity, batch_slowdown=batch_slowdown)
+    embedding_capacity = embedding_capacity or DEFAULT_EMBEDDING_CAPACITY
     if engines is not None:
         cluster = ClusterSpec.split(
             engines, spec, cal, colocate=bool(colocate), embedding_capacity=embedding_capacity

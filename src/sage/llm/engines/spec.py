@@ -8,7 +8,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sage.common.ports import DEFAULT_HOST
 
@@ -19,6 +19,9 @@ EngineKind = Literal["llm", "embedding", "both"]  # "both": fake and external en
 Backend = Literal["llama_cpp", "sentence_transformers", "external", "vllm", "fake"]
 
 DEFAULT_BACKEND: dict[str, Backend] = {"llm": "llama_cpp", "embedding": "sentence_transformers"}
+# Calls the gateway sends an embedding engine at once: the engine merges them into one
+# batch (MiniLM here: ~70 sentences/s one by one, ~390 batched).
+DEFAULT_EMBEDDING_CAPACITY = 8
 
 
 class EngineStatus(str, Enum):
@@ -79,7 +82,12 @@ class EngineSpec(BaseModel):
     aliases: list[str] = Field(default_factory=list, description="other model names it serves")
     model_path: Path | None = None
     device: str = "cpu"
-    capacity: int = Field(1, ge=1, description="max concurrent requests it serves well")
+    capacity: int = Field(
+        1,
+        ge=1,
+        description="max concurrent requests it serves well (embedding engines: "
+        f"{DEFAULT_EMBEDDING_CAPACITY} unless set)",
+    )
     max_batch: int = Field(64, ge=1, description="max inputs per embedding batch")
     port: int | None = None
     host: str = DEFAULT_HOST
@@ -93,6 +101,14 @@ class EngineSpec(BaseModel):
         """Every name it serves (``model`` first); empty: it did not say."""
         names = [self.model] if self.model else []
         return names + [a for a in self.aliases if a not in names]
+
+    @model_validator(mode="after")
+    def _embedding_capacity(self) -> EngineSpec:
+        # An embedding engine batches the calls it holds at once; a capacity of 1 would
+        # serialise them in the gateway and leave its batching unused.
+        if self.kind == "embedding" and "capacity" not in self.model_fields_set:
+            self.capacity = DEFAULT_EMBEDDING_CAPACITY
+        return self
 
     @field_validator("device")
     @classmethod
