@@ -105,3 +105,14 @@ def test_simulate_rejects_unknown_baseline() -> None:
     result = CliRunner().invoke(app, ["bench", "simulate", "-b", "siloed,nope", "-n", "10"])
     assert result.exit_code != 0
     assert "unknown baseline" in result.output
+
+
+def test_replay_gives_engines_the_capacities_of_the_run() -> None:
+    from sage.benchmark.simulator.validate import replay_cluster
+
+    engines = [
+        {"id": "llm-0", "kinds": ["llm"], "capacity": 1, "max_batch": 64},
+        {"id": "embedding-0", "kinds": ["embedding"], "capacity": 3, "max_batch": 64},
+    ]
+    assert replay_cluster({"engines": engines}).embedding_capacity == 3
+    assert replay_cluster({}) == ClusterSpec(1, 1, colocate=True)

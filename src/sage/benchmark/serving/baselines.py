@@ -8,6 +8,7 @@ Unified baselines share one gateway; its policy is switched through the admin AP
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 
@@ -60,6 +61,21 @@ def gateway_policy(gateway_url: str, api_key: str | None = None) -> str | None:
         return str(response.json()["name"]) if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
         return None
+
+
+def gateway_engines(gateway_url: str | None) -> list[dict[str, Any]]:
+    """The engines a SAGE gateway dispatches to (kinds, capacity, max_batch), from its
+    ``/health``; empty for anything else. Recorded with each run, so a replay in the
+    simulator gives the engines the capacities they had."""
+    if gateway_url is None:
+        return []
+    try:
+        engines = httpx.get(gateway_url.rstrip("/") + "/health", timeout=5.0).json()["engines"]
+        return [
+            {key: e[key] for key in ("id", "kinds", "capacity", "max_batch")} for e in engines
+        ]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return []
 
 
 def set_gateway_policy(gateway_url: str, policy: str, api_key: str | None = None) -> None:

@@ -19,6 +19,7 @@ import httpx
 
 from sage.benchmark.serving.baselines import (
     SILOED,
+    gateway_engines,
     gateway_policy,
     policy_of,
     set_gateway_policy,
@@ -148,6 +149,7 @@ def run_one(
         "llm_url": endpoints.llm_url,
         "embedding_url": endpoints.embedding_url,
         "gateway_url": endpoints.gateway_url,
+        "engines": gateway_engines(endpoints.gateway_url) if policy is not None else [],
         "started_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(result.started_at)),
         "load_avg": list(result.load_avg),
         "consistency_problems": problems,

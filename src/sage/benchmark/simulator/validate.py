@@ -95,6 +95,17 @@ def replay_workload(result: dict[str, Any]) -> Workload:
     )
 
 
+def replay_cluster(config: dict[str, Any]) -> ClusterSpec:
+    """One LLM + one embedding engine sharing this host, as in the run; the embedding
+    engine with the capacity the gateway gave it (recorded in the run's config)."""
+    capacities = [
+        int(e["capacity"]) for e in config.get("engines") or () if e.get("kinds") == ["embedding"]
+    ]
+    if capacities:
+        return ClusterSpec(1, 1, colocate=True, embedding_capacity=capacities[0])
+    return ClusterSpec(1, 1, colocate=True)
+
+
 def validate_run(path: str | Path, calibration: Calibration, tolerance: float = 0.2) -> Validation:
     """Simulate the run in ``path`` and compare p50/p99 per kind with what was measured."""
     result = json.loads(Path(path).read_text())
@@ -103,7 +114,7 @@ def validate_run(path: str | Path, calibration: Calibration, tolerance: float = 
     spec = WorkloadSpec.model_validate(config["workload_spec"])
     policy = policy_of(baseline)
     workload = replay_workload(result)
-    sim = simulate(workload, calibration, ClusterSpec(1, 1, colocate=True), policy, spec=spec)
+    sim = simulate(workload, calibration, replay_cluster(config), policy, spec=spec)
     rows: list[ValidationRow] = []
     for kind, metric in COMPARED:
         real = result["summary"]["by_kind"].get(kind, {}).get(metric, {})
