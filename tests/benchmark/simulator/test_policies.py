@@ -14,7 +14,7 @@ from sage.benchmark.serving.workload import (
     WorkloadSpec,
     generate,
 )
-from sage.benchmark.simulator.cluster import ClusterSpec
+from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
 from sage.benchmark.simulator.core import Simulation, idle_pure, simulate
 from sage.benchmark.simulator.profiles import Calibration, Contention
 from sage.llm.control_plane.policies import available_policies, get_policy
@@ -143,7 +143,7 @@ def test_engine_micro_batches_queued_calls() -> None:
 
 def test_hybrid_batches_across_clients_and_fifo_does_not() -> None:
     workload = make_workload([0.0, 0.001, 0.002, 0.003], kinds=[KIND_EMBEDDING] * 4, out=[0] * 4)
-    cluster = ClusterSpec(0, 1, colocate=False)
+    cluster = ClusterSpec(0, 1, colocate=False, embedding_capacity=1)  # one call at a time
     hybrid = simulate(workload, ideal_calibration(), cluster, "hybrid")
     fifo = simulate(workload, ideal_calibration(), cluster, "fifo")
     hybrid_done = workload.t + hybrid.outcomes.e2e
@@ -159,3 +159,20 @@ def test_gateway_hop_is_added_to_unified_latency_only() -> None:
     siloed = Simulation(workload, cal, LLM_ONLY, "siloed").run()
     unified = Simulation(workload, cal, LLM_ONLY, "fifo").run()
     assert unified.outcomes.e2e[0] - siloed.outcomes.e2e[0] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("policy", available_policies())
+def test_engine_index_changes_no_decision(policy: str) -> None:
+    """The simulator's indexed ``EnginePool`` and a plain scan of the same engines: the
+    same run, request for request (a queue that fills, several engines per kind)."""
+    spec = WorkloadSpec.default()
+    cal = Calibration.load().scaled(20, llm_capacity=4, batch_slowdown=0.1)
+    cluster = ClusterSpec.split(12, spec, cal, embedding_capacity=2)
+    workload = generate(spec, 1.1 * capacity_rate(spec, cal, cluster), n=4000, seed=7)
+    indexed = Simulation(workload, cal, cluster, policy, spec=spec, max_queue=64)
+    scanned = Simulation(workload, cal, cluster, policy, spec=spec, max_queue=64)
+    scanned.states.indexed = False  # policies fall back to scanning the list
+    a, b = indexed.run(), scanned.run()
+    assert a.summary["overall"]["rejected"] > 0  # the queue did fill
+    assert np.array_equal(a.outcomes.outcome, b.outcomes.outcome)
+    assert np.array_equal(a.outcomes.e2e, b.outcomes.e2e, equal_nan=True)

@@ -49,19 +49,21 @@ from sage.llm.control_plane.policies import (
     SchedulingPolicy,
     get_policy,
 )
+from sage.llm.control_plane.policies.base import PlacingPolicy
 from sage.llm.control_plane.policies.ordered import OrderedQueuePolicy
+from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
 
 WAKE = 2
 LLM_MODEL = "sim-llm"
 EMBEDDING_MODEL = "sim-embedding"
-# schedule() implementations that change no state when nothing they hold can be placed;
+# place() implementations that change no state when nothing they hold can be placed;
 # for these a pass is skipped when no queued request has a free engine of its kind.
-_IDLE_PURE_SCHEDULES = {
-    FifoPolicy.schedule,
-    RoundRobinPolicy.schedule,
-    LeastLoadedPolicy.schedule,
-    OrderedQueuePolicy.schedule,
+_IDLE_PURE_PLACES = {
+    FifoPolicy.place,
+    RoundRobinPolicy.place,
+    LeastLoadedPolicy.place,
+    OrderedQueuePolicy.place,
 }
 
 
@@ -79,9 +81,11 @@ class _EmbeddingRequest(Request):
 
 def idle_pure(policy: SchedulingPolicy) -> bool:
     """True when skipping a ``schedule`` pass that can place nothing is decision-neutral."""
+    if not isinstance(policy, PlacingPolicy) or type(policy).schedule is not PlacingPolicy.schedule:
+        return False
     if isinstance(policy, HybridPolicy):
-        return type(policy).schedule is HybridPolicy.schedule and idle_pure(policy.llm)
-    return type(policy).schedule in _IDLE_PURE_SCHEDULES
+        return type(policy).place is HybridPolicy.place and idle_pure(policy.llm)
+    return type(policy).place in _IDLE_PURE_PLACES
 
 
 @dataclass
@@ -164,7 +168,7 @@ class Simulation:
                         host.engines.append(pool[i])
         self.pools: dict[int, list[SimEngine]] = {KIND_LLM: list(llm), KIND_EMBEDDING: list(emb)}
         self._rr = {KIND_LLM: 0, KIND_EMBEDDING: 0}
-        self.states: list[EngineState] = []
+        states: list[EngineState] = []
         self._state_of: dict[str, EngineState] = {}
         for engine in [*llm, *emb]:
             is_llm = engine.kind == "llm"
@@ -181,8 +185,10 @@ class Simulation:
                 if not is_llm:
                     per_item = cal.embedding.batch_s(64, 64 * 32.0) / 64
                     state.embed_items_per_s = 1.0 / per_item
-            self.states.append(state)
+            states.append(state)
             self._state_of[engine.id] = state
+        # Indexed, as the live dispatcher's: policies place in O(log engines).
+        self.states = EnginePool(states)
         self._free = sum(s.capacity for s in self.states)
         self._kind_of_engine = {
             e.id: KIND_LLM if e.kind == "llm" else KIND_EMBEDDING for e in [*llm, *emb]
@@ -235,7 +241,14 @@ class Simulation:
     def _kick(self, now: float) -> None:
         policy = self.policy
         assert policy is not None
-        if self._should_schedule():
+        if self.exact:
+            due = True
+        elif self._kind_skip:
+            queued, free = self._queued, self._free_by_kind
+            due = bool((queued[0] and free[0]) or (queued[1] and free[1]))
+        else:
+            due = self._free > 0 and bool(len(policy))
+        if due:
             for dispatch in policy.schedule(self.states, now):
                 self._dispatch(dispatch, now)
         if not self._wakes:
@@ -246,21 +259,13 @@ class Simulation:
             self._timer_version += 1
             self.push(max(wake, now), WAKE, None, self._timer_version)
 
-    def _should_schedule(self) -> bool:
-        if self.exact:
-            return True
-        if self._kind_skip:
-            queued, free = self._queued, self._free_by_kind
-            return bool((queued[0] and free[0]) or (queued[1] and free[1]))
-        return self._free > 0 and bool(len(self.policy))  # type: ignore[arg-type]
-
     def _dispatch(self, dispatch: Dispatch, now: float) -> None:
         state = self._state_of[dispatch.engine_id]
         kind = self._kind_of_engine[dispatch.engine_id]
         if state.in_flight < state.capacity:
             self._free -= 1
             self._free_by_kind[kind] -= 1
-        state.in_flight += 1
+        self.states.add_in_flight(state, 1)
         requests = dispatch.requests
         self._queued[kind] -= len(requests)
         tokens = self._tokens
@@ -332,7 +337,7 @@ class Simulation:
         engine = job.engine
         assert engine is not None
         state = self._state_of[engine.id]
-        state.in_flight -= 1
+        self.states.add_in_flight(state, -1)
         if state.in_flight < state.capacity:
             self._free += 1
             self._free_by_kind[self._kind_of_engine[engine.id]] += 1

@@ -38,6 +38,7 @@ from sage.llm.control_plane.errors import (
     UnknownModelError,
 )
 from sage.llm.control_plane.policies import SchedulingPolicy, get_policy
+from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.rate_limit import TenantRateLimiter
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
 from sage.llm.openai_errors import OpenAIError
@@ -150,7 +151,7 @@ class ControlPlane:
             self.policy = get_policy(policy, max_queue=max_queue, **(policy_options or {}))
             self._policy_options[policy] = dict(policy_options or {})
         self._engines: dict[str, EngineEndpoint] = {}
-        self._states: list[EngineState] = []
+        self._states = EnginePool()  # indexed: policies place without scanning it
         self._aliases: dict[str, dict[str, str]] = {"llm": {}, "embedding": {}}
         self._ids = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
@@ -274,7 +275,7 @@ class ControlPlane:
         endpoint = self._engines.pop(engine_id, None)
         if endpoint is None:
             return False
-        self._states = [s for s in self._states if s.id != engine_id]
+        self._states = EnginePool(s for s in self._states if s.id != engine_id)
         self._rebuild_aliases()
         self._fail_unservable()
         return True

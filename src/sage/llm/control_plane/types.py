@@ -42,9 +42,30 @@ class Request:
         return self.kind.engine_kind
 
 
+# Fields an EnginePool indexes: assigning one tells the pool holding the state.
+_POOL_FIELDS = frozenset(
+    {
+        "id",
+        "kinds",
+        "models",
+        "capacity",
+        "in_flight",
+        "healthy",
+        "decode_tokens_per_s",
+        "prefill_tokens_per_s",
+        "embed_items_per_s",
+    }
+)
+
+
 @dataclass
 class EngineState:
-    """A policy's view of one engine at one instant."""
+    """A policy's view of one engine at one instant.
+
+    Callers mutate it in place (``in_flight += 1`` on dispatch...). When it belongs to an
+    :class:`~sage.llm.control_plane.pool.EnginePool`, each assignment to an indexed field
+    also updates that pool's index.
+    """
 
     id: str
     kinds: frozenset[str]  # {"llm"}, {"embedding"} or both
@@ -57,6 +78,19 @@ class EngineState:
     decode_tokens_per_s: float = 0.0
     prefill_tokens_per_s: float = 0.0
     embed_items_per_s: float = 0.0
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _POOL_FIELDS:
+            pool = self.__dict__.get("_pool")
+            if pool is not None:
+                pool._changed(self, name)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave the pool behind."""
+        state = dict(self.__dict__)
+        state.pop("_pool", None)
+        return state
 
     @property
     def free_slots(self) -> int:

@@ -11,6 +11,11 @@ caller (live dispatcher or simulator) drives it with three calls:
   (micro-batch flush deadlines).
 
 Policies never sleep, never do I/O and never read a real clock: ``now`` is given.
+
+``engines`` is any ``Sequence[EngineState]``. The built-in policies are
+:class:`PlacingPolicy` subclasses: they place through a slot ledger, which is the index
+of an :class:`~sage.llm.control_plane.pool.EnginePool` when the caller passes one (the
+live dispatcher and the simulator do) and a scan of the list otherwise; same decisions.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
+from sage.llm.control_plane.policies.placement import Ledger, open_ledger
+from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
 
 
@@ -64,6 +71,25 @@ class SchedulingPolicy(ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "max_queue": self.max_queue, "pending": len(self)}
+
+
+class PlacingPolicy(SchedulingPolicy):
+    """A policy whose ``schedule`` is :meth:`place` over a slot ledger for ``engines``.
+
+    A composite policy (``hybrid``) hands its inner policy the same ledger, so the inner
+    pass sees the slots the outer one already took.
+    """
+
+    def schedule(self, engines: Sequence[EngineState], now: float) -> list[Dispatch]:
+        if not len(self):
+            return []
+        if isinstance(engines, EnginePool) and engines.indexed:  # open_ledger, inlined
+            return self.place(engines.open_pass(), now)
+        return self.place(open_ledger(engines), now)
+
+    @abstractmethod
+    def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
+        """``schedule``'s decision: ``ledger.take`` each engine slot a dispatch uses."""
 
 
 _REGISTRY: dict[str, type[SchedulingPolicy]] = {}

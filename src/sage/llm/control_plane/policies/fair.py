@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 
-from sage.llm.control_plane.policies.base import SchedulingPolicy, register_policy
-from sage.llm.control_plane.policies.placement import free_slots, least_loaded
+from sage.llm.control_plane.policies.base import PlacingPolicy, register_policy
+from sage.llm.control_plane.policies.placement import Ledger
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
 
 
 @register_policy("fair")
-class FairSharePolicy(SchedulingPolicy):
+class FairSharePolicy(PlacingPolicy):
     """Deficit round robin over tenants; FIFO within a tenant.
 
     ``weights`` gives a tenant more turns per round (default 1); ``quantum`` is the
@@ -63,27 +63,24 @@ class FairSharePolicy(SchedulingPolicy):
     def __len__(self) -> int:
         return self._size
 
-    def schedule(self, engines: Sequence[EngineState], now: float) -> list[Dispatch]:
-        if not self._size:
-            return []
-        free = free_slots(engines)
+    def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
         out: list[Dispatch] = []
         progress = True
-        while progress and any(v > 0 for v in free.values()):
+        while progress and ledger.total_free() > 0:
             progress = False
             for tenant in list(self._queues):
                 queue = self._queues[tenant]
-                if not queue or least_loaded(engines, free, queue[0]) is None:
+                if not queue or ledger.least_loaded(queue[0]) is None:
                     continue  # blocked now: it earns no credit to bank for later
                 self._deficit[tenant] += self.quantum * self.weights.get(tenant, 1.0)
                 while queue and self._deficit[tenant] >= 1.0:
-                    engine = least_loaded(engines, free, queue[0])
+                    engine = ledger.least_loaded(queue[0])
                     if engine is None:
                         break
                     request = queue.popleft()
                     self._size -= 1
                     self._deficit[tenant] -= 1.0
-                    free[engine.id] -= 1
+                    ledger.take(engine)
                     out.append(Dispatch(engine.id, [request]))
                     progress = True
                 if not queue:

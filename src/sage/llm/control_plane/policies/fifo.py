@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sage.llm.control_plane.policies.arrival import ArrivalOrderPolicy
+from sage.llm.control_plane.policies.arrival import ArrivalOrderPolicy, first_head
 from sage.llm.control_plane.policies.base import register_policy
-from sage.llm.control_plane.types import Dispatch, EngineState
+from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.types import Dispatch
 
 
 @register_policy("fifo")
@@ -17,15 +16,14 @@ class FifoPolicy(ArrivalOrderPolicy):
     back the ones behind it, which is what FIFO means.
     """
 
-    def schedule(self, engines: Sequence[EngineState], now: float) -> list[Dispatch]:
-        free = {e.id: e.free_slots for e in engines}
+    def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
         out: list[Dispatch] = []
-        while self._queue:
-            head = self._queue[0]
-            target = next((e for e in engines if free[e.id] > 0 and e.can_serve(head)), None)
+        heads = self._heads()
+        while heads:
+            queue = first_head(heads)
+            target = ledger.first_free(queue[0][1])
             if target is None:
                 break
-            self._queue.popleft()
-            free[target.id] -= 1
-            out.append(Dispatch(target.id, [head]))
+            ledger.take(target)
+            out.append(Dispatch(target.id, [self._popleft(queue, heads)]))
         return out

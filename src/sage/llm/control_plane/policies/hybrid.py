@@ -10,15 +10,19 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from typing import Any
 
-from sage.llm.control_plane.policies.base import SchedulingPolicy, register_policy
+from sage.llm.control_plane.policies.base import (
+    PlacingPolicy,
+    SchedulingPolicy,
+    register_policy,
+)
 from sage.llm.control_plane.policies.fair import FairSharePolicy
-from sage.llm.control_plane.policies.placement import free_slots, least_loaded
+from sage.llm.control_plane.policies.placement import Ledger
 from sage.llm.control_plane.policies.slo_aware import SloAwarePolicy
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
 
 
 @register_policy("hybrid")
-class HybridPolicy(SchedulingPolicy):
+class HybridPolicy(PlacingPolicy):
     """Micro-batch embeddings (flush at ``batch_size`` inputs or after ``max_wait_s``);
     delegate chat/completions to an inner EDF policy (or fair share per tenant).
     """
@@ -83,13 +87,12 @@ class HybridPolicy(SchedulingPolicy):
             or now - queue[0].arrival >= self.max_wait_s - 1e-9
         )
 
-    def schedule(self, engines: Sequence[EngineState], now: float) -> list[Dispatch]:
+    def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
         out: list[Dispatch] = []
         if self._embed_size:
-            free = free_slots(engines)
             for model, queue in self._embed.items():
                 while self._due(model, now):
-                    engine = least_loaded(engines, free, queue[0])
+                    engine = ledger.least_loaded(queue[0])
                     if engine is None:
                         break
                     limit = max(1, min(engine.max_batch, max(self.batch_size, 1)))
@@ -100,12 +103,15 @@ class HybridPolicy(SchedulingPolicy):
                         batch.append(queue.popleft())
                     self._embed_inputs[model] -= taken
                     self._embed_size -= len(batch)
-                    free[engine.id] -= 1
+                    ledger.take(engine)
                     out.append(Dispatch(engine.id, batch))
-            if out:
-                engines = [_with_used(e, e.free_slots - free[e.id]) for e in engines]
         if len(self.llm):
-            out.extend(self.llm.schedule(engines, now))
+            inner = self.llm
+            if isinstance(inner, PlacingPolicy) and type(inner).schedule is PlacingPolicy.schedule:
+                out.extend(inner.place(ledger, now))  # sees the slots the batches took
+            else:
+                used = [_with_used(e, e.free_slots - ledger.free_of(e)) for e in ledger.engines]
+                out.extend(inner.schedule(used, now))
         return out
 
     def next_wakeup(self, now: float) -> float | None:

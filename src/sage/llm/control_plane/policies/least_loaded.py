@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Sequence
-
-from sage.llm.control_plane.policies.arrival import ArrivalOrderPolicy
+from sage.llm.control_plane.policies.arrival import ArrivalOrderPolicy, drop, first_head
 from sage.llm.control_plane.policies.base import register_policy
-from sage.llm.control_plane.policies.placement import free_slots, least_loaded
-from sage.llm.control_plane.types import Dispatch, EngineState, Request
+from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.types import Dispatch
 
 
 @register_policy("least_loaded")
 class LeastLoadedPolicy(ArrivalOrderPolicy):
-    """FIFO queue placed by lowest ``in_flight / capacity`` (join the shortest queue)."""
+    """FIFO queue placed by lowest ``in_flight / capacity`` (join the shortest queue).
 
-    def schedule(self, engines: Sequence[EngineState], now: float) -> list[Dispatch]:
-        if not self._queue:
-            return []
-        free = free_slots(engines)
-        left = sum(free.values())
+    A request nobody can serve right now keeps its place without blocking requests of
+    another class behind it; a full pool leaves the rest queued, in order.
+    """
+
+    def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
         out: list[Dispatch] = []
-        kept: deque[Request] = deque()
-        while self._queue and left:  # a full pool leaves the rest queued, in order
-            request = self._queue.popleft()
-            engine = least_loaded(engines, free, request)
-            if engine is None:
-                kept.append(request)
+        heads = self._heads()
+        while heads and ledger.total_free():
+            queue = first_head(heads)
+            engine = ledger.least_loaded(queue[0][1])
+            if engine is None:  # no free engine for this class for the rest of the pass
+                drop(heads, queue)
                 continue
-            free[engine.id] -= 1
-            left -= 1
-            out.append(Dispatch(engine.id, [request]))
-        kept.extend(self._queue)
-        self._queue = kept
+            ledger.take(engine)
+            out.append(Dispatch(engine.id, [self._popleft(queue, heads)]))
         return out

@@ -1,22 +1,29 @@
-"""A pending queue kept in an order of the policy's choosing (a heap with lazy removal).
+"""A pending queue kept in an order of the policy's choosing (heaps with lazy removal).
 
 Priority and earliest-deadline-first differ only in the sort key, so both build on
 :class:`OrderedQueuePolicy`.
+
+There is one heap per request class (engine kind, model): all requests of a class can be
+served by the same engines, so once a pass finds none free for a class it skips the
+whole class instead of popping and pushing back each of its requests. Taking the
+smallest head across the classes keeps one global order: the decisions are those of a
+single heap.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Sequence
 from typing import Any
 
-from sage.llm.control_plane.policies.base import SchedulingPolicy
-from sage.llm.control_plane.policies.placement import free_slots, least_loaded
-from sage.llm.control_plane.types import Dispatch, EngineState, Request
+from sage.llm.control_plane.policies.base import PlacingPolicy
+from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.types import Dispatch, Request
+
+Entry = tuple[Any, int, Request]  # (key, arrival number, request)
 
 
-class OrderedQueuePolicy(SchedulingPolicy):
+class OrderedQueuePolicy(PlacingPolicy):
     """Serve the smallest :meth:`key` first, each to the least-loaded engine that can.
 
     A request nobody can serve right now is skipped, not blocking (different kinds and
@@ -25,7 +32,7 @@ class OrderedQueuePolicy(SchedulingPolicy):
 
     def __init__(self, max_queue: int = 1024) -> None:
         super().__init__(max_queue)
-        self._heap: list[tuple[Any, int, Request]] = []
+        self._heaps: dict[tuple[str, str], list[Entry]] = {}
         self._live: dict[str, Request] = {}
         self._seq = itertools.count()
 
@@ -34,10 +41,14 @@ class OrderedQueuePolicy(SchedulingPolicy):
 
     def enqueue(self, request: Request, now: float) -> None:
         self._live[request.id] = request
-        heapq.heappush(self._heap, (self.key(request), next(self._seq), request))
+        key = (request.engine_kind, request.model)
+        heap = self._heaps.get(key)
+        if heap is None:
+            heap = self._heaps[key] = []
+        heapq.heappush(heap, (self.key(request), next(self._seq), request))
 
     def remove(self, request_id: str) -> Request | None:
-        # Lazy: the heap entry is skipped when popped.
+        # Lazy: the heap entry is skipped when it reaches the top.
         return self._live.pop(request_id, None)
 
     def pending(self) -> list[Request]:
@@ -46,34 +57,42 @@ class OrderedQueuePolicy(SchedulingPolicy):
     def __len__(self) -> int:
         return len(self._live)
 
-    def _pop_live(self) -> tuple[Any, int, Request] | None:
-        while self._heap:
-            entry = heapq.heappop(self._heap)
-            if self._live.get(entry[2].id) is entry[2]:
-                return entry
-        return None
+    def _clean(self, heap: list[Entry]) -> None:
+        """Pop removed (or superseded) entries off the top of ``heap``."""
+        live = self._live
+        while heap and live.get(heap[0][2].id) is not heap[0][2]:
+            heapq.heappop(heap)
 
-    def schedule(self, engines: Sequence[EngineState], now: float) -> list[Dispatch]:
-        if not self._live:
-            return []
-        free = free_slots(engines)
+    def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
         out: list[Dispatch] = []
-        skipped: list[tuple[Any, int, Request]] = []
-        while any(v > 0 for v in free.values()):
-            entry = self._pop_live()
-            if entry is None:
-                break
-            request = entry[2]
-            engine = least_loaded(engines, free, request)
-            if engine is None:
-                skipped.append(entry)
+        live = self._live
+        heads: list[list[Entry]] = []
+        for heap in self._heaps.values():
+            while heap:
+                request = heap[0][2]
+                if live.get(request.id) is request:
+                    heads.append(heap)
+                    break
+                heapq.heappop(heap)  # removed or superseded
+        while heads and ledger.total_free():
+            heap = heads[0]
+            if len(heads) > 1:
+                for other in heads:
+                    if other[0] < heap[0]:  # (key, number) decides: numbers are unique
+                        heap = other
+            request = heap[0][2]
+            engine = ledger.least_loaded(request)
+            if engine is None:  # no free engine for this class for the rest of the pass
+                heads = [h for h in heads if h is not heap]
                 continue
-            free[engine.id] -= 1
-            del self._live[request.id]
+            heapq.heappop(heap)
+            del live[request.id]
+            ledger.take(engine)
             self.on_dispatch(request, engine.id, now)
             out.append(Dispatch(engine.id, [request]))
-        for entry in skipped:
-            heapq.heappush(self._heap, entry)
+            self._clean(heap)
+            if not heap:
+                heads = [h for h in heads if h is not heap]
         return out
 
     def on_dispatch(self, request: Request, engine_id: str, now: float) -> None:  # noqa: B027

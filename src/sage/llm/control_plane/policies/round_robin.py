@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Sequence
-
-from sage.llm.control_plane.policies.arrival import ArrivalOrderPolicy
+from sage.llm.control_plane.policies.arrival import ArrivalOrderPolicy, drop, first_head
 from sage.llm.control_plane.policies.base import register_policy
-from sage.llm.control_plane.policies.placement import free_slots
-from sage.llm.control_plane.types import Dispatch, EngineState, Request
+from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.types import Dispatch
 
 
 @register_policy("round_robin")
@@ -23,28 +20,21 @@ class RoundRobinPolicy(ArrivalOrderPolicy):
         super().__init__(max_queue)
         self._cursor = 0
 
-    def schedule(self, engines: Sequence[EngineState], now: float) -> list[Dispatch]:
-        if not self._queue or not engines:
-            return []
-        free = free_slots(engines)
-        out: list[Dispatch] = []
-        kept: deque[Request] = deque()
+    def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
+        engines = ledger.engines
         n = len(engines)
-        while self._queue:
-            request = self._queue.popleft()
-            if not any(free.values()):
-                kept.append(request)
-                kept.extend(self._queue)
-                self._queue.clear()
-                break
-            for step in range(n):
-                engine = engines[(self._cursor + step) % n]
-                if free[engine.id] > 0 and engine.can_serve(request):
-                    free[engine.id] -= 1
-                    self._cursor = (self._cursor + step + 1) % n
-                    out.append(Dispatch(engine.id, [request]))
-                    break
-            else:
-                kept.append(request)
-        self._queue = kept
+        if not n:
+            return []
+        out: list[Dispatch] = []
+        heads = self._heads()
+        while heads and ledger.total_free():
+            queue = first_head(heads)
+            pos = ledger.next_free(queue[0][1], self._cursor % n)
+            if pos is None:  # no free engine for this class for the rest of the pass
+                drop(heads, queue)
+                continue
+            engine = engines[pos]
+            ledger.take(engine)
+            self._cursor = (pos + 1) % n
+            out.append(Dispatch(engine.id, [self._popleft(queue, heads)]))
         return out
