@@ -59,6 +59,24 @@ async def test_concurrent_requests_are_batched_and_identical(embed_url: str) -> 
     assert after["batches"] - before["batches"] < len(texts)  # some requests shared a call
 
 
+async def test_concurrent_requests_of_mixed_lengths_all_succeed(embed_url: str) -> None:
+    """Token counting and encoding share one tokenizer: done from two threads at once,
+    batches of different lengths broke (500 'expected sequence of length ...')."""
+    word = "retrieval "
+    bodies = [
+        {"input": [word * (1 + (i * 7 + j * 13) % 90) for j in range(1 + i % 6)]}
+        for i in range(120)
+    ]
+    async with httpx.AsyncClient(timeout=120) as client:
+        replies = await asyncio.gather(
+            *[client.post(embed_url + "/v1/embeddings", json=b) for b in bodies]
+        )
+    assert [r.status_code for r in replies] == [200] * len(bodies)
+    for body, reply in zip(bodies, replies, strict=True):
+        assert len(reply.json()["data"]) == len(body["input"])
+        assert reply.json()["usage"]["prompt_tokens"] >= 3 * len(body["input"])
+
+
 @pytest.mark.parametrize(
     "body",
     [{"input": []}, {"input": [1, 2, 3]}, {}, {"input": "x", "encoding_format": "hex"}],

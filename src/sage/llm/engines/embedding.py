@@ -47,24 +47,30 @@ class EmbeddingEngine:
         self.max_seq_length = int(self.model.max_seq_length or 256)
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimension = int(dimension() or 0)
-        self.batcher: MicroBatcher[str, list[float]] = MicroBatcher(
+        self.batcher: MicroBatcher[str, tuple[list[float], int]] = MicroBatcher(
             self._encode, max_batch=max_batch, max_wait_s=max_wait_s
         )
 
-    def _encode(self, texts: list[str]) -> list[list[float]]:
+    def _encode(self, texts: list[str]) -> list[tuple[list[float], int]]:
+        """Vectors and token counts, both in the batcher's one thread: a fast tokenizer
+        keeps its padding/truncation settings per call on a shared object, so using it
+        from two threads at once breaks batches (seen here as 500s under load)."""
+        tokens = self.count_tokens(texts)
         vectors = self.model.encode(
             texts, batch_size=self.max_batch, convert_to_numpy=True, show_progress_bar=False
         )
-        return vectors.astype("float32").tolist()
+        return list(zip(vectors.astype("float32").tolist(), tokens, strict=True))
 
-    def count_tokens(self, texts: list[str]) -> int:
-        """Tokens the model actually sees (truncated at its max sequence length)."""
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens the model actually sees per text (truncated at its max sequence length)."""
         ids = self.tokenizer(texts, add_special_tokens=True, truncation=True,
                              max_length=self.max_seq_length)["input_ids"]
-        return sum(len(i) for i in ids)
+        return [len(i) for i in ids]
 
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        return await self.batcher.submit(texts)
+    async def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        """The vectors of ``texts`` and the tokens the model saw, batched with other callers."""
+        results = await self.batcher.submit(texts)
+        return [vector for vector, _ in results], sum(n for _, n in results)
 
 
 def create_app(engine: EmbeddingEngine, api_key: str | None = None) -> FastAPI:
@@ -92,8 +98,7 @@ def create_app(engine: EmbeddingEngine, api_key: str | None = None) -> FastAPI:
                 f"this model has {engine.dimension} dimensions, not {body.dimensions}",
                 param="dimensions",
             )
-        vectors = await engine.embed(texts)
-        tokens = engine.count_tokens(texts)
+        vectors, tokens = await engine.embed(texts)
         data = [
             {
                 "object": "embedding",
