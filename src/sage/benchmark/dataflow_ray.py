@@ -130,7 +130,7 @@ def _measure(
 
 
 def run_ray_benchmark(
-    cpu_records: int = 800,
+    cpu_records: int = 2400,
     rounds: int = 100_000,
     throughput_records: int = 1_000_000,
     repeats: int = 3,

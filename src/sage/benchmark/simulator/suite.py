@@ -36,6 +36,7 @@ class SimSuiteConfig:
     victim: str | None = None
     exact: bool = False
     trace: Workload | None = None
+    max_queue: int = 1024  # the control plane's queue bound (the gateway's default)
 
     def workload(self, rate: float) -> Workload:
         if self.trace is not None:
@@ -84,6 +85,7 @@ def run_sim_suite(
                 policy_of(baseline),
                 spec=cfg.spec,
                 exact=cfg.exact,
+                max_queue=cfg.max_queue,
             )
             result.summary["sim"] = {
                 "wall_s": result.wall_s,

@@ -21,7 +21,7 @@ def dataflow(
     batch_size: int = typer.Option(1024, "--batch-size", help="micro-batch size"),
     shuffle: bool = typer.Option(True, "--shuffle/--no-shuffle",
                                  help="also measure map/filter at P behind a 1-wide source"),
-    cpu_records: int = typer.Option(800, "--cpu-records",
+    cpu_records: int = typer.Option(2400, "--cpu-records",
                                     help="ray: records of the CPU-bound scaling job"),
     rounds: int = typer.Option(100_000, "--rounds", help="ray: CPU work per record"),
     address: str | None = typer.Option(None, "--address",

@@ -3,6 +3,7 @@ engines, siloed vs unified control plane) and its discrete-event simulator."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -307,6 +308,9 @@ def simulate_cmd(
     seed: int = SEED_OPT,
     calibration: Path | None = typer.Option(None, "--calibration", help="default: shipped"),
     exact: bool = typer.Option(False, "--exact", help="call schedule after every event"),
+    max_queue: int = typer.Option(
+        1024, "--max-queue", min=1, help="unified: requests the control plane queues (429 beyond)"
+    ),
     validate: list[Path] = typer.Option(
         [], "--validate", help="real run JSON(s) or a compare folder: replay and compare"
     ),
@@ -368,6 +372,7 @@ def simulate_cmd(
         victim=default_victim(spec),
         exact=exact,
         trace=_trace(trace, time_scale),
+        max_queue=max_queue,
     )
     console.print(
         f"{cluster.llm_engines} LLM + {cluster.embedding_engines} embedding engines"
@@ -391,6 +396,7 @@ def simulate_cmd(
         "requests": requests,
         "duration_s": None if requests else duration,
         "seed": seed,
+        "max_queue": max_queue,
         "workload": spec.model_dump(),
     }
     paths = write_report(out, "sage bench simulate", config, entries, cfg.victim)
@@ -401,7 +407,6 @@ def simulate_cmd(
 def _validate(
     console: Any, sources: list[Path], cal: Any, tolerance: float, output: Path | None
 ) -> None:
-    import json
 
     from rich.table import Table
 
@@ -456,12 +461,20 @@ def calibrate_cmd(
         None, "--gateway-url", help="measure the gateway hop too (started with own engines)"
     ),
     repeats: int = typer.Option(3, "--repeats", help="calls per measured point"),
+    from_run: list[Path] = typer.Option(
+        [], "--from-run", help="re-fit the speeds of --calibration to these run JSONs instead"
+    ),
+    calibration: Path | None = typer.Option(
+        None, "--calibration", help="--from-run: the model to re-fit (default: shipped)"
+    ),
     output: Path = typer.Option(
         Path("results/calibration.json"), "--output", "-o", help="calibration JSON to write"
     ),
 ) -> None:
     """Measure the real engines (prefill/decode rates, embedding batch curve, CPU
-    contention, gateway hop) and write the simulator's engine model as JSON."""
+    contention, gateway hop) and write the simulator's engine model as JSON. With
+    --from-run, re-fit the model's speeds to a benchmark run's requests instead (the
+    speeds engines reach while the load generator and gateway share the machine)."""
     import asyncio
 
     from rich.console import Console
@@ -470,6 +483,10 @@ def calibrate_cmd(
     from sage.benchmark.simulator.calibrate import CalibrationError, calibrate
 
     console = Console()
+    if from_run:
+        cal = _refit(console, from_run, calibration)
+        _print_calibration(console, cal, cal.save(output))
+        return
     own = llm_url is None and embedding_url is None
     with (
         serving_endpoints(
@@ -490,7 +507,26 @@ def calibrate_cmd(
         except CalibrationError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
-    cal.save(output)
+    _print_calibration(console, cal, cal.save(output))
+
+
+def _refit(console: Any, paths: list[Path], base: Path | None) -> Any:
+    from sage.benchmark.simulator.profiles import Calibration
+    from sage.benchmark.simulator.refit import refit
+
+    files = [f for p in paths for f in (sorted(p.glob("runs/*.json")) if p.is_dir() else [p])]
+    missing = [f for f in files if not f.is_file()]
+    if not files or missing:
+        console.print(f"[red]--from-run: no run JSON at {missing or paths}[/red]")
+        raise typer.Exit(2)
+    runs = [json.loads(f.read_text()) for f in files]
+    cal = refit(Calibration.load(base), runs, [str(f) for f in files])
+    counts = cal.source["refit"]["samples"]
+    console.print(f"re-fitted on {len(files)} run(s): {counts}")
+    return cal
+
+
+def _print_calibration(console: Any, cal: Any, output: Path) -> None:
     llm, emb, con = cal.llm, cal.embedding, cal.contention
     console.print(
         f"LLM: prefill {llm.prefill_tokens_per_s:.1f} tok/s, decode "

@@ -1,0 +1,93 @@
+"""``sage bench calibrate --from-run``: speeds re-fitted from a run's requests that had
+their engine to themselves, on a hand-made timeline with known answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from sage.benchmark.simulator.profiles import Calibration
+from sage.benchmark.simulator.refit import refit
+from sage.cli.main import app
+
+COLUMNS = (
+    "sent", "kind", "outcome", "e2e", "ttft", "itl", "input_tokens", "prompt_tokens",
+    "n_inputs", "output_tokens",
+)  # fmt: skip
+
+
+def _run(cal: Calibration) -> dict[str, Any]:
+    """LLM calls 1.5x slower to first token than ``cal`` says and decoding at 100 tok/s
+    (80 while an embedding call runs); embedding calls 2x slower than ``cal`` (2.5x while
+    a chat runs); plus two overlapping chats that must be ignored (queued)."""
+    rows: list[dict[str, Any]] = []
+
+    def chat(at: float, itl: float) -> float:
+        ttft = 1.5 * cal.llm.ttft_s(60)
+        gaps = [ttft] + [itl] * 20
+        e2e = ttft + itl * 20
+        rows.append(
+            dict(sent=at, kind="llm", outcome="ok", e2e=e2e, ttft=ttft, itl=gaps,
+                 input_tokens=60, prompt_tokens=31, n_inputs=1, output_tokens=21)
+        )  # fmt: skip
+        return e2e
+
+    def embed(at: float, slowdown: float) -> None:
+        emb = cal.embedding
+        e2e = emb.batch_wait_s + slowdown * emb.batch_s(4, 24 + emb.extra_tokens_per_input)
+        rows.append(
+            dict(sent=at, kind="embedding", outcome="ok", e2e=e2e, ttft=None, itl=[],
+                 input_tokens=4 * 26, prompt_tokens=24, n_inputs=4, output_tokens=0)
+        )  # fmt: skip
+
+    for i in range(10):  # alone
+        chat(10.0 * i, 0.010)
+        embed(10.0 * i + 5.0, 2.0)
+    for i in range(10):  # a chat with one embedding call inside it
+        start = 200.0 + 10.0 * i
+        chat(start, 0.0125)
+        embed(start + 0.01, 2.5)
+    chat(400.0, 0.5)  # two queued chats: not isolated, must not count
+    chat(400.1, 0.5)
+    return {"requests": {c: [r[c] for r in rows] for c in COLUMNS}}
+
+
+def test_refit_recovers_speeds_and_contention() -> None:
+    base = Calibration.load()
+    cal = refit(base, [_run(base)], ["hand-made"])
+    assert cal.llm.decode_tokens_per_s == pytest.approx(100.0)
+    assert cal.llm.ttft_s(60) == pytest.approx(1.5 * base.llm.ttft_s(60))
+    width = 24 + base.embedding.extra_tokens_per_input
+    assert cal.embedding.batch_s(4, width) == pytest.approx(2.0 * base.embedding.batch_s(4, width))
+    assert cal.contention.llm_speed == pytest.approx(0.8)
+    assert cal.contention.embedding_speed == pytest.approx(0.8)
+    assert cal.source["refit"]["samples"]["itl_quiet"] == 10 * 20
+
+
+def test_too_few_samples_keep_the_base_figures() -> None:
+    base = Calibration.load()
+    run = _run(base)
+    keep = 3  # three chats and three embedding calls, all alone
+    run["requests"] = {c: v[: 2 * keep] for c, v in run["requests"].items()}
+    cal = refit(base, [run], ["short"])
+    assert cal.llm.ttft_overhead_s == base.llm.ttft_overhead_s
+    assert cal.embedding == base.embedding
+    assert cal.contention == base.contention
+    assert cal.llm.decode_tokens_per_s == pytest.approx(100.0)  # 60 gaps are plenty
+
+
+def test_calibrate_from_run_cli(tmp_path: Path) -> None:
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps(_run(Calibration.load())))
+    out = tmp_path / "cal.json"
+    result = CliRunner().invoke(app, ["bench", "calibrate", "--from-run", str(run), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert Calibration.load(out).llm.decode_tokens_per_s == pytest.approx(100.0)
+    missing = CliRunner().invoke(
+        app, ["bench", "calibrate", "--from-run", str(tmp_path / "none"), "-o", str(out)]
+    )
+    assert missing.exit_code == 2
