@@ -407,7 +407,6 @@ def simulate_cmd(
 def _validate(
     console: Any, sources: list[Path], cal: Any, tolerance: float, output: Path | None
 ) -> None:
-
     from rich.table import Table
 
     from sage.benchmark.simulator.validate import median_error, validate_run
