@@ -120,10 +120,23 @@ async def send_chat(
     except (httpx.HTTPError, ValueError) as exc:
         record.error = f"{type(exc).__name__}: {exc}"
         return
+    usage = usage or {}
+    finish_stream(record, start, tokens, usage.get("completion_tokens"), usage.get("prompt_tokens"))
+
+
+def finish_stream(
+    record: RequestRecord,
+    start: float,
+    tokens: int,
+    completion_tokens: int | None,
+    prompt_tokens: int | None,
+) -> None:
+    """Close a streamed chat's record: the engine's token counts where it sent them
+    (``include_usage``), else the streamed chunks; a stream without a token failed."""
     record.e2e = time.perf_counter() - start
-    record.output_tokens = int(usage["completion_tokens"]) if usage else tokens
-    if usage and usage.get("prompt_tokens"):
-        record.input_tokens = int(usage["prompt_tokens"])
+    record.output_tokens = int(completion_tokens) if completion_tokens is not None else tokens
+    if prompt_tokens:
+        record.input_tokens = int(prompt_tokens)
     if tokens == 0:
         record.error = "the stream ended without a token"
         return

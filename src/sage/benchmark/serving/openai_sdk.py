@@ -13,7 +13,7 @@ from typing import Any
 
 import openai
 
-from sage.benchmark.serving.client import RequestRecord
+from sage.benchmark.serving.client import RequestRecord, finish_stream
 from sage.benchmark.serving.metrics import OK, REJECTED
 
 
@@ -77,14 +77,13 @@ async def sdk_chat(
     except openai.OpenAIError as exc:
         _classify(record, exc)
         return
-    record.e2e = time.perf_counter() - start
-    record.output_tokens = int(usage.completion_tokens) if usage else tokens
-    if usage is not None and usage.prompt_tokens:
-        record.input_tokens = int(usage.prompt_tokens)
-    if tokens == 0:
-        record.error = "the stream ended without a token"
-        return
-    record.outcome = OK
+    finish_stream(
+        record,
+        start,
+        tokens,
+        usage.completion_tokens if usage is not None else None,
+        usage.prompt_tokens if usage is not None else None,
+    )
 
 
 async def sdk_embedding(
