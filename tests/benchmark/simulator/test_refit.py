@@ -91,3 +91,21 @@ def test_calibrate_from_run_cli(tmp_path: Path) -> None:
         app, ["bench", "calibrate", "--from-run", str(tmp_path / "none"), "-o", str(out)]
     )
     assert missing.exit_code == 2
+
+
+def test_contention_is_tuned_by_replaying_the_run(tmp_path: Path) -> None:
+    from sage.benchmark.simulator.profiles import Contention
+    from sage.benchmark.simulator.refit import tune_contention
+    from sage.benchmark.simulator.validate import validate_result
+
+    from .test_validate_and_cli import write_run
+
+    truth = Calibration.load().model_copy(update={"contention": Contention(llm_speed=0.7, embedding_speed=0.7)})
+    path = tmp_path / "run.json"
+    write_run(path, "siloed", truth)
+    run = json.loads(path.read_text())
+    wrong = truth.model_copy(update={"contention": Contention(llm_speed=1.2, embedding_speed=1.2)})
+    assert not validate_result(run, wrong, 0.05).passed
+    tuned = tune_contention(wrong, [run], 0.05)
+    assert tuned is not None
+    assert validate_result(run, wrong.model_copy(update={"contention": tuned}), 0.05).passed

@@ -13,7 +13,11 @@ batching with others):
 * decode rate = 1 / median inter-token gap (first gap excluded: it is part of TTFT);
 * TTFT and embedding call time = the base model times the median of measured / modelled;
 * contention = median speed of those requests while the *other* engine was busy, against
-  the same figure while it was idle.
+  the same figure while it was idle; then, for runs that can be replayed, the pair of
+  contention factors whose replay of the runs themselves has the most gated percentiles
+  within tolerance (ties: the lowest median error). Unqueued requests only see light
+  contention; a run under load shows what a constantly busy neighbour costs (here the
+  embedding factor goes from 0.91 measured to 0.80 fitted).
 
 A figure with too few such requests keeps the base calibration's value.
 """
@@ -27,9 +31,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sage.benchmark.simulator.profiles import Calibration
+from sage.benchmark.simulator.profiles import Calibration, Contention
 
 MIN_SAMPLES = 5
+CONTENTION_GRID = tuple(round(0.6 + 0.05 * i, 2) for i in range(13))  # 0.6 .. 1.2
 
 
 @dataclass
@@ -103,7 +108,9 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if len(values) >= MIN_SAMPLES else None
 
 
-def refit(base: Calibration, runs: list[dict[str, Any]], names: list[str]) -> Calibration:
+def refit(
+    base: Calibration, runs: list[dict[str, Any]], names: list[str], tolerance: float = 0.2
+) -> Calibration:
     """``base`` with its speeds re-measured on ``runs`` (benchmark result dicts)."""
     s = _collect(runs, base)
     llm, emb, con = base.llm, base.embedding, base.contention
@@ -129,11 +136,18 @@ def refit(base: Calibration, runs: list[dict[str, Any]], names: list[str]) -> Ca
     if emb_scale and emb_busy:
         con_update["embedding_speed"] = min(4.0, emb_scale / emb_busy)
     counts = {k: len(v) for k, v in vars(s).items()}
-    return base.model_copy(
+    fitted = base.model_copy(
         update={
             "llm": llm.model_copy(update=llm_update),
             "embedding": emb.model_copy(update=emb_update),
             "contention": con.model_copy(update=con_update),
+        }
+    )
+    replayable = [r for r in runs if "workload_spec" in r.get("config", {}) and "summary" in r]
+    tuned = tune_contention(fitted, replayable, tolerance) if replayable else None
+    return fitted.model_copy(
+        update={
+            "contention": tuned or fitted.contention,
             "source": {
                 **base.source,
                 "refit": {
@@ -142,7 +156,34 @@ def refit(base: Calibration, runs: list[dict[str, Any]], names: list[str]) -> Ca
                     "samples": counts,
                     "ttft_scale": ttft,
                     "embedding_scale": emb_scale,
+                    "contention_measured": fitted.contention.model_dump(),
+                    "contention_tuned_on": len(replayable),
                 },
             },
         }
     )
+
+
+def tune_contention(
+    cal: Calibration, runs: list[dict[str, Any]], tolerance: float
+) -> Contention | None:
+    """The grid point (LLM, embedding factor) whose replay of ``runs`` fits best."""
+    from sage.benchmark.simulator.validate import validate_result
+
+    best: tuple[tuple[int, float], Contention] | None = None
+    for llm_speed in CONTENTION_GRID:
+        for embedding_speed in CONTENTION_GRID:
+            con = Contention(llm_speed=llm_speed, embedding_speed=embedding_speed)
+            trial = cal.model_copy(update={"contention": con})
+            errors = [
+                row.error
+                for run in runs
+                for row in validate_result(run, trial, tolerance).rows
+                if row.gated and row.error is not None
+            ]
+            if not errors:
+                return None
+            score = (-sum(e <= tolerance for e in errors), statistics.median(errors))
+            if best is None or score < best[0]:
+                best = (score, con)
+    return best[1] if best else None

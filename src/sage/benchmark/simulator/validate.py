@@ -108,7 +108,13 @@ def replay_cluster(config: dict[str, Any]) -> ClusterSpec:
 
 def validate_run(path: str | Path, calibration: Calibration, tolerance: float = 0.2) -> Validation:
     """Simulate the run in ``path`` and compare p50/p99 per kind with what was measured."""
-    result = json.loads(Path(path).read_text())
+    return validate_result(json.loads(Path(path).read_text()), calibration, tolerance, str(path))
+
+
+def validate_result(
+    result: dict[str, Any], calibration: Calibration, tolerance: float = 0.2, name: str = ""
+) -> Validation:
+    """:func:`validate_run` on a loaded result."""
     config = result["config"]
     baseline = str(config["baseline"])
     spec = WorkloadSpec.model_validate(config["workload_spec"])
@@ -130,7 +136,7 @@ def validate_run(path: str | Path, calibration: Calibration, tolerance: float = 
                     (kind, metric) in GATED,
                 )
             )
-    return Validation(str(path), baseline, rows, tolerance, sim)
+    return Validation(name, baseline, rows, tolerance, sim)
 
 
 def median_error(validations: list[Validation]) -> float | None:
