@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sage.benchmark.simulator.profiles import Calibration, Contention
+from sage.benchmark.simulator.validate import validate_result
 
 MIN_SAMPLES = 5
 CONTENTION_GRID = tuple(round(0.6 + 0.05 * i, 2) for i in range(13))  # 0.6 .. 1.2
@@ -168,8 +169,6 @@ def tune_contention(
     cal: Calibration, runs: list[dict[str, Any]], tolerance: float
 ) -> Contention | None:
     """The grid point (LLM, embedding factor) whose replay of ``runs`` fits best."""
-    from sage.benchmark.simulator.validate import validate_result
-
     best: tuple[tuple[int, float], Contention] | None = None
     for llm_speed in CONTENTION_GRID:
         for embedding_speed in CONTENTION_GRID:
