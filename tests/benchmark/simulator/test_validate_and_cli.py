@@ -13,7 +13,7 @@ from sage.benchmark.serving.workload import KIND_NAMES, WorkloadSpec, generate
 from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
 from sage.benchmark.simulator.core import simulate
 from sage.benchmark.simulator.profiles import Calibration
-from sage.benchmark.simulator.validate import validate_run
+from sage.benchmark.simulator.validate import run_llm_speed, validate_run, with_llm_speed
 from sage.cli.main import app
 
 
@@ -116,3 +116,21 @@ def test_replay_gives_engines_the_capacities_of_the_run() -> None:
     ]
     assert replay_cluster({"engines": engines}).embedding_capacity == 3
     assert replay_cluster({}) == ClusterSpec(1, 1, colocate=True)
+
+
+def test_own_speed_takes_machine_drift_out_of_the_replay(tmp_path: Path) -> None:
+    """A run on a machine 30% slower than calibrated fails the replay; with the run's own
+    decode speed (read from its token gaps) it reproduces exactly."""
+    cal = Calibration.load()
+    slower = with_llm_speed(cal, 0.7)
+    path = tmp_path / "run.json"
+    write_run(path, "siloed", slower)
+    run = json.loads(path.read_text())
+    gap = 1.0 / slower.llm.decode_tokens_per_s
+    req = run["requests"]
+    req["itl"] = [[0.1] + [gap] * 5 if kind == "llm" else [] for kind in req["kind"]]
+    path.write_text(json.dumps(run))
+    assert run_llm_speed(run, cal) == pytest.approx(0.7)
+    assert not validate_run(path, cal).passed
+    drift_free = validate_run(path, cal, own_speed=True)
+    assert all(r.error == pytest.approx(0.0, abs=1e-6) for r in drift_free.rows if r.gated)

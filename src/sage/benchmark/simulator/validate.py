@@ -106,15 +106,58 @@ def replay_cluster(config: dict[str, Any]) -> ClusterSpec:
     return ClusterSpec(1, 1, colocate=True)
 
 
-def validate_run(path: str | Path, calibration: Calibration, tolerance: float = 0.2) -> Validation:
+def validate_run(
+    path: str | Path, calibration: Calibration, tolerance: float = 0.2, own_speed: bool = False
+) -> Validation:
     """Simulate the run in ``path`` and compare p50/p99 per kind with what was measured."""
-    return validate_result(json.loads(Path(path).read_text()), calibration, tolerance, str(path))
+    result = json.loads(Path(path).read_text())
+    return validate_result(result, calibration, tolerance, str(path), own_speed)
+
+
+def run_llm_speed(result: dict[str, Any], calibration: Calibration) -> float | None:
+    """How much faster the run's LLM decoded than ``calibration`` says: the calibrated
+    token gap over the run's median gap (first gaps excluded: they are TTFT)."""
+    req = result["requests"]
+    gaps = [
+        gap
+        for kind, outcome, itl in zip(
+            req["kind"], req["outcome"], req.get("itl") or [None] * len(req["kind"]), strict=True
+        )
+        if kind == "llm" and outcome == "ok" and itl
+        for gap in itl[1:]
+    ]
+    median = float(np.median(gaps)) if gaps else 0.0
+    return (1.0 / calibration.llm.decode_tokens_per_s) / median if median > 0 else None
+
+
+def with_llm_speed(calibration: Calibration, factor: float) -> Calibration:
+    """``calibration`` with the LLM (prefill, decode, TTFT intercept) ``factor`` x faster."""
+    llm = calibration.llm
+    return calibration.model_copy(
+        update={
+            "llm": llm.model_copy(
+                update={
+                    "prefill_tokens_per_s": llm.prefill_tokens_per_s * factor,
+                    "decode_tokens_per_s": llm.decode_tokens_per_s * factor,
+                    "ttft_overhead_s": llm.ttft_overhead_s / factor,
+                }
+            )
+        }
+    )
 
 
 def validate_result(
-    result: dict[str, Any], calibration: Calibration, tolerance: float = 0.2, name: str = ""
+    result: dict[str, Any],
+    calibration: Calibration,
+    tolerance: float = 0.2,
+    name: str = "",
+    own_speed: bool = False,
 ) -> Validation:
-    """:func:`validate_run` on a loaded result."""
+    """:func:`validate_run` on a loaded result. ``own_speed``: run the LLM model at the
+    decode speed this run measured, which takes the machine's drift between runs out of
+    the comparison and leaves the queueing and policy model."""
+    if own_speed and (factor := run_llm_speed(result, calibration)):
+        calibration = with_llm_speed(calibration, factor)
     config = result["config"]
     baseline = str(config["baseline"])
     spec = WorkloadSpec.model_validate(config["workload_spec"])

@@ -315,6 +315,9 @@ def simulate_cmd(
         [], "--validate", help="real run JSON(s) or a compare folder: replay and compare"
     ),
     tolerance: float = typer.Option(0.2, "--tolerance", help="--validate: allowed rel. error"),
+    own_speed: bool = typer.Option(
+        False, "--own-speed", help="--validate: LLM at each run's measured decode speed (drift)"
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="report folder"),
 ) -> None:
     """Discrete-event simulation of the same policies over calibrated engine models:
@@ -326,7 +329,7 @@ def simulate_cmd(
     console = Console()
     cal = Calibration.load(calibration)
     if validate:
-        _validate(console, validate, cal, tolerance, output)
+        _validate(console, validate, cal, tolerance, output, own_speed)
         return
     from sage.benchmark.serving.baselines import parse_baselines
     from sage.benchmark.serving.report import aggregate, rich_table, write_report
@@ -405,7 +408,12 @@ def simulate_cmd(
 
 
 def _validate(
-    console: Any, sources: list[Path], cal: Any, tolerance: float, output: Path | None
+    console: Any,
+    sources: list[Path],
+    cal: Any,
+    tolerance: float,
+    output: Path | None,
+    own_speed: bool,
 ) -> None:
     from rich.table import Table
 
@@ -424,7 +432,7 @@ def _validate(
         table.add_column(col, justify="left" if col in ("run", "kind", "metric") else "right")
     results = []
     for path in files:
-        v = validate_run(path, cal, tolerance)
+        v = validate_run(path, cal, tolerance, own_speed)
         results.append(v)
         for row in v.rows:
             err = "-" if row.error is None else f"{row.error:.0%}{'' if row.gated else ' (info)'}"
