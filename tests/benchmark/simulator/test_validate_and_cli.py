@@ -13,7 +13,7 @@ from sage.benchmark.serving.workload import KIND_NAMES, WorkloadSpec, generate
 from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
 from sage.benchmark.simulator.core import simulate
 from sage.benchmark.simulator.profiles import Calibration
-from sage.benchmark.simulator.validate import run_llm_speed, validate_run, with_llm_speed
+from sage.benchmark.simulator.validate import run_llm_speed, validate_run
 from sage.cli.main import app
 
 
@@ -122,7 +122,7 @@ def test_own_speed_takes_machine_drift_out_of_the_replay(tmp_path: Path) -> None
     """A run on a machine 30% slower than calibrated fails the replay; with the run's own
     decode speed (read from its token gaps) it reproduces exactly."""
     cal = Calibration.load()
-    slower = with_llm_speed(cal, 0.7)
+    slower = cal.model_copy(update={"llm": cal.llm.faster(0.7)})
     path = tmp_path / "run.json"
     write_run(path, "siloed", slower)
     run = json.loads(path.read_text())

@@ -40,6 +40,16 @@ class LLMProfile(BaseModel):
     def itl_s(self, running: int = 1) -> float:
         return (1.0 + self.batch_slowdown * max(0, running - 1)) / self.decode_tokens_per_s
 
+    def faster(self, factor: float) -> LLMProfile:
+        """The same engine ``factor`` x faster: rates multiplied, the intercept divided."""
+        return self.model_copy(
+            update={
+                "prefill_tokens_per_s": self.prefill_tokens_per_s * factor,
+                "decode_tokens_per_s": self.decode_tokens_per_s * factor,
+                "ttft_overhead_s": self.ttft_overhead_s / factor,
+            }
+        )
+
 
 class EmbeddingProfile(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -106,11 +116,8 @@ class Calibration(BaseModel):
         """A faster engine class: rates times ``speedup``, fixed costs divided by it."""
         if speedup <= 0:
             raise ValueError("speedup must be positive")
-        llm = self.llm.model_copy(
+        llm = self.llm.faster(speedup).model_copy(
             update={
-                "prefill_tokens_per_s": self.llm.prefill_tokens_per_s * speedup,
-                "decode_tokens_per_s": self.llm.decode_tokens_per_s * speedup,
-                "ttft_overhead_s": self.llm.ttft_overhead_s / speedup,
                 "capacity": llm_capacity or self.llm.capacity,
                 "batch_slowdown": (
                     self.llm.batch_slowdown if batch_slowdown is None else batch_slowdown

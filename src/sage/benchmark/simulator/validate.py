@@ -130,22 +130,6 @@ def run_llm_speed(result: dict[str, Any], calibration: Calibration) -> float | N
     return (1.0 / calibration.llm.decode_tokens_per_s) / median if median > 0 else None
 
 
-def with_llm_speed(calibration: Calibration, factor: float) -> Calibration:
-    """``calibration`` with the LLM (prefill, decode, TTFT intercept) ``factor`` x faster."""
-    llm = calibration.llm
-    return calibration.model_copy(
-        update={
-            "llm": llm.model_copy(
-                update={
-                    "prefill_tokens_per_s": llm.prefill_tokens_per_s * factor,
-                    "decode_tokens_per_s": llm.decode_tokens_per_s * factor,
-                    "ttft_overhead_s": llm.ttft_overhead_s / factor,
-                }
-            )
-        }
-    )
-
-
 def validate_result(
     result: dict[str, Any],
     calibration: Calibration,
@@ -157,7 +141,7 @@ def validate_result(
     decode speed this run measured, which takes the machine's drift between runs out of
     the comparison and leaves the queueing and policy model."""
     if own_speed and (factor := run_llm_speed(result, calibration)):
-        calibration = with_llm_speed(calibration, factor)
+        calibration = calibration.model_copy(update={"llm": calibration.llm.faster(factor)})
     config = result["config"]
     baseline = str(config["baseline"])
     spec = WorkloadSpec.model_validate(config["workload_spec"])
