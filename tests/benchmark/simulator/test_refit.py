@@ -26,7 +26,7 @@ def _run(cal: Calibration) -> dict[str, Any]:
     a chat runs); plus two overlapping chats that must be ignored (queued)."""
     rows: list[dict[str, Any]] = []
 
-    def chat(at: float, itl: float) -> float:
+    def chat(at: float, itl: float) -> None:
         ttft = 1.5 * cal.llm.ttft_s(60)
         gaps = [ttft] + [itl] * 20
         e2e = ttft + itl * 20
@@ -34,7 +34,6 @@ def _run(cal: Calibration) -> dict[str, Any]:
             dict(sent=at, kind="llm", outcome="ok", e2e=e2e, ttft=ttft, itl=gaps,
                  input_tokens=60, prompt_tokens=31, n_inputs=1, output_tokens=21)
         )  # fmt: skip
-        return e2e
 
     def embed(at: float, slowdown: float) -> None:
         emb = cal.embedding

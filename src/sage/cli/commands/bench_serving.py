@@ -407,6 +407,19 @@ def simulate_cmd(
     _print_paths(console, paths)
 
 
+def _run_files(sources: list[Path], *, alone: bool) -> list[Path]:
+    """Run JSONs named directly or in a compare folder's ``runs/`` (with or without the
+    victim-alone runs)."""
+    files: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            found = sorted((source / "runs").glob("*.json"))
+            files += [p for p in found if alone or "_alone" not in p.name]
+        else:
+            files.append(source)
+    return files
+
+
 def _validate(
     console: Any,
     sources: list[Path],
@@ -419,12 +432,7 @@ def _validate(
 
     from sage.benchmark.simulator.validate import median_error, validate_run
 
-    files: list[Path] = []
-    for source in sources:
-        if source.is_dir():
-            files += sorted(p for p in (source / "runs").glob("*.json") if "_alone" not in p.name)
-        else:
-            files.append(source)
+    files = _run_files(sources, alone=False)
     if not files:
         raise typer.BadParameter("no run files to validate")
     table = Table(title=f"simulation vs real (tolerance {tolerance:.0%})")
@@ -521,7 +529,7 @@ def _refit(console: Any, paths: list[Path], base: Path | None) -> Any:
     from sage.benchmark.simulator.profiles import Calibration
     from sage.benchmark.simulator.refit import refit
 
-    files = [f for p in paths for f in (sorted(p.glob("runs/*.json")) if p.is_dir() else [p])]
+    files = _run_files(paths, alone=True)
     missing = [f for f in files if not f.is_file()]
     if not files or missing:
         console.print(f"[red]--from-run: no run JSON at {missing or paths}[/red]")
