@@ -133,6 +133,20 @@ def test_colocated_engines_slow_each_other_exactly() -> None:
     assert apart.outcomes.e2e.tolist() == pytest.approx([1.0001, 0.5])
 
 
+def test_prefill_has_its_own_contention_speed() -> None:
+    """Prefill 0.4 s alone, then 1 s of decode; an embedding batch (0.5 s) arrives 0.2 s
+    in. Prefill runs at 0.25x from then: its last 0.2 s take 0.8 s, first token at 1.0.
+    Decode runs at 0.5x until the batch ends at 1.2 (0.1 s done), then 0.9 s alone."""
+    contention = Contention(llm_speed=0.5, llm_prefill_speed=0.25, embedding_speed=0.5)
+    cal = ideal_calibration(contention=contention)
+    cal = cal.model_copy(update={"llm": cal.llm.model_copy(update={"ttft_overhead_s": 0.4})})
+    workload = make_workload([0.0, 0.2], kinds=[KIND_LLM, KIND_EMBEDDING], out=[1001, 0])
+    for policy in ("siloed", "fifo"):
+        result = simulate(workload, cal, ClusterSpec(1, 1, colocate=True), policy)
+        assert result.outcomes.ttft[0] == pytest.approx(1.0)
+        assert result.outcomes.e2e.tolist() == pytest.approx([2.1, 1.0])
+
+
 def test_engine_micro_batches_queued_calls() -> None:
     """Siloed: calls queued behind a busy embedding engine share its next batch."""
     workload = make_workload([0.0, 0.1, 0.2, 0.3], kinds=[KIND_EMBEDDING] * 4, out=[0] * 4)

@@ -21,37 +21,38 @@ COLUMNS = (
 
 
 def _run(cal: Calibration) -> dict[str, Any]:
-    """LLM calls 1.5x slower to first token than ``cal`` says and decoding at 100 tok/s
-    (80 while an embedding call runs); embedding calls 2x slower than ``cal`` (2.5x while
-    a chat runs); plus two overlapping chats that must be ignored (queued)."""
+    """LLM calls 1.5x slower to first token than ``cal`` says (2.5x while an embedding
+    call runs) and decoding at 100 tok/s (80 while an embedding call runs); embedding
+    calls 2x slower than ``cal`` (2.5x while a chat runs); plus two overlapping chats
+    whose TTFT (queued) must be ignored; their decode gaps count."""
     rows: list[dict[str, Any]] = []
 
-    def chat(at: float, itl: float) -> None:
-        ttft = 1.5 * cal.llm.ttft_s(60)
-        gaps = [ttft] + [itl] * 20
+    def chat(at: float, itl: float, ttft_scale: float = 1.5) -> None:
+        ttft = ttft_scale * cal.llm.ttft_s(60)
+        gaps = [itl] * 20  # after the first token
         e2e = ttft + itl * 20
         rows.append(
             dict(sent=at, kind="llm", outcome="ok", e2e=e2e, ttft=ttft, itl=gaps,
                  input_tokens=60, prompt_tokens=31, n_inputs=1, output_tokens=21)
         )  # fmt: skip
 
-    def embed(at: float, slowdown: float) -> None:
+    def embed(at: float, slowdown: float, n: int = 4) -> None:
         emb = cal.embedding
-        e2e = emb.batch_wait_s + slowdown * emb.batch_s(4, 24 + emb.extra_tokens_per_input)
+        e2e = emb.batch_wait_s + slowdown * emb.batch_s(n, 24 + emb.extra_tokens_per_input)
         rows.append(
             dict(sent=at, kind="embedding", outcome="ok", e2e=e2e, ttft=None, itl=[],
-                 input_tokens=4 * 26, prompt_tokens=24, n_inputs=4, output_tokens=0)
+                 input_tokens=n * 26, prompt_tokens=24, n_inputs=n, output_tokens=0)
         )  # fmt: skip
 
     for i in range(10):  # alone
         chat(10.0 * i, 0.010)
         embed(10.0 * i + 5.0, 2.0)
-    for i in range(10):  # a chat with one embedding call inside it
+    for i in range(10):  # a chat inside one (long) embedding call
         start = 200.0 + 10.0 * i
-        chat(start, 0.0125)
-        embed(start + 0.01, 2.5)
-    chat(400.0, 0.5)  # two queued chats: not isolated, must not count
-    chat(400.1, 0.5)
+        chat(start, 0.0125, ttft_scale=2.5)
+        embed(start + 0.01, 2.5, n=400)
+    chat(400.0, 0.010, ttft_scale=50)  # two queued chats: TTFT not isolated
+    chat(400.1, 0.010, ttft_scale=50)
     return {"requests": {c: [r[c] for r in rows] for c in COLUMNS}}
 
 
@@ -63,8 +64,10 @@ def test_refit_recovers_speeds_and_contention() -> None:
     width = 24 + base.embedding.extra_tokens_per_input
     assert cal.embedding.batch_s(4, width) == pytest.approx(2.0 * base.embedding.batch_s(4, width))
     assert cal.contention.llm_speed == pytest.approx(0.8)
+    assert cal.contention.llm_prefill_speed == pytest.approx(0.6)
     assert cal.contention.embedding_speed == pytest.approx(0.8)
-    assert cal.source["refit"]["samples"]["itl_quiet"] == 10 * 20
+    assert cal.source["refit"]["samples"]["itl_quiet"] == 12 * 20
+    assert cal.source["refit"]["samples"]["itl_busy"] == 10 * 20
 
 
 def test_too_few_samples_keep_the_base_figures() -> None:
@@ -108,3 +111,20 @@ def test_contention_is_tuned_by_replaying_the_run(tmp_path: Path) -> None:
     tuned = tune_contention(wrong, [run], 0.05)
     assert tuned is not None
     assert validate_result(run, wrong.model_copy(update={"contention": tuned}), 0.05).passed
+
+
+def test_decode_gaps_split_by_embedding_calls_in_flight() -> None:
+    from sage.benchmark.simulator.records import decode_gaps
+
+    req = {
+        "kind": ["llm", "embedding", "embedding", "llm"],
+        "outcome": ["ok", "ok", "ok", "error"],
+        "sent": [0.0, 0.0, 0.5, 0.0],
+        "e2e": [3.13, 1.0, 1.5, None],
+        "ttft": [0.1, None, None, None],
+        # tokens at 0.1, 1.1, 2.11, 3.13; the two calls cover 0-2.0 together
+        "itl": [[1.0, 1.01, 1.02], [], [], [9.0]],
+    }
+    quiet, busy = decode_gaps(req)
+    assert busy == [1.0, 1.01]
+    assert quiet == [1.02]

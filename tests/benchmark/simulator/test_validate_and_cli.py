@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -128,9 +129,25 @@ def test_own_speed_takes_machine_drift_out_of_the_replay(tmp_path: Path) -> None
     run = json.loads(path.read_text())
     gap = 1.0 / slower.llm.decode_tokens_per_s
     req = run["requests"]
-    req["itl"] = [[0.1] + [gap] * 5 if kind == "llm" else [] for kind in req["kind"]]
+    req["itl"] = [[gap] * 5 if kind == "llm" else [] for kind in req["kind"]]
     path.write_text(json.dumps(run))
     assert run_llm_speed(run, cal) == pytest.approx(0.7)
     assert not validate_run(path, cal).passed
     drift_free = validate_run(path, cal, own_speed=True)
     assert all(r.error == pytest.approx(0.0, abs=1e-6) for r in drift_free.rows if r.gated)
+
+
+def test_bootstrap_interval_brackets_the_percentile_and_narrows_with_samples() -> None:
+    from sage.benchmark.simulator.validate import bootstrap_interval
+
+    rng = np.random.default_rng(3)
+    widths = []
+    for n in (200, 5000):
+        values = rng.exponential(1.0, n).tolist()
+        interval = bootstrap_interval(values, 99)
+        assert interval is not None
+        low, high = interval
+        assert low <= float(np.percentile(values, 99)) <= high
+        widths.append((high - low) / float(np.percentile(values, 99)))
+    assert widths[1] < widths[0]
+    assert bootstrap_interval([1.0], 99) is None

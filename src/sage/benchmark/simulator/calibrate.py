@@ -9,8 +9,8 @@ overheads land in the fitted intercepts:
 * embedding: single calls of n texts of L tokens; least squares of
   ``fixed + per_item * n + per_token * n * L`` (all texts of a call have length L),
   fitted on medians with relative errors so small calls fit as well as big ones;
-* contention: decode gaps while the embedding engine is kept busy, and embedding call
-  time while the LLM decodes, each against its idle figure;
+* contention: TTFT (prefill) and decode gaps while the embedding engine is kept busy,
+  and embedding call time while the LLM decodes, each against its idle figure;
 * gateway: optional, median extra latency of a small embedding call through it.
 """
 
@@ -170,7 +170,8 @@ async def calibrate(
             extra_tokens_per_input=float(extra_tokens),
         ),
         contention=Contention(
-            llm_speed=min(4.0, (ttft_ratio + itl_ratio) / 2),
+            llm_speed=min(4.0, itl_ratio),
+            llm_prefill_speed=min(4.0, ttft_ratio),
             embedding_speed=min(4.0, emb_alone / emb_contended),
         ),
         gateway_overhead_s=max(0.0, gateway_overhead),

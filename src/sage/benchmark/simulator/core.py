@@ -150,7 +150,13 @@ class Simulation:
     def _build_engines(self, advertise_speeds: bool) -> None:
         cal, cluster = self.calibration, self.cluster
         llm = [
-            SimLLMEngine(f"llm-{i}", self, cal.llm, cal.contention.llm_speed)
+            SimLLMEngine(
+                f"llm-{i}",
+                self,
+                cal.llm,
+                cal.contention.llm_speed,
+                cal.contention.llm_prefill_speed,
+            )
             for i in range(cluster.llm_engines)
         ]
         emb = [
@@ -369,7 +375,7 @@ class Simulation:
                 events += 1
                 if code == DONE:
                     if version == payload.version:
-                        payload.jobs[0].engine.finish(payload, when)
+                        payload.jobs[0].engine.timer(payload, when)
                         last = when
                 elif code == WAKE:
                     if version == self._timer_version:

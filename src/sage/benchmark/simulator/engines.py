@@ -12,7 +12,9 @@ calls them, at most ``capacity`` at a time):
 
 Work is counted in seconds of an engine running alone; an engine on a shared host
 progresses at its contention speed while a neighbour is busy, so a busy neighbour
-stretches the remaining work of every running call (rescheduled exactly).
+stretches the remaining work of every running call (rescheduled exactly). A chat's
+prefill may have its own contention speed (it is compute-bound on every core, decode is
+not); then its end is an event of its own, when the speed changes.
 """
 
 from __future__ import annotations
@@ -52,15 +54,16 @@ class Job:
 class Run:
     """Work in progress on an engine: one sequence, or one embedding batch."""
 
-    __slots__ = ("jobs", "work", "first", "t_last", "version", "done_at")
+    __slots__ = ("jobs", "work", "first", "t_last", "version", "done_at", "at_first")
 
     def __init__(self, jobs: list[Job], work: float, first: float) -> None:
         self.jobs = jobs
-        self.work = work  # alone-seconds left
+        self.work = work  # alone-seconds left, prefill included
         self.first = first  # alone-seconds left until the first token (0: none pending)
         self.t_last = 0.0
         self.version = 0
         self.done_at = 0.0
+        self.at_first = False  # the armed timer is the end of prefill, not of the run
 
 
 class Host:
@@ -81,13 +84,23 @@ class SimEngine:
 
     kind = "llm"
 
-    def __init__(self, engine_id: str, sink: EventSink, contended_speed: float = 1.0) -> None:
+    def __init__(
+        self,
+        engine_id: str,
+        sink: EventSink,
+        contended_speed: float = 1.0,
+        contended_prefill_speed: float | None = None,
+    ) -> None:
         self.id = engine_id
         self.sink = sink
         self.host: Host | None = None
         self.contended_speed = contended_speed
+        self.contended_prefill_speed = (
+            contended_speed if contended_prefill_speed is None else contended_prefill_speed
+        )
         self.running: list[Run] = []
         self.speed = 1.0
+        self.prefill_speed = 1.0
 
     @property
     def busy(self) -> bool:
@@ -121,34 +134,63 @@ class SimEngine:
 
     def _arm(self, run: Run, now: float) -> None:
         run.version += 1
-        run.done_at = now + run.work / self.speed
+        prefill = run.first / self.prefill_speed
+        run.at_first = bool(run.first) and self.prefill_speed != self.speed
+        if run.at_first:
+            run.done_at = now + prefill
+        else:
+            run.done_at = now + prefill + (run.work - run.first) / self.speed
         self.sink.push(run.done_at, DONE, run, run.version)
 
+    def timer(self, run: Run, now: float) -> None:
+        """``run``'s armed timer fired: its prefill ended (speed changes) or it is done."""
+        if not run.at_first:
+            self.finish(run, now)
+            return
+        run.jobs[0].ttft_at = now
+        run.work = max(0.0, run.work - run.first)
+        run.first = 0.0
+        run.t_last = now
+        self._arm(run, now)
+
+    def _progress(self, run: Run, now: float) -> None:
+        """Count the work done since ``run.t_last`` at the current speeds."""
+        elapsed = now - run.t_last
+        if run.first:
+            prefill = run.first / self.prefill_speed
+            if elapsed >= prefill:
+                run.jobs[0].ttft_at = run.t_last + prefill
+                run.work -= run.first
+                run.first = 0.0
+                elapsed -= prefill
+            else:
+                done = elapsed * self.prefill_speed
+                run.first -= done
+                run.work -= done
+                elapsed = 0.0
+        run.work = max(0.0, run.work - elapsed * self.speed)
+        run.t_last = now
+
     def retime(self, now: float) -> None:
-        """Re-derive the speed from the neighbours; stretch or shrink running work."""
+        """Re-derive the speeds from the neighbours; stretch or shrink running work."""
         assert self.host is not None
         others_busy = any(e.running for e in self.host.engines if e is not self)
-        speed = self.contended_speed if others_busy else 1.0
-        if speed == self.speed:
+        if others_busy:
+            speed, prefill_speed = self.contended_speed, self.contended_prefill_speed
+        else:
+            speed, prefill_speed = 1.0, 1.0
+        if speed == self.speed and prefill_speed == self.prefill_speed:
             return
         for run in self.running:
-            done = (now - run.t_last) * self.speed
-            if run.first:
-                if done >= run.first:
-                    run.jobs[0].ttft_at = run.t_last + run.first / self.speed
-                    run.first = 0.0
-                else:
-                    run.first -= done
-            run.work = max(0.0, run.work - done)
-            run.t_last = now
-        self.speed = speed
+            self._progress(run, now)
+        self.speed, self.prefill_speed = speed, prefill_speed
         for run in self.running:
             self._arm(run, now)
 
     def settle_first_token(self, run: Run) -> None:
         """At completion: the first token came at most now, at the current speed."""
         if run.first:
-            run.jobs[0].ttft_at = run.t_last + run.first / self.speed
+            run.jobs[0].ttft_at = run.t_last + run.first / self.prefill_speed
             run.first = 0.0
 
 
@@ -158,9 +200,14 @@ class SimLLMEngine(SimEngine):
     kind = "llm"
 
     def __init__(
-        self, engine_id: str, sink: EventSink, profile: LLMProfile, contended_speed: float = 1.0
+        self,
+        engine_id: str,
+        sink: EventSink,
+        profile: LLMProfile,
+        contended_speed: float = 1.0,
+        contended_prefill_speed: float | None = None,
     ) -> None:
-        super().__init__(engine_id, sink, contended_speed)
+        super().__init__(engine_id, sink, contended_speed, contended_prefill_speed)
         self.profile = profile
         self.slots = profile.capacity
         self.waiting: deque[Job] = deque()

@@ -76,7 +76,10 @@ class Contention(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    llm_speed: float = Field(1.0, gt=0, le=4)
+    llm_speed: float = Field(1.0, gt=0, le=4, description="decode (and prefill if unset)")
+    llm_prefill_speed: float | None = Field(
+        None, gt=0, le=4, description="prefill, when it differs: it needs every core"
+    )
     embedding_speed: float = Field(1.0, gt=0, le=4)
 
 

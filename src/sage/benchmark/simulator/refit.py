@@ -6,18 +6,22 @@ and every call is slower than in that quiet measurement (here: decode gaps of 9.
 runs against 8.3 ms in calibration, embedding calls ~1.25x). The model's *shape* (a TTFT
 line over prompt tokens, the embedding batch curve) carries over; its speeds do not.
 
-So, from the request records of a run, using only the requests that had their engine to
-themselves (no other request of the same kind in flight, hence no queueing and no
-batching with others):
+So, from the request records of a run:
 
-* decode rate = 1 / median inter-token gap (first gap excluded: it is part of TTFT);
+* decode rate = 1 / median inter-token gap while no embedding call was in flight, over
+  every chat (:func:`records.decode_gaps`);
+
+and, from the requests that had their engine to themselves (no other request of the same
+kind in flight, hence no queueing and no batching with others):
+
 * TTFT and embedding call time = the base model times the median of measured / modelled;
 * contention = median speed of those requests while the *other* engine was busy, against
-  the same figure while it was idle; then, for runs that can be replayed, the pair of
-  contention factors whose replay of the runs themselves has the most gated percentiles
-  within tolerance (ties: the lowest median error). Unqueued requests only see light
-  contention; a run under load shows what a constantly busy neighbour costs (here the
-  embedding factor goes from 0.91 measured to 0.80 fitted).
+  the same figure while it was idle (decode, prefill and embedding apart); then, for runs
+  that can be replayed, the contention factors whose replay of the runs themselves has
+  the most gated percentiles within tolerance (ties: the lowest median error), searched
+  one factor at a time over a grid. Unqueued requests only see light contention; a run
+  under load shows what a constantly busy neighbour costs (here the embedding factor
+  goes from 0.91 measured to 0.80 fitted).
 
 A figure with too few such requests keeps the base calibration's value.
 """
@@ -26,33 +30,16 @@ from __future__ import annotations
 
 import statistics
 import time
-from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sage.benchmark.simulator.profiles import Calibration, Contention
+from sage.benchmark.simulator.records import Intervals, decode_gaps
 from sage.benchmark.simulator.validate import validate_result
 
 MIN_SAMPLES = 5
-CONTENTION_GRID = tuple(round(0.6 + 0.05 * i, 2) for i in range(13))  # 0.6 .. 1.2
-
-
-@dataclass
-class _Intervals:
-    """Busy intervals of one request kind in one run, for overlap counts."""
-
-    spans: list[tuple[float, float]]
-    starts: list[float] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.spans.sort()
-        self.starts = [s for s, _ in self.spans]
-
-    def overlapping(self, start: float, end: float) -> int:
-        """How many intervals intersect ``(start, end)`` (the query itself included)."""
-        stop = bisect_left(self.starts, end)
-        return sum(1 for s, e in self.spans[:stop] if e > start)
+CONTENTION_GRID = tuple(round(0.4 + 0.05 * i, 2) for i in range(17))  # 0.4 .. 1.2
 
 
 @dataclass
@@ -65,22 +52,15 @@ class _Samples:
     emb_busy: list[float] = field(default_factory=list)
 
 
-def _spans(req: dict[str, list[Any]], kind: str) -> _Intervals:
-    return _Intervals(
-        [
-            (sent, sent + e2e)
-            for sent, e2e, k in zip(req["sent"], req["e2e"], req["kind"], strict=True)
-            if k == kind and sent is not None and e2e is not None
-        ]
-    )
-
-
 def _collect(runs: Iterable[dict[str, Any]], base: Calibration) -> _Samples:
     samples = _Samples()
     llm, emb = base.llm, base.embedding
     for run in runs:
         req = run["requests"]
-        busy = {"llm": _spans(req, "llm"), "embedding": _spans(req, "embedding")}
+        quiet_gaps, busy_gaps = decode_gaps(req)
+        samples.itl_quiet.extend(quiet_gaps)
+        samples.itl_busy.extend(busy_gaps)
+        busy = {kind: Intervals.of_kind(req, kind) for kind in ("llm", "embedding")}
         for i, kind in enumerate(req["kind"]):
             sent, e2e = req["sent"][i], req["e2e"][i]
             if req["outcome"][i] != "ok" or sent is None or e2e is None:
@@ -88,15 +68,15 @@ def _collect(runs: Iterable[dict[str, Any]], base: Calibration) -> _Samples:
             end = sent + e2e
             if busy[kind].overlapping(sent, end) != 1:  # queued or batched with others
                 continue
-            other = "embedding" if kind == "llm" else "llm"
-            neighbour_busy = busy[other].overlapping(sent, end) > 0
             if kind == "llm":
-                gaps = (req["itl"][i] or [])[1:]
-                (samples.itl_busy if neighbour_busy else samples.itl_quiet).extend(gaps)
-                if req["ttft"][i] is not None and req["input_tokens"][i]:
-                    ratio = req["ttft"][i] / llm.ttft_s(req["input_tokens"][i])
+                ttft = req["ttft"][i]
+                if ttft is not None and req["input_tokens"][i]:
+                    # the neighbour during prefill, not during the whole call
+                    neighbour_busy = busy["embedding"].overlapping(sent, sent + ttft) > 0
+                    ratio = ttft / llm.ttft_s(req["input_tokens"][i])
                     (samples.ttft_busy if neighbour_busy else samples.ttft_quiet).append(ratio)
             else:
+                neighbour_busy = busy["llm"].overlapping(sent, end) > 0
                 n = req["n_inputs"][i] or 1
                 width = req["prompt_tokens"][i] + emb.extra_tokens_per_input
                 # The simulator adds the engine's batch window to the batch time.
@@ -133,6 +113,9 @@ def refit(
     itl_busy = _median(s.itl_busy)
     if itl and itl_busy:
         con_update["llm_speed"] = min(4.0, itl / itl_busy)
+    ttft_busy = _median(s.ttft_busy)
+    if ttft and ttft_busy:
+        con_update["llm_prefill_speed"] = min(4.0, ttft / ttft_busy)
     emb_busy = _median(s.emb_busy)
     if emb_scale and emb_busy:
         con_update["embedding_speed"] = min(4.0, emb_scale / emb_busy)
@@ -166,23 +149,34 @@ def refit(
 
 
 def tune_contention(
-    cal: Calibration, runs: list[dict[str, Any]], tolerance: float
+    cal: Calibration, runs: list[dict[str, Any]], tolerance: float, rounds: int = 2
 ) -> Contention | None:
-    """The grid point (LLM, embedding factor) whose replay of ``runs`` fits best."""
-    best: tuple[tuple[int, float], Contention] | None = None
-    for llm_speed in CONTENTION_GRID:
-        for embedding_speed in CONTENTION_GRID:
-            con = Contention(llm_speed=llm_speed, embedding_speed=embedding_speed)
-            trial = cal.model_copy(update={"contention": con})
-            errors = [
-                row.error
-                for run in runs
-                for row in validate_result(run, trial, tolerance).rows
-                if row.gated and row.error is not None
-            ]
-            if not errors:
-                return None
-            score = (-sum(e <= tolerance for e in errors), statistics.median(errors))
-            if best is None or score < best[0]:
-                best = (score, con)
-    return best[1] if best else None
+    """The contention factors whose replay of ``runs`` fits best: each factor in turn
+    scanned over the grid with the others held (``rounds`` passes over the three)."""
+
+    def score(con: Contention) -> tuple[int, float] | None:
+        trial = cal.model_copy(update={"contention": con})
+        errors = [
+            row.error
+            for run in runs
+            for row in validate_result(run, trial, tolerance, intervals=False).rows
+            if row.gated and row.error is not None
+        ]
+        if not errors:
+            return None
+        return (-sum(e <= tolerance for e in errors), statistics.median(errors))
+
+    current = cal.contention
+    if current.llm_prefill_speed is None:
+        current = current.model_copy(update={"llm_prefill_speed": current.llm_speed})
+    best = score(current)
+    if best is None:
+        return None
+    for _ in range(rounds):
+        for factor in ("llm_speed", "llm_prefill_speed", "embedding_speed"):
+            for value in CONTENTION_GRID:
+                trial = current.model_copy(update={factor: value})
+                trial_score = score(trial)
+                if trial_score is not None and trial_score < best:
+                    best, current = trial_score, trial
+    return current

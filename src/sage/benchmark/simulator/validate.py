@@ -21,9 +21,11 @@ from sage.benchmark.serving.workload import Workload, WorkloadSpec
 from sage.benchmark.simulator.cluster import ClusterSpec
 from sage.benchmark.simulator.core import SimResult, simulate
 from sage.benchmark.simulator.profiles import Calibration
+from sage.benchmark.simulator.records import decode_gaps
 
 COMPARED = (("llm", "e2e_ms"), ("llm", "ttft_ms"), ("embedding", "e2e_ms"))
 GATED = {("llm", "e2e_ms"), ("embedding", "e2e_ms")}  # the acceptance check: e2e p50/p99
+MIN_QUIET_GAPS = 50
 
 
 @dataclass
@@ -34,12 +36,22 @@ class ValidationRow:
     real_ms: float | None
     sim_ms: float | None
     gated: bool
+    real_ci_ms: tuple[float, float] | None = None  # 90% bootstrap interval of real_ms
 
     @property
     def error(self) -> float | None:
         if not self.real_ms or self.sim_ms is None:
             return None
         return abs(self.sim_ms - self.real_ms) / self.real_ms
+
+    @property
+    def within_noise(self) -> bool:
+        """The simulated figure lies inside the real one's own sampling interval."""
+        return (
+            self.sim_ms is not None
+            and self.real_ci_ms is not None
+            and self.real_ci_ms[0] <= self.sim_ms <= self.real_ci_ms[1]
+        )
 
 
 @dataclass
@@ -60,8 +72,35 @@ class Validation:
             "baseline": self.baseline,
             "tolerance": self.tolerance,
             "passed": self.passed,
-            "rows": [{**r.__dict__, "error": r.error} for r in self.rows],
+            "rows": [
+                {**r.__dict__, "error": r.error, "within_noise": r.within_noise}
+                for r in self.rows
+            ],
         }
+
+
+def bootstrap_interval(
+    values: list[float], percentile: float, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float] | None:
+    """90% bootstrap interval of a percentile of ``values``: how far one run's figure
+    could move from sampling alone (a p99 of 150 calls is its one or two slowest)."""
+    if len(values) < 2:
+        return None
+    data = np.asarray(values, dtype=np.float64)
+    picks = np.random.default_rng(seed).integers(0, len(data), (resamples, len(data)))
+    estimates = np.percentile(data[picks], percentile, axis=1)
+    low, high = np.percentile(estimates, [5, 95])
+    return float(low), float(high)
+
+
+def _measured(result: dict[str, Any], kind: str, metric: str) -> list[float]:
+    req = result["requests"]
+    column = req.get(metric.removesuffix("_ms")) or []
+    return [
+        1000.0 * v
+        for k, outcome, v in zip(req["kind"], req["outcome"], column, strict=False)
+        if k == kind and outcome == "ok" and v is not None
+    ]
 
 
 def replay_workload(result: dict[str, Any]) -> Workload:
@@ -116,16 +155,10 @@ def validate_run(
 
 def run_llm_speed(result: dict[str, Any], calibration: Calibration) -> float | None:
     """How much faster the run's LLM decoded than ``calibration`` says: the calibrated
-    token gap over the run's median gap (first gaps excluded: they are TTFT)."""
-    req = result["requests"]
-    gaps = [
-        gap
-        for kind, outcome, itl in zip(
-            req["kind"], req["outcome"], req.get("itl") or [None] * len(req["kind"]), strict=True
-        )
-        if kind == "llm" and outcome == "ok" and itl
-        for gap in itl[1:]
-    ]
+    token gap over the run's median gap while no embedding call ran (the simulator
+    applies contention itself); all gaps when fewer than ``MIN_QUIET_GAPS`` were quiet."""
+    quiet, busy = decode_gaps(result["requests"])
+    gaps = quiet if len(quiet) >= MIN_QUIET_GAPS else quiet + busy
     median = float(np.median(gaps)) if gaps else 0.0
     return (1.0 / calibration.llm.decode_tokens_per_s) / median if median > 0 else None
 
@@ -136,10 +169,12 @@ def validate_result(
     tolerance: float = 0.2,
     name: str = "",
     own_speed: bool = False,
+    intervals: bool = True,
 ) -> Validation:
     """:func:`validate_run` on a loaded result. ``own_speed``: run the LLM model at the
     decode speed this run measured, which takes the machine's drift between runs out of
-    the comparison and leaves the queueing and policy model."""
+    the comparison and leaves the queueing and policy model. ``intervals``: bootstrap the
+    real figures' sampling intervals (off where only the errors are wanted)."""
     if own_speed and (factor := run_llm_speed(result, calibration)):
         calibration = calibration.model_copy(update={"llm": calibration.llm.faster(factor)})
     config = result["config"]
@@ -152,6 +187,7 @@ def validate_result(
     for kind, metric in COMPARED:
         real = result["summary"]["by_kind"].get(kind, {}).get(metric, {})
         simulated = sim.summary["by_kind"].get(kind, {}).get(metric, {})
+        values = _measured(result, kind, metric) if intervals else []
         for pct in ("p50", "p99"):
             rows.append(
                 ValidationRow(
@@ -161,6 +197,7 @@ def validate_result(
                     real.get(pct),
                     simulated.get(pct),
                     (kind, metric) in GATED,
+                    bootstrap_interval(values, float(pct[1:])),
                 )
             )
     return Validation(name, baseline, rows, tolerance, sim)

@@ -436,7 +436,7 @@ def _validate(
     if not files:
         raise typer.BadParameter("no run files to validate")
     table = Table(title=f"simulation vs real (tolerance {tolerance:.0%})")
-    for col in ("run", "kind", "metric", "pct", "real ms", "sim ms", "error"):
+    for col in ("run", "kind", "metric", "pct", "real ms", "real 90% CI", "sim ms", "error"):
         table.add_column(col, justify="left" if col in ("run", "kind", "metric") else "right")
     results = []
     for path in files:
@@ -450,15 +450,20 @@ def _validate(
                 row.metric,
                 row.percentile,
                 "-" if row.real_ms is None else f"{row.real_ms:.0f}",
+                "-" if row.real_ci_ms is None else "{:.0f}-{:.0f}".format(*row.real_ci_ms),
                 "-" if row.sim_ms is None else f"{row.sim_ms:.0f}",
                 err,
             )
     console.print(table)
     passed = sum(v.passed for v in results)
     median = median_error(results)
+    gated = [r for v in results for r in v.rows if r.gated and r.error is not None]
+    within = sum(r.error <= tolerance for r in gated)
+    noise = sum(r.error > tolerance and r.within_noise for r in gated)
     console.print(
         f"{passed}/{len(results)} runs within {tolerance:.0%} on e2e p50/p99 per kind; "
-        f"median error {'-' if median is None else f'{median:.1%}'}"
+        f"figures {within}/{len(gated)} ({noise} more inside the real figure's 90% "
+        f"interval); median error {'-' if median is None else f'{median:.1%}'}"
     )
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
@@ -549,7 +554,8 @@ def _print_calibration(console: Any, cal: Any, output: Path) -> None:
         f"ms, template {llm.template_tokens:.0f} tokens\n"
         f"embedding: {emb.fixed_s * 1000:.1f} ms + {emb.per_item_s * 1000:.2f} ms/item + "
         f"{emb.per_token_s * 1000:.3f} ms/token\n"
-        f"contention: LLM at {con.llm_speed:.2f}x, embedding at {con.embedding_speed:.2f}x "
+        f"contention: LLM decode at {con.llm_speed:.2f}x, prefill at "
+        f"{con.llm_prefill_speed or con.llm_speed:.2f}x, embedding at {con.embedding_speed:.2f}x "
         f"while the other engine is busy; gateway hop {cal.gateway_overhead_s * 1000:.1f} ms\n"
         f"written to {output}"
     )
