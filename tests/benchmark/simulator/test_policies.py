@@ -155,6 +155,19 @@ def test_engine_micro_batches_queued_calls() -> None:
     assert done.tolist() == pytest.approx([0.5, 1.0, 1.0, 1.0])
 
 
+def test_a_merged_batch_answers_its_calls_one_after_another() -> None:
+    """0.1 s per input to write answers: the lone first call is answered at 0.6; the next
+    two share a batch (0.5-1.0 s) and are answered in turn, at 1.2 and 1.3."""
+    cal = ideal_calibration()
+    cal = cal.model_copy(update={"embedding": cal.embedding.model_copy(update={"per_item_s": 0.1})})
+    workload = make_workload(
+        [0.0, 0.1, 0.1], kinds=[KIND_EMBEDDING] * 3, out=[0] * 3, n_inputs=[1, 2, 1]
+    )
+    result = simulate(workload, cal, ClusterSpec(0, 1, colocate=False), "siloed")
+    done = workload.t + result.outcomes.e2e
+    assert done.tolist() == pytest.approx([0.6, 1.2, 1.3])
+
+
 def test_hybrid_batches_across_clients_and_fifo_does_not() -> None:
     workload = make_workload([0.0, 0.001, 0.002, 0.003], kinds=[KIND_EMBEDDING] * 4, out=[0] * 4)
     cluster = ClusterSpec(0, 1, colocate=False, embedding_capacity=1)  # one call at a time

@@ -23,12 +23,12 @@ COLUMNS = (
 def _run(cal: Calibration) -> dict[str, Any]:
     """LLM calls 1.5x slower to first token than ``cal`` says (2.5x while an embedding
     call runs) and decoding at 100 tok/s (80 while an embedding call runs); embedding
-    calls 2x slower than ``cal`` (2.5x while a chat runs); plus two overlapping chats
-    whose TTFT (queued) must be ignored; their decode gaps count."""
+    calls 2x slower than ``cal`` (2.5x while a chat runs); plus a chat queued behind
+    another, whose wait must be taken off its TTFT."""
     rows: list[dict[str, Any]] = []
 
-    def chat(at: float, itl: float, ttft_scale: float = 1.5) -> None:
-        ttft = ttft_scale * cal.llm.ttft_s(60)
+    def chat(at: float, itl: float, ttft_scale: float = 1.5, wait: float = 0.0) -> None:
+        ttft = wait + ttft_scale * cal.llm.ttft_s(60)
         gaps = [itl] * 20  # after the first token
         e2e = ttft + itl * 20
         rows.append(
@@ -51,8 +51,8 @@ def _run(cal: Calibration) -> dict[str, Any]:
         start = 200.0 + 10.0 * i
         chat(start, 0.0125, ttft_scale=2.5)
         embed(start + 0.01, 2.5, n=400)
-    chat(400.0, 0.010, ttft_scale=50)  # two queued chats: TTFT not isolated
-    chat(400.1, 0.010, ttft_scale=50)
+    chat(400.0, 0.010)
+    chat(400.01, 0.010, wait=rows[-1]["e2e"] - 0.01)  # queued until the first is done
     return {"requests": {c: [r[c] for r in rows] for c in COLUMNS}}
 
 
@@ -68,6 +68,7 @@ def test_refit_recovers_speeds_and_contention() -> None:
     assert cal.contention.embedding_speed == pytest.approx(0.8)
     assert cal.source["refit"]["samples"]["itl_quiet"] == 12 * 20
     assert cal.source["refit"]["samples"]["itl_busy"] == 10 * 20
+    assert cal.source["refit"]["samples"]["ttft_quiet"] == 12  # the queued chat counts too
 
 
 def test_too_few_samples_keep_the_base_figures() -> None:

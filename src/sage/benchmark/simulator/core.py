@@ -32,6 +32,7 @@ from sage.benchmark.serving.workload import (
 )
 from sage.benchmark.simulator.cluster import ClusterSpec
 from sage.benchmark.simulator.engines import (
+    ANSWERED,
     BATCH_WINDOW,
     DONE,
     Host,
@@ -383,6 +384,9 @@ class Simulation:
                         self._kick(when)
                 elif code == BATCH_WINDOW:
                     payload.window_closed(version, when)
+                elif code == ANSWERED:
+                    self.job_done(payload, when)
+                    last = when
             else:
                 events += 1
                 arrive(i, times[i])

@@ -8,7 +8,8 @@ calls them, at most ``capacity`` at a time):
   slots behind an ``asyncio.Queue``);
 * :class:`SimEmbeddingEngine`: one batch at a time; queued calls are merged up to
   ``max_batch`` inputs, waiting up to ``batch_wait_s`` after the previous batch for
-  stragglers (``sage.llm.engines.batcher.MicroBatcher``).
+  stragglers (``sage.llm.engines.batcher.MicroBatcher``); the batch's calls are then
+  answered one after another while the next batch runs.
 
 Work is counted in seconds of an engine running alone; an engine on a shared host
 progresses at its contention speed while a neighbour is busy, so a busy neighbour
@@ -26,6 +27,7 @@ from sage.benchmark.simulator.profiles import EmbeddingProfile, LLMProfile
 
 DONE = 0  # event codes shared with the event loop
 BATCH_WINDOW = 1
+ANSWERED = 3  # an embedding call's answer is written (2 is the loop's own WAKE)
 
 
 class EventSink(Protocol):
@@ -250,6 +252,7 @@ class SimEmbeddingEngine(SimEngine):
         self.waiting: deque[Job] = deque()
         self.waiting_items = 0
         self.last_done = float("-inf")
+        self.answering_until = float("-inf")  # answers are written one at a time
         self.window_version = 0
         self.window_open = False
 
@@ -289,12 +292,20 @@ class SimEmbeddingEngine(SimEngine):
             jobs.append(job)
         self.waiting_items -= items
         width = max(j.tokens for j in jobs)
-        self._begin(Run(jobs, self.profile.batch_s(items, width), 0.0), now)
+        self._begin(Run(jobs, self.profile.compute_s(items, width), 0.0), now)
 
     def finish(self, run: Run, now: float) -> None:
         self._end(run, now)
         self.last_done = now
-        for job in run.jobs:
-            self.sink.job_done(job, now)
+        per_item = self.profile.per_item_s
+        if per_item:
+            at = max(now, self.answering_until)
+            for job in run.jobs:
+                at += per_item * job.items
+                self.sink.push(at, ANSWERED, job, 0)
+            self.answering_until = at
+        else:
+            for job in run.jobs:
+                self.sink.job_done(job, now)
         if self.waiting and not self.running:
             self._maybe_start(now)

@@ -6,7 +6,9 @@ intercept absorbs the chat template's cached prefix), then one token every
 is ``batch_slowdown`` slower per extra running sequence (continuous batching).
 Embedding: one batch at a time, ``fixed_s + per_item_s * items + per_token_s * items *
 width``, where ``width`` is the longest input of the batch in tokens: the model pads
-every input of a batch to the longest one.
+every input of a batch to the longest one. The ``per_item_s`` part is writing each
+vector out (JSON): the engine answers a merged batch's calls one after another, so the
+first caller has its answer before the last (and a gateway slot back sooner).
 Contention: engines on one host (here: two engines on 2 shared cores) run slower while
 another engine of that host is busy.
 """
@@ -40,13 +42,15 @@ class LLMProfile(BaseModel):
     def itl_s(self, running: int = 1) -> float:
         return (1.0 + self.batch_slowdown * max(0, running - 1)) / self.decode_tokens_per_s
 
-    def faster(self, factor: float) -> LLMProfile:
-        """The same engine ``factor`` x faster: rates multiplied, the intercept divided."""
+    def faster(self, factor: float, prefill_factor: float | None = None) -> LLMProfile:
+        """The same engine ``factor`` x faster (its prefill ``prefill_factor`` x, if
+        given): rates multiplied, the TTFT intercept divided."""
+        prefill = factor if prefill_factor is None else prefill_factor
         return self.model_copy(
             update={
-                "prefill_tokens_per_s": self.prefill_tokens_per_s * factor,
+                "prefill_tokens_per_s": self.prefill_tokens_per_s * prefill,
                 "decode_tokens_per_s": self.decode_tokens_per_s * factor,
-                "ttft_overhead_s": self.ttft_overhead_s / factor,
+                "ttft_overhead_s": self.ttft_overhead_s / prefill,
             }
         )
 
@@ -62,8 +66,13 @@ class EmbeddingProfile(BaseModel):
     batch_wait_s: float = Field(0.003, ge=0, description="engine-side micro-batch window")
 
     def batch_s(self, items: int, width: float) -> float:
-        """Seconds for one batch of ``items`` inputs padded to ``width`` tokens."""
+        """Seconds for one batch of ``items`` inputs padded to ``width`` tokens, answers
+        written."""
         return self.fixed_s + items * (self.per_item_s + self.per_token_s * width)
+
+    def compute_s(self, items: int, width: float) -> float:
+        """The model's part of :meth:`batch_s`; the rest is answering, call by call."""
+        return self.fixed_s + items * self.per_token_s * width
 
 
 class Contention(BaseModel):

@@ -1,15 +1,16 @@
 """What a real run's request records say about its engines' speed.
 
-A decode gap (one streamed token to the next) is *quiet* when no embedding call was in
-flight during it and *busy* otherwise. An LLM engine here decodes one sequence at a time,
-so no other chat shares the engine during a gap: quiet gaps give the engine's own decode
-speed at the time of the run, busy ones its speed beside a working neighbour, however
-loaded the run was.
+An LLM engine here runs one sequence at a time, so its work can be read off any run,
+however loaded: a chat's prefill runs from the later of its send and the end of the last
+chat that finished before its first token, up to that token; its decode gaps (one
+streamed token to the next) are its own. Either is *quiet* when no embedding call was in
+flight during it and *busy* otherwise: the engine's own speed at the time of the run, and
+its speed beside a working neighbour.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,13 +55,44 @@ def _union(spans: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
     return starts, ends
 
 
+class _Busy:
+    """The union of one kind's busy intervals, for "was it busy during (a, b)?"."""
+
+    def __init__(self, req: dict[str, list[Any]], kind: str) -> None:
+        spans = Intervals.of_kind(req, kind).spans if "e2e" in req else []
+        self.starts, self.ends = _union(spans)
+
+    def during(self, start: float, end: float) -> bool:
+        i = bisect_left(self.starts, end) - 1
+        return i >= 0 and self.ends[i] > start
+
+
+def prefills(req: dict[str, list[Any]]) -> list[tuple[int, float, bool]]:
+    """(row, prefill seconds, embedding busy meanwhile) of each completed chat."""
+    if "ttft" not in req or "e2e" not in req:
+        return []
+    rows = [
+        i
+        for i, (kind, outcome) in enumerate(zip(req["kind"], req["outcome"], strict=True))
+        if kind == "llm" and outcome == "ok" and req["ttft"][i] is not None
+    ]
+    ends = sorted(req["sent"][i] + req["e2e"][i] for i in rows)
+    embedding = _Busy(req, "embedding")
+    out: list[tuple[int, float, bool]] = []
+    for i in rows:
+        sent = req["sent"][i]
+        first = sent + req["ttft"][i]
+        before = bisect_right(ends, first) - 1  # the last chat done before our first token
+        start = max(sent, ends[before]) if before >= 0 and ends[before] < first else sent
+        if first > start:
+            out.append((i, first - start, embedding.during(start, first)))
+    return out
+
+
 def decode_gaps(req: dict[str, list[Any]]) -> tuple[list[float], list[float]]:
     """(quiet, busy) inter-token gaps of the run's completed chats (``itl`` holds the
     gaps after the first token). Without call durations (``e2e``) every gap is quiet."""
-    if "e2e" in req:
-        starts, ends = _union(Intervals.of_kind(req, "embedding").spans)
-    else:
-        starts, ends = [], []
+    embedding = _Busy(req, "embedding")
     quiet: list[float] = []
     busy: list[float] = []
     n = len(req["kind"])
@@ -73,7 +105,6 @@ def decode_gaps(req: dict[str, list[Any]]) -> tuple[list[float], list[float]]:
             continue
         t = sent + (ttft or 0.0)
         for gap in itl:
-            i = bisect_left(starts, t + gap) - 1
-            (busy if i >= 0 and ends[i] > t else quiet).append(gap)
+            (busy if embedding.during(t, t + gap) else quiet).append(gap)
             t += gap
     return quiet, busy

@@ -8,13 +8,13 @@ line over prompt tokens, the embedding batch curve) carries over; its speeds do 
 
 So, from the request records of a run:
 
-* decode rate = 1 / median inter-token gap while no embedding call was in flight, over
+* decode rate = 1 / mean inter-token gap while no embedding call was in flight, over
   every chat (:func:`records.decode_gaps`);
-
-and, from the requests that had their engine to themselves (no other request of the same
-kind in flight, hence no queueing and no batching with others):
-
-* TTFT and embedding call time = the base model times the median of measured / modelled;
+* TTFT = the base model times the median of measured / modelled prefill time, over every
+  chat (queueing taken off: :func:`records.prefills`);
+* embedding call time = the base model times the median of measured / modelled, from
+  the calls that had the engine to themselves (no other call in flight: no queueing, no
+  batching with others);
 * contention = median speed of those requests while the *other* engine was busy, against
   the same figure while it was idle (decode, prefill and embedding apart); then, for runs
   that can be replayed, the contention factors whose replay of the runs themselves has
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sage.benchmark.simulator.profiles import Calibration, Contention
-from sage.benchmark.simulator.records import Intervals, decode_gaps
+from sage.benchmark.simulator.records import Intervals, decode_gaps, prefills
 from sage.benchmark.simulator.validate import validate_result
 
 MIN_SAMPLES = 5
@@ -60,33 +60,35 @@ def _collect(runs: Iterable[dict[str, Any]], base: Calibration) -> _Samples:
         quiet_gaps, busy_gaps = decode_gaps(req)
         samples.itl_quiet.extend(quiet_gaps)
         samples.itl_busy.extend(busy_gaps)
-        busy = {kind: Intervals.of_kind(req, kind) for kind in ("llm", "embedding")}
+        for i, seconds, neighbour_busy in prefills(req):
+            if req["input_tokens"][i]:
+                ratio = seconds / llm.ttft_s(req["input_tokens"][i])
+                (samples.ttft_busy if neighbour_busy else samples.ttft_quiet).append(ratio)
+        llm_busy = Intervals.of_kind(req, "llm")
+        calls = Intervals.of_kind(req, "embedding")
         for i, kind in enumerate(req["kind"]):
             sent, e2e = req["sent"][i], req["e2e"][i]
-            if req["outcome"][i] != "ok" or sent is None or e2e is None:
+            if kind != "embedding" or req["outcome"][i] != "ok" or sent is None or e2e is None:
                 continue
             end = sent + e2e
-            if busy[kind].overlapping(sent, end) != 1:  # queued or batched with others
+            if calls.overlapping(sent, end) != 1:  # queued or batched with others
                 continue
-            if kind == "llm":
-                ttft = req["ttft"][i]
-                if ttft is not None and req["input_tokens"][i]:
-                    # the neighbour during prefill, not during the whole call
-                    neighbour_busy = busy["embedding"].overlapping(sent, sent + ttft) > 0
-                    ratio = ttft / llm.ttft_s(req["input_tokens"][i])
-                    (samples.ttft_busy if neighbour_busy else samples.ttft_quiet).append(ratio)
-            else:
-                neighbour_busy = busy["llm"].overlapping(sent, end) > 0
-                n = req["n_inputs"][i] or 1
-                width = req["prompt_tokens"][i] + emb.extra_tokens_per_input
-                # The simulator adds the engine's batch window to the batch time.
-                ratio = (e2e - emb.batch_wait_s) / emb.batch_s(n, width)
-                (samples.emb_busy if neighbour_busy else samples.emb_quiet).append(ratio)
+            n = req["n_inputs"][i] or 1
+            width = req["prompt_tokens"][i] + emb.extra_tokens_per_input
+            # The simulator adds the engine's batch window to the batch time.
+            ratio = (e2e - emb.batch_wait_s) / emb.batch_s(n, width)
+            neighbour_busy = llm_busy.overlapping(sent, end) > 0
+            (samples.emb_busy if neighbour_busy else samples.emb_quiet).append(ratio)
     return samples
 
 
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if len(values) >= MIN_SAMPLES else None
+
+
+def _mean(values: list[float]) -> float | None:
+    """For token gaps: their sum is the decode time, and a rare stall is part of it."""
+    return statistics.fmean(values) if len(values) >= MIN_SAMPLES else None
 
 
 def refit(
@@ -96,7 +98,7 @@ def refit(
     s = _collect(runs, base)
     llm, emb, con = base.llm, base.embedding, base.contention
     llm_update: dict[str, float] = {}
-    itl = _median(s.itl_quiet)
+    itl = _mean(s.itl_quiet)
     if itl:
         llm_update["decode_tokens_per_s"] = 1.0 / itl
     ttft = _median(s.ttft_quiet)
@@ -110,7 +112,7 @@ def refit(
         else {}
     )
     con_update: dict[str, float] = {}
-    itl_busy = _median(s.itl_busy)
+    itl_busy = _mean(s.itl_busy)
     if itl and itl_busy:
         con_update["llm_speed"] = min(4.0, itl / itl_busy)
     ttft_busy = _median(s.ttft_busy)

@@ -21,11 +21,12 @@ from sage.benchmark.serving.workload import Workload, WorkloadSpec
 from sage.benchmark.simulator.cluster import ClusterSpec
 from sage.benchmark.simulator.core import SimResult, simulate
 from sage.benchmark.simulator.profiles import Calibration
-from sage.benchmark.simulator.records import decode_gaps
+from sage.benchmark.simulator.records import decode_gaps, prefills
 
 COMPARED = (("llm", "e2e_ms"), ("llm", "ttft_ms"), ("embedding", "e2e_ms"))
 GATED = {("llm", "e2e_ms"), ("embedding", "e2e_ms")}  # the acceptance check: e2e p50/p99
 MIN_QUIET_GAPS = 50
+MIN_QUIET_PREFILLS = 10
 
 
 @dataclass
@@ -73,8 +74,7 @@ class Validation:
             "tolerance": self.tolerance,
             "passed": self.passed,
             "rows": [
-                {**r.__dict__, "error": r.error, "within_noise": r.within_noise}
-                for r in self.rows
+                {**r.__dict__, "error": r.error, "within_noise": r.within_noise} for r in self.rows
             ],
         }
 
@@ -153,14 +153,26 @@ def validate_run(
     return validate_result(result, calibration, tolerance, str(path), own_speed)
 
 
-def run_llm_speed(result: dict[str, Any], calibration: Calibration) -> float | None:
-    """How much faster the run's LLM decoded than ``calibration`` says: the calibrated
-    token gap over the run's median gap while no embedding call ran (the simulator
-    applies contention itself); all gaps when fewer than ``MIN_QUIET_GAPS`` were quiet."""
-    quiet, busy = decode_gaps(result["requests"])
+def run_llm_speed(
+    result: dict[str, Any], calibration: Calibration
+) -> tuple[float | None, float | None]:
+    """How much faster the run's LLM decoded, and prefilled, than ``calibration`` says,
+    from its work while no embedding call ran (the simulator applies contention itself):
+    the calibrated token gap over the run's mean gap (all gaps when fewer than
+    ``MIN_QUIET_GAPS`` were quiet), and the median modelled / measured prefill time
+    (``None`` when fewer than ``MIN_QUIET_PREFILLS``)."""
+    req = result["requests"]
+    quiet, busy = decode_gaps(req)
     gaps = quiet if len(quiet) >= MIN_QUIET_GAPS else quiet + busy
-    median = float(np.median(gaps)) if gaps else 0.0
-    return (1.0 / calibration.llm.decode_tokens_per_s) / median if median > 0 else None
+    mean = float(np.mean(gaps)) if gaps else 0.0
+    decode = (1.0 / calibration.llm.decode_tokens_per_s) / mean if mean > 0 else None
+    ratios = [
+        calibration.llm.ttft_s(req["input_tokens"][i]) / seconds
+        for i, seconds, neighbour_busy in prefills(req)
+        if not neighbour_busy and req["input_tokens"][i]
+    ]
+    prefill = float(np.median(ratios)) if len(ratios) >= MIN_QUIET_PREFILLS else None
+    return decode, prefill
 
 
 def validate_result(
@@ -172,11 +184,14 @@ def validate_result(
     intervals: bool = True,
 ) -> Validation:
     """:func:`validate_run` on a loaded result. ``own_speed``: run the LLM model at the
-    decode speed this run measured, which takes the machine's drift between runs out of
-    the comparison and leaves the queueing and policy model. ``intervals``: bootstrap the
+    decode and prefill speeds this run measured, which takes the machine's drift between
+    runs out of the comparison and leaves the queueing and policy model. ``intervals``: bootstrap the
     real figures' sampling intervals (off where only the errors are wanted)."""
-    if own_speed and (factor := run_llm_speed(result, calibration)):
-        calibration = calibration.model_copy(update={"llm": calibration.llm.faster(factor)})
+    if own_speed:
+        decode, prefill = run_llm_speed(result, calibration)
+        if decode:
+            llm = calibration.llm.faster(decode, prefill)
+            calibration = calibration.model_copy(update={"llm": llm})
     config = result["config"]
     baseline = str(config["baseline"])
     spec = WorkloadSpec.model_validate(config["workload_spec"])
