@@ -15,8 +15,8 @@ So, from the request records of a run:
 * embedding call time = the base model times the median of measured / modelled, from
   the calls that had the engine to themselves (no other call in flight: no queueing, no
   batching with others);
-* contention = median speed of those requests while the *other* engine was busy, against
-  the same figure while it was idle (decode, prefill and embedding apart); then, for runs
+* contention = each of those figures while the *other* engine was busy, against the same
+  figure while it was idle (decode, prefill and embedding apart); then, for runs
   that can be replayed, the contention factors whose replay of the runs themselves has
   the most gated percentiles within tolerance (ties: the lowest median error), searched
   one factor at a time over a grid. Unqueued requests only see light contention; a run
