@@ -11,9 +11,13 @@ import pytest
 from tests.fixtures.engines import RealEngines
 
 # SmolLM2-135M answers this correctly under greedy decoding only with a system prompt.
+# Greedy decoding follows the CPU's float rounding: "What is the capital of France?" has
+# two near-tied first tokens on an AVX2-only EPYC ("The" / "La"), and which one wins
+# moved with the prompt cache; this wording is answered "The capital of France is Paris."
+# on every machine tried.
 QUESTION = [
     {"role": "system", "content": "You are a helpful assistant."},
-    {"role": "user", "content": "What is the capital of France?"},
+    {"role": "user", "content": "Name the capital of France."},
 ]
 
 
