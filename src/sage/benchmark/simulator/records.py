@@ -14,6 +14,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
+from sage.benchmark.simulator.profiles import LLMProfile
+
 
 @dataclass
 class Intervals:
@@ -55,7 +57,7 @@ def _union(spans: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
     return starts, ends
 
 
-class _Busy:
+class Busy:
     """The union of one kind's busy intervals, for "was it busy during (a, b)?"."""
 
     def __init__(self, req: dict[str, list[Any]], kind: str) -> None:
@@ -77,7 +79,7 @@ def prefills(req: dict[str, list[Any]]) -> list[tuple[int, float, bool]]:
         if kind == "llm" and outcome == "ok" and req["ttft"][i] is not None
     ]
     ends = sorted(req["sent"][i] + req["e2e"][i] for i in rows)
-    embedding = _Busy(req, "embedding")
+    embedding = Busy(req, "embedding")
     out: list[tuple[int, float, bool]] = []
     for i in rows:
         sent = req["sent"][i]
@@ -89,10 +91,21 @@ def prefills(req: dict[str, list[Any]]) -> list[tuple[int, float, bool]]:
     return out
 
 
+def prefill_ratios(req: dict[str, list[Any]], llm: LLMProfile) -> tuple[list[float], list[float]]:
+    """(quiet, busy) measured / modelled prefill times of the run's chats."""
+    quiet: list[float] = []
+    busy: list[float] = []
+    for i, seconds, neighbour_busy in prefills(req):
+        if req["input_tokens"][i]:
+            ratio = seconds / llm.ttft_s(req["input_tokens"][i])
+            (busy if neighbour_busy else quiet).append(ratio)
+    return quiet, busy
+
+
 def decode_gaps(req: dict[str, list[Any]]) -> tuple[list[float], list[float]]:
     """(quiet, busy) inter-token gaps of the run's completed chats (``itl`` holds the
     gaps after the first token). Without call durations (``e2e``) every gap is quiet."""
-    embedding = _Busy(req, "embedding")
+    embedding = Busy(req, "embedding")
     quiet: list[float] = []
     busy: list[float] = []
     n = len(req["kind"])

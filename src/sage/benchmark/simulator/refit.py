@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sage.benchmark.simulator.profiles import Calibration, Contention
-from sage.benchmark.simulator.records import Intervals, decode_gaps, prefills
+from sage.benchmark.simulator.records import Busy, Intervals, decode_gaps, prefill_ratios
 from sage.benchmark.simulator.validate import validate_result
 
 MIN_SAMPLES = 5
@@ -60,11 +60,10 @@ def _collect(runs: Iterable[dict[str, Any]], base: Calibration) -> _Samples:
         quiet_gaps, busy_gaps = decode_gaps(req)
         samples.itl_quiet.extend(quiet_gaps)
         samples.itl_busy.extend(busy_gaps)
-        for i, seconds, neighbour_busy in prefills(req):
-            if req["input_tokens"][i]:
-                ratio = seconds / llm.ttft_s(req["input_tokens"][i])
-                (samples.ttft_busy if neighbour_busy else samples.ttft_quiet).append(ratio)
-        llm_busy = Intervals.of_kind(req, "llm")
+        quiet_prefills, busy_prefills = prefill_ratios(req, llm)
+        samples.ttft_quiet.extend(quiet_prefills)
+        samples.ttft_busy.extend(busy_prefills)
+        llm_busy = Busy(req, "llm")
         calls = Intervals.of_kind(req, "embedding")
         for i, kind in enumerate(req["kind"]):
             sent, e2e = req["sent"][i], req["e2e"][i]
@@ -77,8 +76,7 @@ def _collect(runs: Iterable[dict[str, Any]], base: Calibration) -> _Samples:
             width = req["prompt_tokens"][i] + emb.extra_tokens_per_input
             # The simulator adds the engine's batch window to the batch time.
             ratio = (e2e - emb.batch_wait_s) / emb.batch_s(n, width)
-            neighbour_busy = llm_busy.overlapping(sent, end) > 0
-            (samples.emb_busy if neighbour_busy else samples.emb_quiet).append(ratio)
+            (samples.emb_busy if llm_busy.during(sent, end) else samples.emb_quiet).append(ratio)
     return samples
 
 

@@ -21,7 +21,7 @@ from sage.benchmark.serving.workload import Workload, WorkloadSpec
 from sage.benchmark.simulator.cluster import ClusterSpec
 from sage.benchmark.simulator.core import SimResult, simulate
 from sage.benchmark.simulator.profiles import Calibration
-from sage.benchmark.simulator.records import decode_gaps, prefills
+from sage.benchmark.simulator.records import decode_gaps, prefill_ratios
 
 COMPARED = (("llm", "e2e_ms"), ("llm", "ttft_ms"), ("embedding", "e2e_ms"))
 GATED = {("llm", "e2e_ms"), ("embedding", "e2e_ms")}  # the acceptance check: e2e p50/p99
@@ -166,12 +166,12 @@ def run_llm_speed(
     gaps = quiet if len(quiet) >= MIN_QUIET_GAPS else quiet + busy
     mean = float(np.mean(gaps)) if gaps else 0.0
     decode = (1.0 / calibration.llm.decode_tokens_per_s) / mean if mean > 0 else None
-    ratios = [
-        calibration.llm.ttft_s(req["input_tokens"][i]) / seconds
-        for i, seconds, neighbour_busy in prefills(req)
-        if not neighbour_busy and req["input_tokens"][i]
-    ]
-    prefill = float(np.median(ratios)) if len(ratios) >= MIN_QUIET_PREFILLS else None
+    quiet_prefills, _ = prefill_ratios(req, calibration.llm)
+    prefill = (
+        float(np.median([1.0 / r for r in quiet_prefills]))
+        if len(quiet_prefills) >= MIN_QUIET_PREFILLS
+        else None
+    )
     return decode, prefill
 
 
@@ -185,8 +185,8 @@ def validate_result(
 ) -> Validation:
     """:func:`validate_run` on a loaded result. ``own_speed``: run the LLM model at the
     decode and prefill speeds this run measured, which takes the machine's drift between
-    runs out of the comparison and leaves the queueing and policy model. ``intervals``: bootstrap the
-    real figures' sampling intervals (off where only the errors are wanted)."""
+    runs out of the comparison and leaves the queueing and policy model. ``intervals``:
+    bootstrap the real figures' sampling intervals (off where only errors are wanted)."""
     if own_speed:
         decode, prefill = run_llm_speed(result, calibration)
         if decode:
