@@ -12,6 +12,15 @@ from pydantic import BaseModel, Field
 
 DEFAULT_HOST = "127.0.0.1"
 
+# HTTP keep-alive on both sides of every hop. A client that reuses a pooled connection
+# just as the server closes it for idleness fails the call ("Can not write request
+# body"), and a gateway with one engine of a kind then has nowhere to retry. So SAGE's
+# servers keep idle connections longer than common clients pool them (httpx and the
+# openai SDK: 5 s), and SAGE's own clients drop them before common servers close them
+# (uvicorn and vLLM: 5 s).
+SERVER_KEEP_ALIVE_S = 65
+CLIENT_POOL_IDLE_S = 4.0
+
 
 class SagePorts(BaseModel):
     """Fixed, documented ports; ranges are ``[start, end]`` inclusive."""

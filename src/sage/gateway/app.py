@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from sage.common.config import GatewaySettings
 from sage.common.errors import SageError
 from sage.common.logging import get_logger
+from sage.common.ports import SERVER_KEEP_ALIVE_S
 from sage.gateway.auth import CallerContext, KeyRing, caller_context
 from sage.gateway.errors import refusal_error
 from sage.gateway.metrics import GatewayMetrics
@@ -268,6 +269,7 @@ def uvicorn_config(app: FastAPI, host: str, port: int, log_level: str = "warning
         loop="auto",
         http="auto",
         lifespan="on",
+        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
         timeout_graceful_shutdown=5,
     )
 

@@ -15,13 +15,16 @@ import openai
 
 from sage.benchmark.serving.client import RequestRecord, finish_stream
 from sage.benchmark.serving.metrics import OK, REJECTED
+from sage.common.ports import CLIENT_POOL_IDLE_S
 
 
 def sdk_client(base_url: str, api_key: str | None, timeout_s: float) -> openai.AsyncOpenAI:
     """An SDK client for a SAGE-style base URL (no ``/v1``); the key goes in its header."""
     import httpx
 
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
+    limits = httpx.Limits(
+        max_connections=None, max_keepalive_connections=256, keepalive_expiry=CLIENT_POOL_IDLE_S
+    )
     return openai.AsyncOpenAI(
         base_url=base_url.rstrip("/") + "/v1",
         api_key=api_key or "unused",

@@ -35,6 +35,7 @@ def start(
     from rich.console import Console
 
     from sage.common.config import get_settings
+    from sage.common.ports import SERVER_KEEP_ALIVE_S
     from sage.kernel.jobmanager.manager import JobManager
     from sage.kernel.jobmanager.server import create_app, require_key_for
 
@@ -50,6 +51,12 @@ def start(
     console.print(f"job manager on http://{host}:{port} (data: {manager.data_dir}, "
                   f"backend: {'ray ' + ray_address if ray_address else 'local'})")
     try:
-        uvicorn.run(create_app(manager, api_key), host=host, port=port, log_level=log_level)
+        uvicorn.run(
+            create_app(manager, api_key),
+            host=host,
+            port=port,
+            log_level=log_level,
+            timeout_keep_alive=SERVER_KEEP_ALIVE_S,
+        )
     finally:
         manager.shutdown()

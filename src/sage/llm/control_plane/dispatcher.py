@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp
 
 from sage.common.logging import get_logger
+from sage.common.ports import CLIENT_POOL_IDLE_S
 from sage.llm.control_plane.batching import merge_inputs, split_embeddings
 from sage.llm.control_plane.engines import (
     EngineEndpoint,
@@ -170,7 +171,7 @@ class ControlPlane:
             # No connection cap here: per-engine capacity is enforced by the policies.
             self._client = aiohttp.ClientSession(
                 timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=30.0),
+                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=CLIENT_POOL_IDLE_S),
             )
         if self._health_task is None:
             self._health_task = asyncio.get_running_loop().create_task(self._health_loop())

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sage.common.ports import DEFAULT_HOST
+from sage.common.ports import DEFAULT_HOST, SERVER_KEEP_ALIVE_S
 from sage.llm.openai_errors import OpenAIError, install_error_handlers
 
 
@@ -137,5 +137,6 @@ def serve(app: FastAPI, args: argparse.Namespace) -> None:
         port=args.port,
         log_level=args.log_level,
         access_log=False,
+        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
         timeout_graceful_shutdown=5,
     )
