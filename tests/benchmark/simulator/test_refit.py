@@ -109,7 +109,7 @@ def test_contention_is_tuned_by_replaying_the_run(tmp_path: Path) -> None:
     run = json.loads(path.read_text())
     wrong = truth.model_copy(update={"contention": Contention(llm_speed=1.2, embedding_speed=1.2)})
     assert not validate_result(run, wrong, 0.05).passed
-    tuned = tune_contention(wrong, [run], 0.05)
+    tuned = tune_contention(wrong, [run])
     assert tuned is not None
     assert validate_result(run, wrong.model_copy(update={"contention": tuned}), 0.05).passed
 
