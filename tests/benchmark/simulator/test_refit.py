@@ -129,3 +129,25 @@ def test_decode_gaps_split_by_embedding_calls_in_flight() -> None:
     quiet, busy = decode_gaps(req)
     assert busy == [1.0, 1.01]
     assert quiet == [1.02]
+
+
+def test_refit_keeps_the_llm_contention_and_chooses_the_embedding_factor_by_replay(
+    tmp_path: Path,
+) -> None:
+    from sage.benchmark.simulator.profiles import Contention
+
+    from .test_validate_and_cli import write_run
+
+    truth = Calibration.load().model_copy(
+        update={"contention": Contention(llm_speed=0.9, llm_prefill_speed=0.8, embedding_speed=0.6)}
+    )
+    path = tmp_path / "run.json"
+    write_run(path, "siloed", truth)
+    run = json.loads(path.read_text())
+    run["requests"]["e2e"] = [None] * len(run["requests"]["kind"])  # no per-call records
+    start = truth.model_copy(
+        update={"contention": Contention(llm_speed=0.9, llm_prefill_speed=0.8, embedding_speed=1.2)}
+    )
+    cal = refit(start, [run], ["simulated"])
+    assert cal.contention.embedding_speed == pytest.approx(0.6)
+    assert (cal.contention.llm_speed, cal.contention.llm_prefill_speed) == (0.9, 0.8)

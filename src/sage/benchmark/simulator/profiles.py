@@ -70,6 +70,12 @@ class EmbeddingProfile(BaseModel):
         written."""
         return self.fixed_s + items * (self.per_item_s + self.per_token_s * width)
 
+    def slower(self, factor: float) -> EmbeddingProfile:
+        """The same engine with every cost ``factor`` x longer."""
+        return self.model_copy(
+            update={k: getattr(self, k) * factor for k in ("fixed_s", "per_item_s", "per_token_s")}
+        )
+
     def compute_s(self, items: int, width: float) -> float:
         """The model's part of :meth:`batch_s`; the rest is answering, call by call."""
         return self.fixed_s + items * self.per_token_s * width

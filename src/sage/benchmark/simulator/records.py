@@ -14,7 +14,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
-from sage.benchmark.simulator.profiles import LLMProfile
+from sage.benchmark.simulator.profiles import EmbeddingProfile, LLMProfile
 
 
 @dataclass
@@ -99,6 +99,32 @@ def prefill_ratios(req: dict[str, list[Any]], llm: LLMProfile) -> tuple[list[flo
         if req["input_tokens"][i]:
             ratio = seconds / llm.ttft_s(req["input_tokens"][i])
             (busy if neighbour_busy else quiet).append(ratio)
+    return quiet, busy
+
+
+def embedding_ratios(
+    req: dict[str, list[Any]], embedding: EmbeddingProfile
+) -> tuple[list[float], list[float]]:
+    """(LLM idle, LLM busy) measured / modelled times of the embedding calls that had the
+    engine to themselves (no other call in flight: not queued, not batched with others)."""
+    if "e2e" not in req:
+        return [], []
+    llm_busy = Busy(req, "llm")
+    calls = Intervals.of_kind(req, "embedding")
+    quiet: list[float] = []
+    busy: list[float] = []
+    for i, kind in enumerate(req["kind"]):
+        sent, e2e = req["sent"][i], req["e2e"][i]
+        if kind != "embedding" or req["outcome"][i] != "ok" or sent is None or e2e is None:
+            continue
+        end = sent + e2e
+        if calls.overlapping(sent, end) != 1:
+            continue
+        n = req["n_inputs"][i] or 1
+        width = req["prompt_tokens"][i] + embedding.extra_tokens_per_input
+        # The simulator adds the engine's batch window to the batch time.
+        ratio = (e2e - embedding.batch_wait_s) / embedding.batch_s(n, width)
+        (busy if llm_busy.during(sent, end) else quiet).append(ratio)
     return quiet, busy
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sage.benchmark.simulator.profiles import Calibration, Contention
-from sage.benchmark.simulator.records import Busy, Intervals, decode_gaps, prefill_ratios
+from sage.benchmark.simulator.records import decode_gaps, embedding_ratios, prefill_ratios
 from sage.benchmark.simulator.validate import validate_result
 
 MIN_SAMPLES = 5
@@ -67,20 +67,9 @@ def _collect(runs: Iterable[dict[str, Any]], base: Calibration) -> _Samples:
         quiet_prefills, busy_prefills = prefill_ratios(req, llm)
         samples.ttft_quiet.extend(quiet_prefills)
         samples.ttft_busy.extend(busy_prefills)
-        llm_busy = Busy(req, "llm")
-        calls = Intervals.of_kind(req, "embedding")
-        for i, kind in enumerate(req["kind"]):
-            sent, e2e = req["sent"][i], req["e2e"][i]
-            if kind != "embedding" or req["outcome"][i] != "ok" or sent is None or e2e is None:
-                continue
-            end = sent + e2e
-            if calls.overlapping(sent, end) != 1:  # queued or batched with others
-                continue
-            n = req["n_inputs"][i] or 1
-            width = req["prompt_tokens"][i] + emb.extra_tokens_per_input
-            # The simulator adds the engine's batch window to the batch time.
-            ratio = (e2e - emb.batch_wait_s) / emb.batch_s(n, width)
-            (samples.emb_busy if llm_busy.during(sent, end) else samples.emb_quiet).append(ratio)
+        quiet_calls, busy_calls = embedding_ratios(req, emb)
+        samples.emb_quiet.extend(quiet_calls)
+        samples.emb_busy.extend(busy_calls)
     return samples
 
 
@@ -106,11 +95,7 @@ def refit(base: Calibration, runs: list[dict[str, Any]], names: list[str]) -> Ca
         llm_update["prefill_tokens_per_s"] = llm.prefill_tokens_per_s / ttft
         llm_update["ttft_overhead_s"] = llm.ttft_overhead_s * ttft
     emb_scale = _median(s.emb_quiet)
-    emb_update = (
-        {k: getattr(emb, k) * emb_scale for k in ("fixed_s", "per_item_s", "per_token_s")}
-        if emb_scale
-        else {}
-    )
+    emb_update = emb.slower(emb_scale).model_dump() if emb_scale else {}
     con_update: dict[str, float] = {}
     itl_busy = _mean(s.itl_busy)
     if itl and itl_busy:
