@@ -142,13 +142,7 @@ class Calibration(BaseModel):
                 ),
             }
         )
-        emb = self.embedding.model_copy(
-            update={
-                "fixed_s": self.embedding.fixed_s / speedup,
-                "per_item_s": self.embedding.per_item_s / speedup,
-                "per_token_s": self.embedding.per_token_s / speedup,
-            }
-        )
+        emb = self.embedding.slower(1.0 / speedup)
         return self.model_copy(
             update={
                 "llm": llm,
