@@ -95,7 +95,6 @@ def refit(base: Calibration, runs: list[dict[str, Any]], names: list[str]) -> Ca
         llm_update["prefill_tokens_per_s"] = llm.prefill_tokens_per_s / ttft
         llm_update["ttft_overhead_s"] = llm.ttft_overhead_s * ttft
     emb_scale = _median(s.emb_quiet)
-    emb_update = emb.slower(emb_scale).model_dump() if emb_scale else {}
     con_update: dict[str, float] = {}
     itl_busy = _mean(s.itl_busy)
     if itl and itl_busy:
@@ -110,7 +109,7 @@ def refit(base: Calibration, runs: list[dict[str, Any]], names: list[str]) -> Ca
     fitted = base.model_copy(
         update={
             "llm": llm.model_copy(update=llm_update),
-            "embedding": emb.model_copy(update=emb_update),
+            "embedding": emb.slower(emb_scale) if emb_scale else emb,
             "contention": con.model_copy(update=con_update),
         }
     )
