@@ -17,6 +17,13 @@ from typing import Any
 import httpx
 
 from sage.benchmark.serving.metrics import ERROR, OK, REJECTED
+from sage.common.ports import CLIENT_POOL_IDLE_S
+
+# Open-loop load: no cap on connections (a cap would queue requests in the client, where
+# the server's queueing should show), and idle ones dropped before servers close them.
+POOL_LIMITS = httpx.Limits(
+    max_connections=None, max_keepalive_connections=256, keepalive_expiry=CLIENT_POOL_IDLE_S
+)
 
 TENANT_HEADER = "x-sage-tenant"
 PRIORITY_HEADER = "x-sage-priority"

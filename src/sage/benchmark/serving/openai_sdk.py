@@ -13,24 +13,18 @@ from typing import Any
 
 import openai
 
-from sage.benchmark.serving.client import RequestRecord, finish_stream
+from sage.benchmark.serving.client import POOL_LIMITS, RequestRecord, finish_stream
 from sage.benchmark.serving.metrics import OK, REJECTED
-from sage.common.ports import CLIENT_POOL_IDLE_S
 
 
 def sdk_client(base_url: str, api_key: str | None, timeout_s: float) -> openai.AsyncOpenAI:
     """An SDK client for a SAGE-style base URL (no ``/v1``); the key goes in its header."""
-    import httpx
-
-    limits = httpx.Limits(
-        max_connections=None, max_keepalive_connections=256, keepalive_expiry=CLIENT_POOL_IDLE_S
-    )
     return openai.AsyncOpenAI(
         base_url=base_url.rstrip("/") + "/v1",
         api_key=api_key or "unused",
         max_retries=0,
         timeout=timeout_s,
-        http_client=openai.DefaultAsyncHttpxClient(limits=limits),
+        http_client=openai.DefaultAsyncHttpxClient(limits=POOL_LIMITS),
     )
 
 

@@ -20,6 +20,7 @@ import httpx
 import numpy as np
 
 from sage.benchmark.serving.client import (
+    POOL_LIMITS,
     RequestRecord,
     discover_model,
     scheduling_headers,
@@ -29,7 +30,6 @@ from sage.benchmark.serving.client import (
 from sage.benchmark.serving.metrics import ERROR, Outcomes
 from sage.benchmark.serving.prompts import chat_prompt, synthetic_text
 from sage.benchmark.serving.workload import KIND_LLM, Workload, WorkloadSpec
-from sage.common.ports import CLIENT_POOL_IDLE_S
 
 
 @dataclass
@@ -108,11 +108,8 @@ class RunResult:
         }
 
 
-def _client(limits_timeout: float) -> httpx.AsyncClient:
-    limits = httpx.Limits(
-        max_connections=None, max_keepalive_connections=256, keepalive_expiry=CLIENT_POOL_IDLE_S
-    )
-    return httpx.AsyncClient(timeout=httpx.Timeout(limits_timeout, connect=10.0), limits=limits)
+def _client(timeout_s: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=10.0), limits=POOL_LIMITS)
 
 
 async def run_workload(
