@@ -14,7 +14,7 @@ from sage.benchmark.serving.workload import KIND_NAMES, WorkloadSpec, generate
 from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
 from sage.benchmark.simulator.core import simulate
 from sage.benchmark.simulator.profiles import Calibration
-from sage.benchmark.simulator.validate import run_llm_speed, validate_run
+from sage.benchmark.simulator.validate import repeat_agreement, run_llm_speed, validate_run
 from sage.cli.main import app
 
 
@@ -100,6 +100,27 @@ def test_simulate_validate_command(tmp_path: Path) -> None:
     assert "1/1 runs within 20%" in result.output
     report = json.loads((tmp_path / "v" / "validation.json").read_text())
     assert report["runs"][0]["passed"]
+
+
+def test_repeat_agreement_measures_real_runs_against_each_other(tmp_path: Path) -> None:
+    """Repeats of one run (same baseline, rate, seed) are compared figure by figure: a
+    repeat on a machine twice as slow disagrees; another baseline is not a repeat."""
+    cal = Calibration.load()
+    paths = {name: tmp_path / f"{name}.json" for name in ("a", "same", "slow", "hybrid")}
+    write_run(paths["a"], "siloed", cal)
+    write_run(paths["same"], "siloed", cal)
+    write_run(paths["slow"], "siloed", cal.scaled(0.5))
+    write_run(paths["hybrid"], "unified/hybrid", cal)
+    runs = {name: validate_run(path, cal) for name, path in paths.items()}
+    assert repeat_agreement([runs["a"], runs["same"]]) == (4, 4)
+    within, compared = repeat_agreement([runs["a"], runs["slow"]])
+    assert compared == 4 and within < 4
+    assert repeat_agreement([runs["a"], runs["hybrid"]]) == (0, 0)
+    result = CliRunner().invoke(
+        app, ["bench", "simulate", "--validate", str(paths["a"]), "--validate", str(paths["same"])]
+    )
+    assert result.exit_code == 0, result.output
+    assert "agree with each other within 20% on 4/4 figures" in " ".join(result.output.split())
 
 
 def test_simulate_rejects_unknown_baseline() -> None:

@@ -62,6 +62,7 @@ class Validation:
     rows: list[ValidationRow]
     tolerance: float
     sim: SimResult
+    same_as: tuple[Any, ...] = ()  # runs with an equal key repeat one another
 
     @property
     def passed(self) -> bool:
@@ -215,7 +216,27 @@ def validate_result(
                     bootstrap_interval(values, float(pct[1:])),
                 )
             )
-    return Validation(name, baseline, rows, tolerance, sim)
+    same_as = (baseline, config.get("rate"), config.get("seed"), config.get("duration_s"))
+    return Validation(name, baseline, rows, tolerance, sim, (*same_as, spec.name))
+
+
+def repeat_agreement(validations: list[Validation]) -> tuple[int, int]:
+    """(within tolerance, compared): gated real figures of repeated runs (same baseline,
+    rate, seed and workload: the same requests at the same times) against the same
+    figure of each earlier repeat. The machine's own run-to-run noise, measured: no model
+    of it can be checked more finely than its real runs agree with each other."""
+    groups: dict[tuple[Any, ...], list[Validation]] = {}
+    for v in validations:
+        groups.setdefault(v.same_as, []).append(v)
+    within = compared = 0
+    for runs in groups.values():
+        for i, earlier in enumerate(runs):
+            for later in runs[i + 1 :]:
+                for a, b in zip(earlier.rows, later.rows, strict=True):
+                    if a.gated and a.real_ms and b.real_ms is not None:
+                        compared += 1
+                        within += abs(b.real_ms - a.real_ms) / a.real_ms <= earlier.tolerance
+    return within, compared
 
 
 def median_error(validations: list[Validation]) -> float | None:

@@ -430,7 +430,7 @@ def _validate(
 ) -> None:
     from rich.table import Table
 
-    from sage.benchmark.simulator.validate import median_error, validate_run
+    from sage.benchmark.simulator.validate import median_error, repeat_agreement, validate_run
 
     files = _run_files(sources, alone=False)
     if not files:
@@ -465,11 +465,20 @@ def _validate(
         f"figures {within}/{len(gated)} ({noise} more inside the real figure's 90% "
         f"interval); median error {'-' if median is None else f'{median:.1%}'}"
     )
+    agree, repeated = repeat_agreement(results)
+    if repeated:
+        console.print(
+            f"repeated real runs (same baseline, rate and seed) agree with each other within "
+            f"{tolerance:.0%} on {agree}/{repeated} figures (this machine's run-to-run noise)"
+        )
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
-        (output / "validation.json").write_text(
-            json.dumps({"median_error": median, "runs": [v.to_dict() for v in results]}, indent=1)
-        )
+        summary = {
+            "median_error": median,
+            "repeat_agreement": {"within": agree, "compared": repeated},
+            "runs": [v.to_dict() for v in results],
+        }
+        (output / "validation.json").write_text(json.dumps(summary, indent=1))
         console.print(f"  validation: {output / 'validation.json'}")
 
 
