@@ -95,6 +95,7 @@ async def test_a_live_engine_that_drops_a_pooled_connection_gets_the_request_aga
                 reply = await cp.submit(cp.new_request(RequestKind.CHAT, "m"), CHAT)
                 assert reply.status == 200, reply.body
             assert engine.dropped == 1  # the second call met the close, and was sent again
+            assert engine.answered == 4  # three calls and the probe that found it alive
             assert cp.engines()[0].state.healthy  # the engine passed its probe: kept serving
     finally:
         server.close()
