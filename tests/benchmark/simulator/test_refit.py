@@ -94,6 +94,11 @@ def test_calibrate_from_run_cli(tmp_path: Path) -> None:
         app, ["bench", "calibrate", "--from-run", str(tmp_path / "none"), "-o", str(out)]
     )
     assert missing.exit_code == 2
+    unknown = CliRunner().invoke(
+        app, ["bench", "calibrate", "--from-run", str(run), "--tune", "llm", "-o", str(out)]
+    )
+    assert unknown.exit_code == 2
+    assert "--tune: one of all, embedding, none" in unknown.output
 
 
 def test_contention_is_tuned_by_replaying_the_run(tmp_path: Path) -> None:
@@ -131,9 +136,7 @@ def test_decode_gaps_split_by_embedding_calls_in_flight() -> None:
     assert quiet == [1.02]
 
 
-def test_refit_keeps_the_llm_contention_and_chooses_the_embedding_factor_by_replay(
-    tmp_path: Path,
-) -> None:
+def test_refit_chooses_the_contention_factors_by_replay(tmp_path: Path) -> None:
     from sage.benchmark.simulator.profiles import Contention
 
     from .test_validate_and_cli import write_run
@@ -148,6 +151,19 @@ def test_refit_keeps_the_llm_contention_and_chooses_the_embedding_factor_by_repl
     start = truth.model_copy(
         update={"contention": Contention(llm_speed=0.9, llm_prefill_speed=0.8, embedding_speed=1.2)}
     )
-    cal = refit(start, [run], ["simulated"])
-    assert cal.contention.embedding_speed == pytest.approx(0.6)
-    assert (cal.contention.llm_speed, cal.contention.llm_prefill_speed) == (0.9, 0.8)
+    only_embedding = refit(start, [run], ["simulated"], tune=("embedding_speed",))
+    assert only_embedding.contention.embedding_speed == pytest.approx(0.6)
+    assert (only_embedding.contention.llm_speed, only_embedding.contention.llm_prefill_speed) == (
+        0.9,
+        0.8,
+    )
+    assert only_embedding.source["refit"]["contention_tuned"] == ["embedding_speed"]
+
+    too_mild = truth.model_copy(
+        update={"contention": Contention(llm_speed=1.0, llm_prefill_speed=0.8, embedding_speed=0.6)}
+    )
+    tuned = refit(too_mild, [run], ["simulated"])  # default: every factor
+    assert tuned.contention.llm_speed == pytest.approx(0.9)
+    untouched = refit(too_mild, [run], ["simulated"], tune=())
+    assert untouched.contention == too_mild.contention
+    assert untouched.source["refit"]["contention_tuned_on"] == 0

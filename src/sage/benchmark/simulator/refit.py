@@ -16,13 +16,15 @@ So, from the request records of a run:
   the calls that had the engine to themselves (no other call in flight: no queueing, no
   batching with others);
 * contention = each of those figures while the *other* engine was busy, against the same
-  figure while it was idle (decode, prefill and embedding apart). The LLM's two factors
-  are read off thousands of token gaps and every chat's prefill, at any load, and are
-  kept. The embedding factor is not: only calls that had the engine to themselves can be
-  timed, a sample biased towards light contention. For runs that can be replayed it is
-  chosen on a grid instead, as the factor whose replay of the runs themselves is closest
-  in gated percentiles (mean absolute log ratio, a smooth score: counting figures within
-  tolerance jumps between neighbouring factors). Here 0.78 measured, 0.55 chosen.
+  figure while it was idle (decode, prefill and embedding apart). These are only the
+  starting point: "busy" is read off the client's call intervals, which also cover the
+  time a call waits and is answered, so busy samples include moments the engines did not
+  compete (decode came out too mild on the fourth VM: 0.92 measured, 0.75 fitting its
+  runs), and only embedding calls that had the engine to themselves can be timed, a sample
+  biased towards light contention. For runs that can be replayed the factors named in
+  ``tune`` are then chosen on a grid, each in turn, as those whose replay of the runs
+  themselves is closest in gated percentiles (mean absolute log ratio, a smooth score:
+  counting figures within tolerance jumps between neighbouring factors).
 
 A figure with too few such requests keeps the base calibration's value.
 """
@@ -43,7 +45,11 @@ from sage.benchmark.simulator.validate import validate_result
 MIN_SAMPLES = 5
 CONTENTION_GRID = tuple(round(0.4 + 0.05 * i, 2) for i in range(17))  # 0.4 .. 1.2
 CONTENTION_FACTORS = ("llm_speed", "llm_prefill_speed", "embedding_speed")
-REPLAY_TUNED = ("embedding_speed",)  # the one a run's records cannot measure fairly
+TUNE_CHOICES: dict[str, tuple[str, ...]] = {  # ``sage bench calibrate --from-run --tune``
+    "all": CONTENTION_FACTORS,
+    "embedding": ("embedding_speed",),  # the LLM's factors as measured
+    "none": (),
+}
 
 
 @dataclass
@@ -82,8 +88,14 @@ def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if len(values) >= MIN_SAMPLES else None
 
 
-def refit(base: Calibration, runs: list[dict[str, Any]], names: list[str]) -> Calibration:
-    """``base`` with its speeds re-measured on ``runs`` (benchmark result dicts)."""
+def refit(
+    base: Calibration,
+    runs: list[dict[str, Any]],
+    names: list[str],
+    tune: tuple[str, ...] = CONTENTION_FACTORS,
+) -> Calibration:
+    """``base`` with its speeds re-measured on ``runs`` (benchmark result dicts) and the
+    contention factors in ``tune`` chosen by replaying them (the rest stay measured)."""
     s = _collect(runs, base)
     llm, emb, con = base.llm, base.embedding, base.contention
     llm_update: dict[str, float] = {}
@@ -114,7 +126,7 @@ def refit(base: Calibration, runs: list[dict[str, Any]], names: list[str]) -> Ca
         }
     )
     replayable = [r for r in runs if "workload_spec" in r.get("config", {}) and "summary" in r]
-    tuned = tune_contention(fitted, replayable, REPLAY_TUNED) if replayable else None
+    tuned = tune_contention(fitted, replayable, tune) if replayable and tune else None
     return fitted.model_copy(
         update={
             "contention": tuned or fitted.contention,
@@ -127,7 +139,8 @@ def refit(base: Calibration, runs: list[dict[str, Any]], names: list[str]) -> Ca
                     "ttft_scale": ttft,
                     "embedding_scale": emb_scale,
                     "contention_measured": fitted.contention.model_dump(),
-                    "contention_tuned_on": len(replayable),
+                    "contention_tuned_on": len(replayable) if tuned else 0,
+                    "contention_tuned": list(tune) if tuned else [],
                 },
             },
         }

@@ -496,6 +496,12 @@ def calibrate_cmd(
     calibration: Path | None = typer.Option(
         None, "--calibration", help="--from-run: the model to re-fit (default: shipped)"
     ),
+    tune: str = typer.Option(
+        "all",
+        "--tune",
+        help="--from-run: contention factors chosen by replaying the runs (all, embedding, "
+        "none); the others stay as measured",
+    ),
     output: Path = typer.Option(
         Path("results/calibration.json"), "--output", "-o", help="calibration JSON to write"
     ),
@@ -513,7 +519,7 @@ def calibrate_cmd(
 
     console = Console()
     if from_run:
-        cal = _refit(console, from_run, calibration)
+        cal = _refit(console, from_run, calibration, tune)
         _print_calibration(console, cal, cal.save(output))
         return
     own = llm_url is None and embedding_url is None
@@ -539,9 +545,13 @@ def calibrate_cmd(
     _print_calibration(console, cal, cal.save(output))
 
 
-def _refit(console: Any, paths: list[Path], base: Path | None) -> Any:
+def _refit(console: Any, paths: list[Path], base: Path | None, tune: str) -> Any:
     from sage.benchmark.simulator.profiles import Calibration
-    from sage.benchmark.simulator.refit import refit
+    from sage.benchmark.simulator.refit import TUNE_CHOICES, refit
+
+    if tune not in TUNE_CHOICES:
+        console.print(f"[red]--tune: one of {', '.join(TUNE_CHOICES)}, not {tune!r}[/red]")
+        raise typer.Exit(2)
 
     files = _run_files(paths, alone=True)
     missing = [f for f in files if not f.is_file()]
@@ -549,7 +559,7 @@ def _refit(console: Any, paths: list[Path], base: Path | None) -> Any:
         console.print(f"[red]--from-run: no run JSON at {missing or paths}[/red]")
         raise typer.Exit(2)
     runs = [json.loads(f.read_text()) for f in files]
-    cal = refit(Calibration.load(base), runs, [str(f) for f in files])
+    cal = refit(Calibration.load(base), runs, [str(f) for f in files], TUNE_CHOICES[tune])
     counts = cal.source["refit"]["samples"]
     console.print(f"re-fitted on {len(files)} run(s): {counts}")
     return cal
