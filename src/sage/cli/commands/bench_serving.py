@@ -550,8 +550,7 @@ def _refit(console: Any, paths: list[Path], base: Path | None, tune: str) -> Any
     from sage.benchmark.simulator.refit import TUNE_CHOICES, refit
 
     if tune not in TUNE_CHOICES:
-        console.print(f"[red]--tune: one of {', '.join(TUNE_CHOICES)}, not {tune!r}[/red]")
-        raise typer.Exit(2)
+        raise typer.BadParameter(f"--tune: one of {', '.join(TUNE_CHOICES)}, not {tune!r}")
 
     files = _run_files(paths, alone=True)
     missing = [f for f in files if not f.is_file()]
