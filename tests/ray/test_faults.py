@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +17,20 @@ pytestmark = pytest.mark.ray
 
 
 class DieOnce(MapFunction):
-    """Kills its own actor process at record ``at`` the first time (marker file)."""
+    """Kills its own actor process at record ``at`` the first time (marker file).
 
-    def __init__(self, marker: str, at: int) -> None:
+    It lingers first so Ray has settled the job's references before the restart: an
+    actor whose constructor args were freed by then cannot restart (ray#53727)."""
+
+    def __init__(self, marker: str, at: int, linger_s: float = 2.0) -> None:
         self.marker = marker
         self.at = at
+        self.linger_s = linger_s
 
     def execute(self, data: int) -> int:
         if data == self.at and not Path(self.marker).exists():
             Path(self.marker).write_text("died")
+            time.sleep(self.linger_s)
             os._exit(1)  # the actor process dies like a crashed/OOM-killed worker
         return data * 2
 

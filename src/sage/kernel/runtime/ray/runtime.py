@@ -65,6 +65,10 @@ class RayRuntime(Runtime):
         self.tasks: dict[str, tuple[Stage, int, Any]] = {}
         self.service_actors: dict[str, Any] = {}
         self.loop_actors: list[Any] = []
+        # The driver owns the shared plan object. Holding its ref for the job's lifetime
+        # keeps it alive for actor restarts (ray-project/ray#53727): a restarted actor
+        # re-reads its constructor args, and an out-of-scope ref fails that restart.
+        self._plan_ref: Any = None
         self._done = threading.Event()
         self._started = False
         self._stopping = False
@@ -113,7 +117,7 @@ class RayRuntime(Runtime):
                 ).remote(loop, self.job_id, namespace, entries)
                 self.loop_actors.append(actor)
             names = [s.name for s in services]
-            plan_ref = ray.put(plan)
+            self._plan_ref = ray.put(plan)
             for stage in plan.stages.values():
                 for i in range(stage.parallelism):
                     task = f"{stage.name}[{i}]"
@@ -122,7 +126,8 @@ class RayRuntime(Runtime):
                     options = self._options(task_actor_name(self.job_id, stage.name, i),
                                             task, self.max_restarts)
                     self.tasks[task] = (stage, i,
-                                        TaskHost.options(**options).remote(spec, plan_ref))
+                                        TaskHost.options(**options).remote(spec,
+                                                                        self._plan_ref))
             self._await_placed([h.ready.remote() for _, _, h in self.tasks.values()],
                                plan.job_name, "task")
             ray.get([a.start.remote() for a in self.loop_actors])
@@ -300,6 +305,7 @@ class RayRuntime(Runtime):
                 ray.kill(actor, no_restart=True)
             except Exception:  # noqa: BLE001 - already dead
                 pass
+        self._plan_ref = None
         try:
             self.placement.release()
         except Exception:  # noqa: BLE001 - Ray already gone (driver shutting down)
