@@ -13,9 +13,14 @@ from sage.llm.control_plane.dispatcher import ControlPlane
 from sage.llm.control_plane.errors import UnknownModelError
 from sage.llm.control_plane.types import RequestKind
 from sage.llm.engines.spec import EngineInfo
-from tests.gateway.conftest import CHAT, slow
 
 MODELS = ["fake-llm", "fake-embedding"]
+CHAT = {"messages": [{"role": "user", "content": "hi"}]}
+
+
+def slow(body: dict[str, object], latency_ms: float) -> dict[str, object]:
+    """``body`` that makes the fake engine wait ``latency_ms`` before answering."""
+    return {**body, "fake": {"latency_ms": latency_ms}}
 
 
 async def wait_for(condition: object, what: str, timeout: float = 30.0) -> None:
