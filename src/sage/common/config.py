@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sage.common.ports import DEFAULT_HOST, SagePorts
+from sage.common.security import SecuritySettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,6 +56,7 @@ class SageSettings(BaseSettings):
     log_level: str = "INFO"
     ports: SagePorts = Field(default_factory=SagePorts)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
     llm_model: str | None = None
     embedding_model: str | None = None
 

@@ -25,8 +25,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from sage.llm.engines.prompt_guard import guard_tokenizer, mark_text
 from sage.llm.engines.schemas import ChatCompletionRequest, CompletionRequest
 from sage.llm.engines.server import base_parser, create_engine_app, parse_model_args, serve
+from sage.llm.limits import check_chat, check_prompt
 from sage.llm.openai_errors import OpenAIError
 from sage.llm.sse import SSE_HEADERS, sse_stream
 
@@ -105,7 +107,7 @@ class LlamaEngine:
         self.model_name = model_name
         self.slots: asyncio.Queue[Slot] | None = None
         self._all_slots = [
-            Slot(load_llama(model_path, n_ctx, n_threads, n_ubatch, device))
+            Slot(guard_tokenizer(load_llama(model_path, n_ctx, n_threads, n_ubatch, device)))
             for _ in range(max(1, capacity))
         ]
         self.n_ctx = n_ctx
@@ -185,7 +187,10 @@ class LlamaEngine:
                 assert isinstance(body, ChatCompletionRequest)
                 return llm.create_chat_completion(
                     messages=[
-                        {"role": m.role if m.role != "developer" else "system", "content": m.text()}
+                        {
+                            "role": m.role if m.role != "developer" else "system",
+                            "content": mark_text(m.text()),  # text, never control tokens
+                        }
                         for m in body.messages
                     ],
                     max_tokens=body.token_limit,
@@ -242,6 +247,8 @@ class LlamaEngine:
 def _as_openai_error(exc: BaseException) -> OpenAIError:
     if isinstance(exc, OpenAIError):
         return exc
+    if isinstance(exc, ValueError):  # llama.cpp's word for bad input, e.g. over the context
+        return OpenAIError(400, str(exc), code="context_length_exceeded")
     return OpenAIError(500, f"{type(exc).__name__}: {exc}", code="internal_error")
 
 
@@ -257,6 +264,7 @@ def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
     app.router.lifespan_context = lifespan
 
     async def respond(chat: bool, body: ChatCompletionRequest | CompletionRequest) -> Any:
+        check_input(chat, body)
         if body.stream:
             chunks = engine.stream(chat, body)
             first = await _first_or_error(chunks)  # errors before any token get a status
@@ -276,6 +284,16 @@ def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
         return await respond(False, body)
 
     return app
+
+
+def check_input(chat: bool, body: ChatCompletionRequest | CompletionRequest) -> None:
+    """400 for input past the limits or empty, before a slot is taken or a token made."""
+    if isinstance(body, ChatCompletionRequest):
+        check_chat(body.messages)
+        return
+    check_prompt(body.prompt)
+    if not body.prompt_text:
+        raise OpenAIError(400, "prompt must not be empty", param="prompt", code="invalid_prompt")
 
 
 async def _first_or_error(chunks: AsyncIterator[dict[str, Any]]) -> dict[str, Any] | None:
