@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sage.kernel.api.context import TaskContext
 from sage.kernel.api.datastream import ConnectedStreams, DataStream
 from sage.kernel.api.environment import BaseEnvironment, LocalEnvironment
 from sage.kernel.api.functions import (
@@ -28,9 +27,10 @@ from sage.kernel.api.functions import (
 )
 from sage.kernel.api.service import BaseService, PipelineService
 from sage.kernel.api.sources import CollectSink
+from sage.kernel.core.context import TaskContext
+from sage.kernel.core.job import JobMetrics
 from sage.kernel.graph import DeadLetter, ErrorPolicy
 from sage.kernel.plan import PhysicalPlan, compile_plan
-from sage.kernel.runtime.base import JobMetrics
 
 __all__ = [
     "BaseEnvironment",
@@ -61,7 +61,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "RemoteEnvironment":
-        from sage.kernel.runtime.ray.environment import RemoteEnvironment
+        from sage.kernel.api.remote import RemoteEnvironment
 
         return RemoteEnvironment
     raise AttributeError(f"module 'sage.kernel' has no attribute {name!r}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from sage.cli.commands.bench import app
+app = typer.Typer()  # merged into `sage bench` by sage.cli.commands.bench
 
 
 def _csv(value: str | None) -> list[str] | None:

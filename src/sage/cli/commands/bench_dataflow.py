@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from sage.cli.commands.bench import app
+app = typer.Typer()  # merged into `sage bench` by sage.cli.commands.bench
 
 
 @app.command("dataflow")

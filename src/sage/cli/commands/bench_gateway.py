@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from sage.cli.commands.bench import app
+app = typer.Typer()  # merged into `sage bench` by sage.cli.commands.bench
 
 
 @app.command("gateway")

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from sage.cli.commands.bench import app
+app = typer.Typer()  # merged into `sage bench` by sage.cli.commands.bench
 
 
 def _floats(text: str, what: str) -> list[float]:

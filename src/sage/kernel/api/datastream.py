@@ -10,26 +10,33 @@ instance.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sage.common.errors import ConfigError
-from sage.kernel.api.functions import function_name
 from sage.kernel.api.sources import PrintSink
+from sage.kernel.core.function import function_name
 from sage.kernel.graph import (
     ErrorPolicy,
     FunctionSpec,
     LogicalEdge,
+    LogicalGraph,
     OperatorSpec,
     Partition,
 )
 
-if TYPE_CHECKING:
-    from sage.kernel.api.environment import BaseEnvironment
+
+class PipelineOwner(Protocol):
+    """What a stream needs from its environment (``BaseEnvironment`` is one): the graph
+    it adds operators to and the default parallelism. A protocol, so this module does
+    not import the environment that imports it."""
+
+    _graph: LogicalGraph
+    default_parallelism: int
 
 OPTION_NAMES = ("parallelism", "name", "resources", "error_policy")
 
 
-def make_spec(env: BaseEnvironment, kind: str, fn: Any, args: tuple[Any, ...],
+def make_spec(env: PipelineOwner, kind: str, fn: Any, args: tuple[Any, ...],
               kwargs: dict[str, Any], bounded: bool = True) -> OperatorSpec:
     """Split reserved options from constructor kwargs and build an ``OperatorSpec``."""
     options = {k: kwargs.pop(k) for k in OPTION_NAMES if k in kwargs}
@@ -57,7 +64,7 @@ def _parallelism(value: Any) -> int:
 class DataStream:
     """A stream of records produced by one operator (optionally re-partitioned)."""
 
-    def __init__(self, env: BaseEnvironment, node: str,
+    def __init__(self, env: PipelineOwner, node: str,
                  partition: Partition | None = None) -> None:
         self.env = env
         self.node = node
@@ -122,7 +129,7 @@ class DataStream:
 class ConnectedStreams:
     """Several streams feeding one multi-input operator; input ``i`` is ``streams[i]``."""
 
-    def __init__(self, env: BaseEnvironment, streams: Sequence[DataStream]) -> None:
+    def __init__(self, env: PipelineOwner, streams: Sequence[DataStream]) -> None:
         self.env = env
         self.streams = list(streams)
 

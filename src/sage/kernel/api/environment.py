@@ -13,12 +13,11 @@ from typing import Any
 
 from sage.common.errors import ConfigError
 from sage.kernel.api.datastream import DataStream, make_spec
-from sage.kernel.api.functions import BaseFunction
-from sage.kernel.api.service import ServiceSpec
 from sage.kernel.api.sources import IterableSource, SharedIterator
+from sage.kernel.core.function import BaseFunction
+from sage.kernel.core.job import JobMetrics, Runtime, ServiceSpec
 from sage.kernel.graph import LogicalGraph, OperatorSpec
 from sage.kernel.plan import PhysicalPlan, PlanConfig, compile_plan
-from sage.kernel.runtime.base import JobMetrics, Runtime
 
 
 class BaseEnvironment:

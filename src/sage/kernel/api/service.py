@@ -14,25 +14,12 @@ arrival.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sage.kernel.api.functions import BaseFunction
+from sage.kernel.core.function import BaseFunction
 
 if TYPE_CHECKING:
     from sage.kernel.api.datastream import DataStream
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    """A registered service: how to build it and what it needs to be placed (the local
-    runtime records ``resources``, the Ray runtime places the service actor by them)."""
-
-    name: str
-    factory: Any
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    resources: dict[str, Any] = field(default_factory=dict)
 
 
 class BaseService(BaseFunction):

@@ -16,11 +16,10 @@ from typing import Any
 
 from sage.common.errors import JobFailedError
 from sage.common.logging import get_logger
-from sage.kernel.api.service import ServiceSpec
+from sage.kernel.core.job import JobMetrics, OperatorMetrics, Runtime, ServiceSpec
 from sage.kernel.plan import PhysicalPlan, PlanEdge
-from sage.kernel.runtime.base import JobMetrics, Runtime
 from sage.kernel.runtime.loops import LocalLoopTracker
-from sage.kernel.runtime.operators import OperatorError, OperatorMetrics
+from sage.kernel.runtime.runners import OperatorError
 from sage.kernel.runtime.services import LocalServiceHost
 from sage.kernel.runtime.task import EOS, LOOP_QUIESCENT, TaskCore
 from sage.platform.queue import BoundedChannel, ChannelCancelled

@@ -13,9 +13,9 @@ from typing import Any
 
 from sage.common.errors import ConfigError, JobFailedError
 from sage.common.logging import get_logger
-from sage.kernel.api.context import ServiceCaller, TaskContext
-from sage.kernel.api.functions import BaseFunction
-from sage.kernel.api.service import ServiceSpec
+from sage.kernel.core.context import ServiceCaller, TaskContext
+from sage.kernel.core.function import BaseFunction
+from sage.kernel.core.job import ServiceSpec
 
 
 def resolve_method(service: Any, name: str, method: str | None) -> Any:
@@ -50,7 +50,7 @@ def open_service(spec: ServiceSpec, job_name: str, caller: ServiceCaller) -> Any
 
 
 class LocalServiceHost:
-    """Implements :class:`~sage.kernel.api.context.ServiceCaller` for the local runtime."""
+    """Implements :class:`~sage.kernel.core.context.ServiceCaller` for the local runtime."""
 
     def __init__(self, specs: list[ServiceSpec], job_name: str) -> None:
         self.specs = {s.name: s for s in specs}

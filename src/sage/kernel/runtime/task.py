@@ -13,7 +13,7 @@ Contract (the local runtime drives it from a thread, the Ray runtime from an act
   channel, duplicates ignored). Call ``flush()`` whenever the inbox is empty right now.
 * Outputs go through one :class:`EdgeRouter` per out-edge into ``transport.send``
   (micro-batches of up to ``batch_size``) and ``transport.send_eos``.
-* Errors: :class:`~sage.kernel.runtime.operators.OperatorError` escapes ``open``,
+* Errors: :class:`~sage.kernel.runtime.runners.OperatorError` escapes ``open``,
   ``handle``, ``source_step`` or ``finish`` when an operator fails under the ``fail``
   policy; the runtime then fails the job and calls ``abort()``.
 * Loops: for tasks inside a feedback loop the core reports to a :class:`LoopTracker`
@@ -29,12 +29,12 @@ import traceback
 from typing import Any, Protocol
 
 from sage.common.logging import get_logger
-from sage.kernel.api.context import ServiceCaller, TaskContext
-from sage.kernel.api.functions import BaseFunction, instantiate
+from sage.kernel.core.context import ServiceCaller, TaskContext
+from sage.kernel.core.function import BaseFunction, instantiate
 from sage.kernel.graph import DeadLetter, ErrorPolicy
 from sage.kernel.partition import stable_hash
 from sage.kernel.plan import PhysicalPlan, PlanEdge, Stage
-from sage.kernel.runtime.operators import (
+from sage.kernel.runtime.runners import (
     OperatorError,
     OperatorMetrics,
     OperatorRunner,

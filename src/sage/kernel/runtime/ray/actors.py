@@ -22,11 +22,11 @@ from ray.exceptions import RayTaskError
 import ray
 from sage.common.errors import ConfigError
 from sage.common.logging import get_logger
-from sage.kernel.api.service import ServiceSpec
+from sage.kernel.core.job import ServiceSpec
 from sage.kernel.plan import LoopSpec, PhysicalPlan
 from sage.kernel.runtime.loops import LocalLoopTracker
-from sage.kernel.runtime.operators import OperatorError
 from sage.kernel.runtime.ray.transport import ActorTransport, DownstreamLost
+from sage.kernel.runtime.runners import OperatorError
 from sage.kernel.runtime.services import open_service, resolve_method
 from sage.kernel.runtime.task import LOOP_QUIESCENT, TaskCore
 
@@ -85,7 +85,7 @@ class _Names:
 
 
 class RayServiceCaller:
-    """:class:`~sage.kernel.api.context.ServiceCaller` over service actors."""
+    """:class:`~sage.kernel.core.context.ServiceCaller` over service actors."""
 
     def __init__(self, names: _Names, services: list[str]) -> None:
         self.names = names

@@ -23,10 +23,8 @@ from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 import ray
 from sage.common.errors import JobFailedError, ResourceUnavailableError
 from sage.common.logging import get_logger
-from sage.kernel.api.service import ServiceSpec
+from sage.kernel.core.job import JobMetrics, OperatorMetrics, Runtime, ServiceSpec
 from sage.kernel.plan import PhysicalPlan, Stage
-from sage.kernel.runtime.base import JobMetrics, Runtime
-from sage.kernel.runtime.operators import OperatorMetrics
 from sage.kernel.runtime.ray.actors import (
     HostSpec,
     LoopTrackerHost,

@@ -1,8 +1,10 @@
-"""What every runtime offers the environment, and the job metrics it reports.
+"""The contract between an environment and a runtime: what a job hands over (the
+compiled :class:`~sage.kernel.plan.PhysicalPlan` and its :class:`ServiceSpec` list),
+what every runtime offers (:class:`Runtime`) and the metrics it reports.
 
-A runtime executes one compiled :class:`~sage.kernel.plan.PhysicalPlan` plus the job's
-services. ``BaseEnvironment`` only talks to this interface, so ``RemoteEnvironment``
-only has to return a different runtime from ``_create_runtime``.
+``BaseEnvironment`` only talks to this interface, so ``RemoteEnvironment`` only has to
+return a different runtime from ``_create_runtime``. It sits below both the API and the
+runtimes, so neither imports the other to share it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,38 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from sage.kernel.api.service import ServiceSpec
 from sage.kernel.plan import PhysicalPlan
-from sage.kernel.runtime.operators import OperatorMetrics
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A registered service: how to build it and what it needs to be placed (the local
+    runtime records ``resources``, the Ray runtime places the service actor by them)."""
+
+    name: str
+    factory: Any
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OperatorMetrics:
+    """Record counts of one operator (one task's, or summed over its instances)."""
+
+    records_in: int = 0
+    records_out: int = 0
+    skipped: int = 0
+    dead_lettered: int = 0
+
+    def add(self, other: OperatorMetrics) -> None:
+        self.records_in += other.records_in
+        self.records_out += other.records_out
+        self.skipped += other.skipped
+        self.dead_lettered += other.dead_lettered
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
 
 
 @dataclass

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sage.common.errors import ConfigError
-from sage.kernel.api.functions import BaseFunction
+from sage.kernel.core.function import BaseFunction
+from sage.kernel.core.job import OperatorMetrics
 from sage.kernel.graph import DeadLetter, ErrorPolicy, OperatorSpec
 
 
@@ -26,23 +26,6 @@ class OperatorError(Exception):
         self.operator = operator
         self.error = error
         self.traceback_text = traceback_text
-
-
-@dataclass
-class OperatorMetrics:
-    records_in: int = 0
-    records_out: int = 0
-    skipped: int = 0
-    dead_lettered: int = 0
-
-    def add(self, other: OperatorMetrics) -> None:
-        self.records_in += other.records_in
-        self.records_out += other.records_out
-        self.skipped += other.skipped
-        self.dead_lettered += other.dead_lettered
-
-    def to_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
 
 
 DeadLetterSink = Callable[[str, DeadLetter], None]

@@ -6,7 +6,7 @@ from typing import Any
 
 from sage.common.errors import ConfigError
 from sage.kernel.api.environment import BaseEnvironment
-from sage.kernel.runtime.base import Runtime
+from sage.kernel.core.job import Runtime
 from sage.kernel.scheduler import SchedulerPolicy, get_scheduler
 
 
