@@ -25,19 +25,14 @@ from sage.common.ports import SERVER_KEEP_ALIVE_S
 from sage.gateway.auth import CallerContext, KeyRing, caller_context
 from sage.gateway.errors import refusal_error
 from sage.gateway.metrics import GatewayMetrics
-from sage.gateway.schemas import (
-    ChatCompletionRequest,
-    CompletionRequest,
-    EmbeddingRequest,
-    EngineRegistration,
-    PolicyChange,
-)
+from sage.gateway.schemas import EngineRegistration, PolicyChange
 from sage.llm.control_plane.dispatcher import ControlPlane, EngineReply
 from sage.llm.control_plane.policies import available_policies
 from sage.llm.control_plane.types import RequestKind
 from sage.llm.engines.external import with_served_models
 from sage.llm.exposure import require_key_when_exposed
 from sage.llm.openai_errors import OpenAIError, install_error_handlers
+from sage.llm.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from sage.llm.request_body import parse_body
 from sage.llm.sse import SSE_HEADERS
 
@@ -190,6 +185,16 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
     async def models(request: Request) -> JSONResponse:
         gw.keys.authenticate(request.headers)
         return JSONResponse({"object": "list", "data": control_plane.models()})
+
+    @app.get("/v1/models/{model_id:path}")
+    async def model(model_id: str, request: Request) -> JSONResponse:
+        gw.keys.authenticate(request.headers)
+        for card in control_plane.models():
+            if card.get("id") == model_id:
+                return JSONResponse(card)
+        raise OpenAIError(
+            404, f"model {model_id!r} does not exist", param="model", code="model_not_found"
+        )
 
     @app.get("/health")
     async def health() -> JSONResponse:

@@ -17,9 +17,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 
 from sage.llm.engines.batcher import MicroBatcher
-from sage.llm.engines.schemas import EmbeddingRequest
 from sage.llm.engines.server import base_parser, create_engine_app, parse_model_args, serve
 from sage.llm.openai_errors import OpenAIError
+from sage.llm.protocol import EmbeddingRequest
 
 
 class EmbeddingEngine:

@@ -25,9 +25,9 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from sage.llm.engines.schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from sage.llm.engines.server import base_parser, create_engine_app, serve
 from sage.llm.openai_errors import OpenAIError, validation_error
+from sage.llm.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from sage.llm.request_body import parse_body
 from sage.llm.sse import SSE_HEADERS, sse_stream
 

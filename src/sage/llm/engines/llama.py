@@ -15,21 +15,24 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from sage.llm.engines.prompt_guard import guard_tokenizer, mark_text
-from sage.llm.engines.schemas import ChatCompletionRequest, CompletionRequest
+from sage.llm.engines.llama_chat import ChatRun, chat_formatter
+from sage.llm.engines.llama_completions import CompletionRun
+from sage.llm.engines.prompt_guard import guard_tokenizer
 from sage.llm.engines.server import base_parser, create_engine_app, parse_model_args, serve
 from sage.llm.limits import check_chat, check_prompt
 from sage.llm.openai_errors import OpenAIError
+from sage.llm.protocol import ChatCompletionRequest, CompletionRequest
+from sage.llm.request_body import parse_body
 from sage.llm.sse import SSE_HEADERS, sse_stream
 
 _END = object()
@@ -111,6 +114,7 @@ class LlamaEngine:
             for _ in range(max(1, capacity))
         ]
         self.n_ctx = n_ctx
+        self.formatter = chat_formatter(self._all_slots[0].llm)
 
     def bind_loop(self) -> None:
         self.slots = asyncio.Queue()
@@ -134,13 +138,11 @@ class LlamaEngine:
 
         def call() -> Any:
             try:
-                return self._call(slot.llm, chat, body, stream=False)
+                return self._run(slot.llm, chat, body).response(body.model or self.model_name)
             finally:
                 self._release(loop, slot)
 
-        result = await loop.run_in_executor(slot.executor, call)
-        result["model"] = body.model or self.model_name
-        return result
+        return await loop.run_in_executor(slot.executor, call)
 
     def _release(self, loop: asyncio.AbstractEventLoop, slot: Slot) -> None:
         """Give the slot back from the worker thread: reliable even when the request's
@@ -152,7 +154,7 @@ class LlamaEngine:
     async def stream(
         self, chat: bool, body: ChatCompletionRequest | CompletionRequest
     ) -> AsyncIterator[dict[str, Any]]:
-        """Chunks as llama.cpp makes them, each sent at once; a last one carries ``usage``."""
+        """OpenAI chunks, each sent as soon as it is made; a last one carries ``usage``."""
         slot = await self._acquire()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -161,7 +163,7 @@ class LlamaEngine:
 
         def produce() -> None:
             try:
-                for item in self._stream_sync(slot.llm, chat, body, cancelled):
+                for item in self._run(slot.llm, chat, body).chunks(cancelled):
                     loop.call_soon_threadsafe(queue.put_nowait, item)
             except BaseException as exc:  # hand errors to the async side
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
@@ -179,69 +181,15 @@ class LlamaEngine:
         finally:
             cancelled.set()  # the client went away: stop decoding (the thread frees the slot)
 
-    def _call(
-        self, llm: Any, chat: bool, body: ChatCompletionRequest | CompletionRequest, stream: bool
-    ) -> Any:
-        try:
-            if chat:
-                assert isinstance(body, ChatCompletionRequest)
-                return llm.create_chat_completion(
-                    messages=[
-                        {
-                            "role": m.role if m.role != "developer" else "system",
-                            "content": mark_text(m.text()),  # text, never control tokens
-                        }
-                        for m in body.messages
-                    ],
-                    max_tokens=body.token_limit,
-                    stream=stream,
-                    **body.sampling_kwargs(),
-                )
-            assert isinstance(body, CompletionRequest)
-            return llm.create_completion(
-                prompt=body.prompt_text,
-                max_tokens=body.token_limit,
-                echo=body.echo,
-                stream=stream,
-                **body.sampling_kwargs(),
-            )
-        except ValueError as exc:  # e.g. prompt longer than the context window
-            raise OpenAIError(400, str(exc), code="context_length_exceeded") from exc
-
-    def _stream_sync(
-        self,
-        llm: Any,
-        chat: bool,
-        body: ChatCompletionRequest | CompletionRequest,
-        cancelled: threading.Event,
-    ) -> Iterator[dict[str, Any]]:
-        """llama.cpp's chunks as they come, then OpenAI's usage chunk (``choices: []``)."""
-        chunks = self._call(llm, chat, body, stream=True)
-        completion_tokens = 0
-        last: dict[str, Any] | None = None
-        try:
-            for chunk in chunks:
-                if cancelled.is_set():
-                    return
-                choice = chunk["choices"][0]
-                text = choice.get("delta", {}).get("content") if chat else choice.get("text")
-                if text:
-                    completion_tokens += 1  # llama.cpp streams one token per chunk
-                last = chunk
-                yield chunk
-        finally:
-            chunks.close()
-        if last is None:
-            return
-        finish = last["choices"][0].get("finish_reason")
-        # Tokens evaluated = prompt + completion, minus the last one when cut at max_tokens.
-        prompt_tokens = max(0, llm.n_tokens - completion_tokens + (1 if finish == "length" else 0))
-        usage = {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        }
-        yield {**{k: last[k] for k in ("id", "object", "created")}, "choices": [], "usage": usage}
+    def _run(
+        self, llm: Any, chat: bool, body: ChatCompletionRequest | CompletionRequest
+    ) -> ChatRun | CompletionRun:
+        """The request's run on ``llm`` (prompt tokenized, grammar built; nothing made yet)."""
+        if chat:
+            assert isinstance(body, ChatCompletionRequest)
+            return ChatRun(llm, self.formatter, body, self.n_ctx)
+        assert isinstance(body, CompletionRequest)
+        return CompletionRun(llm, body, self.n_ctx)
 
 
 def _as_openai_error(exc: BaseException) -> OpenAIError:
@@ -275,13 +223,14 @@ def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
             )
         return JSONResponse(await engine.run(chat, body))
 
+    # Parsed as the gateway parses them (JSON mode, same models): same verdicts.
     @app.post("/v1/chat/completions")
-    async def chat_completions(body: ChatCompletionRequest) -> Any:
-        return await respond(True, body)
+    async def chat_completions(request: Request) -> Any:
+        return await respond(True, (await parse_body(request, ChatCompletionRequest))[1])
 
     @app.post("/v1/completions")
-    async def completions(body: CompletionRequest) -> Any:
-        return await respond(False, body)
+    async def completions(request: Request) -> Any:
+        return await respond(False, (await parse_body(request, CompletionRequest))[1])
 
     return app
 
@@ -289,10 +238,10 @@ def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
 def check_input(chat: bool, body: ChatCompletionRequest | CompletionRequest) -> None:
     """400 for input past the limits or empty, before a slot is taken or a token made."""
     if isinstance(body, ChatCompletionRequest):
-        check_chat(body.messages)
+        check_chat([{"content": m.text()} for m in body.messages])
         return
-    check_prompt(body.prompt)
-    if not body.prompt_text:
+    check_prompt([p for p in body.prompts if isinstance(p, str)])
+    if any(p == "" for p in body.prompts):
         raise OpenAIError(400, "prompt must not be empty", param="prompt", code="invalid_prompt")
 
 

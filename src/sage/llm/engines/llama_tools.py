@@ -1,0 +1,195 @@
+"""Tool calls and JSON output for a llama.cpp model by constrained decoding.
+
+The model is shown the tools the way SmolLM2 was tuned for function calling (a JSON
+list in ``<tools>`` and calls as ``<tool_call>[{"name", "arguments"}]</tool_call>``)
+and decoded under a GBNF grammar built with llama-cpp-python's JSON-schema converter:
+with ``auto`` the grammar is "plain text (not starting with ``<``) or a call list",
+with ``required`` or a named function only calls. Every call therefore names an offered
+tool and has schema-valid arguments, whatever the model's size.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sage.llm.openai_errors import OpenAIError
+from sage.llm.protocol.chat import ChatCompletionRequest, NamedToolChoice, ResponseFormatJSONSchema
+
+CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+
+# Python-ish type names some tool catalogs use (BFCL's "dict", "float", ...).
+_TYPE_ALIASES = {
+    "dict": "object", "float": "number", "int": "integer", "bool": "boolean",
+    "str": "string", "list": "array", "tuple": "array",
+}  # fmt: skip
+
+TOOLS_PROMPT = """You are an expert in composing functions. You are given a question and a set \
+of possible functions. Based on the question, you will need to make one or more function/tool \
+calls to achieve the purpose. {when}
+
+You have access to the following tools:
+<tools>{tools}</tools>
+
+To call tools, answer only in this format, with argument values taken from the question:
+<tool_call>[{{"name": "func_name1", "arguments": {{"argument1": "value1"}}}}]</tool_call>"""
+
+_WHEN = {
+    "auto": "If none of the functions fits, answer the question directly in plain text.",
+    "required": "You must call at least one of the functions.",
+}
+
+
+def normalize_schema(schema: Any) -> Any:
+    """``schema`` with Python-ish type names made JSON Schema and ``any`` dropped."""
+    if isinstance(schema, list):
+        return [normalize_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: normalize_schema(v) for k, v in schema.items()}
+    kind = out.get("type")
+    if isinstance(kind, str):
+        if kind == "any":
+            out.pop("type")
+        else:
+            out["type"] = _TYPE_ALIASES.get(kind, kind)
+    return out
+
+
+def _offered(body: ChatCompletionRequest) -> list[Any]:
+    choice = body.effective_tool_choice
+    tools = body.tools or []
+    if isinstance(choice, NamedToolChoice):
+        return [t for t in tools if t.function.name == choice.function.name]
+    return tools
+
+
+def tools_system_prompt(body: ChatCompletionRequest) -> str | None:
+    """The system text that presents the tools, or None when no call is possible."""
+    choice = body.effective_tool_choice
+    if choice == "none":
+        return None
+    catalog = [
+        {
+            "name": t.function.name,
+            "description": t.function.description or "",
+            "parameters": normalize_schema(t.function.parameters or {"type": "object"}),
+        }
+        for t in _offered(body)
+    ]
+    when = _WHEN["auto"] if choice == "auto" else _WHEN["required"]
+    return TOOLS_PROMPT.format(when=when, tools=json.dumps(catalog, ensure_ascii=False))
+
+
+def response_format_prompt(body: ChatCompletionRequest) -> str | None:
+    """A system hint for JSON output: a small model follows a schema it can read."""
+    fmt = body.response_format
+    if isinstance(fmt, ResponseFormatJSONSchema):
+        schema = json.dumps(fmt.json_schema.schema_ or {"type": "object"}, ensure_ascii=False)
+        return f"Respond only with a JSON object that follows this JSON schema: {schema}"
+    if fmt is not None and fmt.type == "json_object":
+        return "Respond only with a JSON object."
+    return None
+
+
+def _converter() -> Any:
+    from llama_cpp.llama_grammar import SchemaConverter
+
+    return SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+
+
+def _schema_rule(converter: Any, schema: dict[str, Any], name: str, param: str) -> str:
+    try:
+        schema = converter.resolve_refs(normalize_schema(schema), name)
+        return str(converter.visit(schema, name))
+    except (KeyError, ValueError, TypeError, AssertionError, NotImplementedError) as exc:
+        raise OpenAIError(
+            400, f"cannot constrain output to this JSON schema: {exc}", param=param
+        ) from None
+
+
+def _calls_schema(body: ChatCompletionRequest) -> dict[str, Any]:
+    variants = [
+        {
+            "type": "object",
+            "properties": {
+                "name": {"const": t.function.name},
+                "arguments": t.function.parameters or {"type": "object"},
+            },
+            "required": ["name", "arguments"],
+        }
+        for t in _offered(body)
+    ]
+    items = variants[0] if len(variants) == 1 else {"anyOf": variants}
+    schema: dict[str, Any] = {"type": "array", "items": items, "minItems": 1}
+    if body.parallel_tool_calls is False or isinstance(body.effective_tool_choice, NamedToolChoice):
+        schema["maxItems"] = 1
+    return schema
+
+
+def grammar_text(body: ChatCompletionRequest) -> str | None:
+    """GBNF for what this request allows the model to say, or None for free text."""
+    converter = _converter()
+    choice = body.effective_tool_choice
+    if choice != "none":
+        calls = _schema_rule(converter, _calls_schema(body), "calls", "tools")
+        call = f'"{CALL_OPEN}" {calls} "{CALL_CLOSE}"'
+        root = call if choice != "auto" else f'{call} | [^<\\x00] [^\\x00]*'
+    elif body.response_format is not None and body.response_format.type != "text":
+        fmt = body.response_format
+        schema = {"type": "object"}
+        if isinstance(fmt, ResponseFormatJSONSchema) and fmt.json_schema.schema_ is not None:
+            schema = fmt.json_schema.schema_
+        root = _schema_rule(converter, schema, "answer", "response_format.json_schema.schema")
+    else:
+        return None
+    return f"root ::= {root}\n{converter.format_grammar()}"
+
+
+def grammar_for(body: ChatCompletionRequest) -> Any:
+    """A ``LlamaGrammar`` for ``body`` (None for free text)."""
+    text = grammar_text(body)
+    if text is None:
+        return None
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
+def parse_tool_calls(text: str) -> list[dict[str, Any]] | None:
+    """OpenAI ``tool_calls`` from a reply, or None when it is plain text (or was cut)."""
+    stripped = text.strip()
+    if not stripped.startswith(CALL_OPEN):
+        return None
+    inner = stripped[len(CALL_OPEN) :].removesuffix(CALL_CLOSE)
+    try:
+        calls = json.loads(inner)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(calls, list):
+        return None
+    return [
+        {
+            "id": f"call_{uuid.uuid4().hex[:24]}",
+            "type": "function",
+            "function": {
+                "name": str(call.get("name", "")),
+                "arguments": json.dumps(call.get("arguments", {}), ensure_ascii=False),
+            },
+        }
+        for call in calls
+        if isinstance(call, dict)
+    ]
+
+
+def render_tool_calls(calls: list[Any]) -> str:
+    """An assistant turn's earlier ``tool_calls`` in the form the model writes them."""
+    items = []
+    for call in calls:
+        try:
+            arguments = json.loads(call.function.arguments or "{}")
+        except json.JSONDecodeError:
+            arguments = call.function.arguments
+        items.append({"name": call.function.name, "arguments": arguments})
+    return f"{CALL_OPEN}{json.dumps(items, ensure_ascii=False)}{CALL_CLOSE}"
