@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from sage import __version__
-from sage.cli.commands import bench, demo, doctor, engine, job, jobmanager, llm
+from sage.cli.commands import bench, demo, doctor, engine, job, jobmanager, llm, studio
 
 app = typer.Typer(
     name="sage",
@@ -37,6 +37,7 @@ app.add_typer(llm.app, name="llm")
 app.add_typer(bench.app, name="bench")
 app.add_typer(job.app, name="job")
 app.add_typer(jobmanager.app, name="jobmanager")
+app.add_typer(studio.app, name="studio")
 
 if __name__ == "__main__":
     app()

@@ -8,16 +8,22 @@ same plan on actors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from sage.common.errors import ConfigError
 from sage.kernel.api.datastream import DataStream, make_spec
-from sage.kernel.api.sources import IterableSource, SharedIterator
+from sage.kernel.api.functions import BatchFunction, SourceFunction
+from sage.kernel.api.sources import CollectSink, IterableSource, SharedIterator
 from sage.kernel.core.function import BaseFunction
 from sage.kernel.core.job import JobMetrics, Runtime, ServiceSpec
+from sage.kernel.core.progress import report_progress
 from sage.kernel.graph import LogicalGraph, OperatorSpec
+from sage.kernel.kinds import COLLECT, DEAD_LETTER, FUTURE, SOURCE
 from sage.kernel.plan import PhysicalPlan, PlanConfig, compile_plan
+
+T = TypeVar("T")
 
 
 class BaseEnvironment:
@@ -45,11 +51,11 @@ class BaseEnvironment:
 
     # -- sources ----------------------------------------------------------------------
     def _source(self, source: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-                bounded: bool) -> DataStream:
+                bounded: bool) -> DataStream[Any]:
         if isinstance(source, type) and issubclass(source, BaseFunction) or isinstance(
             source, BaseFunction
         ):
-            spec = make_spec(self, "source", source, args, kwargs, bounded=bounded)
+            spec = make_spec(self, SOURCE, source, args, kwargs, bounded=bounded)
         elif isinstance(source, str | bytes) or not isinstance(source, Iterable):
             raise ConfigError(
                 f"a source must be a SourceFunction/BatchFunction class or an iterable, "
@@ -60,39 +66,73 @@ class BaseEnvironment:
             data = (source if isinstance(source, Sequence)
                     else SharedIterator(source, consumers=consumers))
             kwargs.setdefault("name", self._graph.unique_name("source"))
-            spec = make_spec(self, "source", IterableSource, (data,), kwargs, bounded=bounded)
+            spec = make_spec(self, SOURCE, IterableSource, (data,), kwargs, bounded=bounded)
         self._graph.add(spec)
         return DataStream(self, spec.name)
 
-    def from_batch(self, source: Any, *args: Any, **kwargs: Any) -> DataStream:
+    def from_batch(self, source: Iterable[T] | type[BatchFunction[T]] | BatchFunction[T],
+                   *args: Any, **kwargs: Any) -> DataStream[T]:
         """Bounded source: a ``BatchFunction`` class (``execute()`` returns ``None`` at
-        the end) or any list/iterable. Parallel instances share the data without overlap."""
+        the end) or any list/iterable. Parallel instances share the data without overlap.
+
+        >>> from sage.kernel import LocalEnvironment
+        >>> env = LocalEnvironment("doc")
+        >>> out = env.collect(env.from_batch(["a", "b"]))
+        >>> _ = env.submit()
+        >>> out
+        ['a', 'b']
+        """
         return self._source(source, args, kwargs, bounded=True)
 
-    def from_collection(self, source: Any, *args: Any, **kwargs: Any) -> DataStream:
-        """Alias of :meth:`from_batch`."""
+    def from_collection(self, source: Any, *args: Any, **kwargs: Any) -> DataStream[Any]:
+        """Deprecated alias of :meth:`from_batch`."""
+        warnings.warn("from_collection is deprecated; use from_batch", DeprecationWarning,
+                      stacklevel=2)
         return self._source(source, args, kwargs, bounded=True)
 
-    def from_source(self, source: Any, *args: Any, **kwargs: Any) -> DataStream:
+    def from_source(self, source: type[SourceFunction[T]] | SourceFunction[T], *args: Any,
+                    **kwargs: Any) -> DataStream[T]:
         """Unbounded source: a ``SourceFunction`` class whose ``execute()`` returns a
-        record or ``None`` (nothing right now); runs until :meth:`stop`."""
+        record or ``None`` (nothing right now); runs until :meth:`stop`.
+
+        >>> import itertools
+        >>> from sage.kernel import LocalEnvironment, SourceFunction
+        >>> class Ticks(SourceFunction):
+        ...     def open(self): self.n = itertools.count()
+        ...     def execute(self): return next(self.n)
+        >>> env = LocalEnvironment("doc")
+        >>> _ = env.from_source(Ticks).filter(lambda n: n == 100).sink(lambda n: env.stop())
+        >>> _ = env.submit()
+        >>> env.metrics().status
+        'stopped'
+        """
         return self._source(source, args, kwargs, bounded=False)
 
-    def from_future(self, name: str) -> DataStream:
-        """A placeholder stream closed later with ``stream.fill_future(future)``."""
+    def from_future(self, name: str) -> DataStream[Any]:
+        """A placeholder stream closed later with ``stream.fill_future(future)`` (see
+        :meth:`DataStream.fill_future`)."""
         node = self._graph.unique_name(f"future:{name}")
-        self._graph.add(OperatorSpec(node, "future", None))
+        self._graph.add(OperatorSpec(node, FUTURE, None))
         self._graph.futures[node] = None
         return DataStream(self, node)
 
-    def dead_letters(self, name: str = "dead_letter") -> DataStream:
+    def dead_letters(self, name: str = "dead_letter") -> DataStream[Any]:
         """The stream of :class:`~sage.kernel.graph.DeadLetter` records of every operator
-        with ``error_policy="dead_letter:NAME"``; attach a sink to it."""
+        with ``error_policy="dead_letter:NAME"``; attach a sink to it.
+
+        >>> from sage.kernel import LocalEnvironment
+        >>> env = LocalEnvironment("doc")
+        >>> _ = env.from_batch([1, 0]).map(lambda x: 1 // x, error_policy="dead_letter")
+        >>> letters = env.collect(env.dead_letters())
+        >>> _ = env.submit()
+        >>> [(d.record, d.error) for d in letters]
+        [(0, 'ZeroDivisionError: integer division or modulo by zero')]
+        """
         node = f"dead_letter:{name}"
         if node not in self._graph.nodes:
             from sage.kernel.graph import ErrorPolicy
 
-            self._graph.add(OperatorSpec(node, "dead_letter", None, 1,
+            self._graph.add(OperatorSpec(node, DEAD_LETTER, None, 1,
                                          error_policy=ErrorPolicy("fail")))
         return DataStream(self, node)
 
@@ -124,6 +164,7 @@ class BaseEnvironment:
         self._plan = self.compile()
         self._runtime = self._create_runtime()
         self._runtime.start(self._plan, list(self._services.values()))
+        report_progress(self._plan, self._runtime)  # for the job manager / studio, if asked
         if autostop:
             self._runtime.wait()
             return self._runtime.metrics()

@@ -19,11 +19,18 @@ from typing import Any
 from sage.kernel.jobmanager.store import JobRecord, JobStatus
 
 
+def progress_path(log_path: Path) -> Path:
+    """Where a local job's SAGE pipelines publish their graph and counters (next to its
+    log; see :mod:`sage.kernel.core.progress`)."""
+    return log_path.with_suffix(".progress.json")
+
+
 class LocalLauncher:
     """Starts entrypoints as local process groups (see module docstring)."""
 
     def start(self, job: JobRecord, log_path: Path, exit_file: Path) -> subprocess.Popen[bytes]:
-        env = {**os.environ, **job.env, "SAGE_JOB_ID": job.id}
+        env = {**os.environ, **job.env, "SAGE_JOB_ID": job.id,
+               "SAGE_JOB_PROGRESS_FILE": str(progress_path(log_path))}  # GET /jobs/ID/graph
         cmd = [sys.executable, "-m", "sage.kernel.jobmanager.runner", str(exit_file), "--",
                *job.entrypoint]
         with open(log_path, "ab") as log:

@@ -9,6 +9,7 @@ recorded exit code, or as failed with a clear message when there is none.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -22,7 +23,7 @@ from typing import Any
 from sage.common.errors import SageError
 from sage.common.logging import get_logger
 from sage.common.processes import process_running
-from sage.kernel.jobmanager.launchers import LocalLauncher, RayJobLauncher
+from sage.kernel.jobmanager.launchers import LocalLauncher, RayJobLauncher, progress_path
 from sage.kernel.jobmanager.store import JobRecord, JobStatus, JobStore
 
 STOP_GRACE_S = 5.0
@@ -191,6 +192,15 @@ class JobManager:
             chunk = f.read(1 << 20)
         return chunk.decode("utf-8", "replace"), offset + len(chunk), done and len(chunk) < 1 << 20
 
+    def graph(self, job_id: str) -> dict[str, Any] | None:
+        """The pipelines the job reported (plan + live counters), ``None`` before any."""
+        job = self.get(job_id)
+        try:
+            data = json.loads(progress_path(Path(job.log_path or "")).read_text())
+        except (OSError, ValueError):
+            return None
+        return {"job_id": job_id, **data} if isinstance(data, dict) else None
+
     # -- control ------------------------------------------------------------------------
     def stop(self, job_id: str) -> JobRecord:
         job = self.get(job_id)
@@ -231,7 +241,8 @@ class JobManager:
                 self.ray.delete(job_id)
             except Exception as exc:  # noqa: BLE001 - already gone on the cluster
                 self.logger.warning("Ray could not delete %s: %s", job_id, exc)
-        for path in (Path(job.log_path or ""), self._exit_file(job_id)):
+        log = Path(job.log_path or "")
+        for path in (log, self._exit_file(job_id), progress_path(log)):
             if path.is_file():
                 path.unlink()
         self.store.delete(job_id)

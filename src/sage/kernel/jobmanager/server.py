@@ -1,7 +1,8 @@
 """The job manager's HTTP API (FastAPI). JSON in and out; an API key when exposed.
 
 Routes: ``GET /health``, ``POST /jobs``, ``GET /jobs``, ``GET /jobs/{id}``,
-``GET /jobs/{id}/logs?offset=N``, ``POST /jobs/{id}/stop``, ``DELETE /jobs/{id}``.
+``GET /jobs/{id}/logs?offset=N``, ``GET /jobs/{id}/graph`` (its pipelines and live
+counters), ``POST /jobs/{id}/stop``, ``DELETE /jobs/{id}``.
 Errors are ``{"detail": "..."}`` with 400/401/404/409/422.
 """
 
@@ -94,6 +95,15 @@ def create_app(manager: JobManager, api_key: str | None = None) -> FastAPI:
     def logs(job_id: str, offset: int = 0) -> dict[str, Any]:
         data, next_offset, done = manager.logs(job_id, max(0, offset))
         return {"data": data, "offset": next_offset, "done": done}
+
+    @app.get("/jobs/{job_id}/graph", dependencies=[Depends(check_key)])
+    def graph(job_id: str) -> dict[str, Any]:
+        """The job's pipeline graph and per-operator counters, as its runtime reported."""
+        data = manager.graph(job_id)
+        if data is None:
+            raise HTTPException(404, f"job {job_id!r} has reported no pipeline (yet): only "
+                                     "SAGE pipelines of local jobs report one")
+        return data
 
     @app.post("/jobs/{job_id}/stop", dependencies=[Depends(check_key)])
     def stop(job_id: str) -> dict[str, Any]:

@@ -1,0 +1,93 @@
+"""A job run by the job manager publishes its pipelines' graph and live counters.
+
+The job manager names a file in ``SAGE_JOB_PROGRESS_FILE``; every pipeline this process
+submits is then snapshotted there twice a second (plan, per-operator records in/out,
+skipped, dead letters, inbox peaks) with an atomic replace, and once more at exit. The
+job manager serves it as ``GET /jobs/{id}/graph``; the studio draws it. No port, no
+extra dependency, nothing at all when the variable is unset.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sage.kernel.core.job import Runtime
+from sage.kernel.plan import PhysicalPlan
+
+PROGRESS_ENV = "SAGE_JOB_PROGRESS_FILE"
+INTERVAL_S = 0.5
+
+
+class ProgressReporter:
+    """Writes the snapshot of every watched pipeline while any of them runs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._jobs: list[tuple[PhysicalPlan, Runtime]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        threading.Thread(target=self._loop, name="sage-progress", daemon=True).start()
+        atexit.register(self.write)
+
+    def watch(self, plan: PhysicalPlan, runtime: Runtime) -> None:
+        with self._lock:
+            self._jobs.append((plan, runtime))
+            self._wake.set()
+
+    def snapshot(self) -> dict[str, Any]:
+        now = time.time()
+        with self._lock:
+            jobs = list(self._jobs)
+        pipelines = []
+        for plan, runtime in jobs:
+            try:
+                metrics = runtime.metrics().to_dict()
+            except Exception as exc:  # noqa: BLE001 - a dying runtime: report what we know
+                metrics = {"status": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+            pipelines.append({
+                "job": plan.job_name, "status": metrics.get("status"), "updated_at": now,
+                "error": metrics.get("error"), "plan": plan.describe(), "metrics": metrics,
+                "channel_capacity": plan.config.channel_capacity,
+            })
+        return {"updated_at": now, "pid": os.getpid(), "pipelines": pipelines}
+
+    def write(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(self.snapshot(), default=str))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # the job manager deleted the job, or the disk is full: the job goes on
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            self.write()
+            with self._lock:
+                running = any(runtime.running for _, runtime in self._jobs)
+                if not running:
+                    self._wake.clear()  # a later watch() sets it again
+            if running:
+                time.sleep(INTERVAL_S)
+
+
+_reporter: ProgressReporter | None = None
+_reporter_lock = threading.Lock()
+
+
+def report_progress(plan: PhysicalPlan, runtime: Runtime) -> None:
+    """Publish this pipeline's progress when the job manager asked for it (env var)."""
+    global _reporter
+    path = os.environ.get(PROGRESS_ENV)
+    if not path:
+        return
+    with _reporter_lock:
+        if _reporter is None:
+            _reporter = ProgressReporter(Path(path))
+    _reporter.watch(plan, runtime)
