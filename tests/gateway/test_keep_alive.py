@@ -39,8 +39,9 @@ def test_engine_servers_keep_connections_as_long(monkeypatch: pytest.MonkeyPatch
 async def test_the_gateway_drops_idle_connections_before_common_servers_close_them() -> None:
     assert uvicorn.Config(FastAPI()).timeout_keep_alive > CLIENT_POOL_IDLE_S  # uvicorn, vLLM: 5 s
     async with ControlPlane("fifo") as cp:
-        assert cp._client is not None
-        assert cp._client.connector._keepalive_timeout == CLIENT_POOL_IDLE_S  # type: ignore[union-attr]
+        assert cp.transport.session is not None
+        connector = cp.transport.session.connector
+        assert connector._keepalive_timeout == CLIENT_POOL_IDLE_S  # type: ignore[union-attr]
 
 
 class IdleClosingEngine:

@@ -1,0 +1,43 @@
+"""Admission: whether a new request may enter the queue, or which refusal it gets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sage.llm.control_plane.errors import (
+    DeadlineUnmeetableError,
+    NoHealthyEngineError,
+    OverloadedError,
+)
+from sage.llm.control_plane.policies import SchedulingPolicy
+from sage.llm.control_plane.rate_limit import TenantRateLimiter
+from sage.llm.control_plane.types import EngineState, Request
+
+
+class Admission:
+    """Checks, in order: a healthy engine serves the request; the policy takes it (queue
+    bound, tenant share, deadline); the tenant's rate limit has a token for it."""
+
+    def __init__(self, rate_limiter: TenantRateLimiter | None = None) -> None:
+        self.rate_limiter = rate_limiter or TenantRateLimiter()
+
+    def check(
+        self,
+        request: Request,
+        policy: SchedulingPolicy,
+        engines: Sequence[EngineState],
+        now: float,
+    ) -> None:
+        """Return if ``request`` is admitted (taking a rate token); raise the refusal if not."""
+        if not any(s.can_serve(request) for s in engines):
+            raise NoHealthyEngineError(
+                f"no healthy {request.engine_kind} engine can serve model {request.model!r}"
+            )
+        if not policy.admit(request, engines, now):  # no side effects
+            if request.deadline is not None and len(policy) < policy.max_queue:
+                raise DeadlineUnmeetableError("the request's deadline cannot be met", 1.0)
+            # The whole queue, or the policy's share for this tenant, is full.
+            raise OverloadedError(f"the request queue is full ({policy.name})", 1.0)
+        wait = self.rate_limiter.check(request.tenant, now)  # takes a token: admitted only
+        if wait is not None:
+            raise OverloadedError(f"rate limit exceeded for tenant {request.tenant!r}", wait)
