@@ -65,8 +65,13 @@ def submit(
     env: list[str] = typer.Option([], "--env", help="KEY=VALUE, repeatable"),
     resource: list[str] = typer.Option([], "--resource",
                                        help="NAME=AMOUNT for Ray jobs (num_gpus=1)"),
+    limit: list[str] = typer.Option([], "--limit", help="NAME=N resource limit of a local "
+                                    "job: memory_mb, cpu_s, open_files, processes, file_mb"),
 ) -> None:
-    """Submit ENTRYPOINT: ``sage job submit [--name N] -- python my_pipeline.py``."""
+    """Submit ENTRYPOINT: ``sage job submit [--name N] -- python my_pipeline.py``.
+
+    ``python`` runs as the job manager's interpreter; ``--env`` values are kept only in
+    the job's process (never stored, never shown)."""
     import os
 
     from rich.console import Console
@@ -82,10 +87,11 @@ def submit(
     try:
         envs = parse_assignments(env, "--env")
         resources = parse_resources(resource, "--resource")
+        limits = {k: int(v) for k, v in parse_resources(limit, "--limit").items()}
     except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from exc
     wd = os.path.abspath(working_dir) if working_dir else os.getcwd()
-    job = _run(lambda c: c.submit(entrypoint, name, wd, envs, resources))
+    job = _run(lambda c: c.submit(entrypoint, name, wd, envs, resources, limits))
     Console().print(f"submitted [bold]{job['id']}[/bold] ({job['name']}): {_status(job)}")
 
 
@@ -117,9 +123,9 @@ def status(job_id: str = typer.Argument(..., help="job id")) -> None:
 
     job = _run(lambda c: c.get(job_id))
     table = Table(show_header=False, title=job["id"])
-    for key in ("name", "status", "backend", "entrypoint", "working_dir", "submitted_at",
-                "started_at", "ended_at", "exit_code", "pid", "resources", "log_path",
-                "message"):
+    for key in ("name", "status", "backend", "entrypoint", "interpreter", "working_dir",
+                "env", "submitted_at", "started_at", "ended_at", "exit_code", "pid",
+                "resources", "limits", "log_path", "message"):
         value = job.get(key)
         if key == "status":
             text = _status(job)

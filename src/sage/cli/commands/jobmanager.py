@@ -35,18 +35,21 @@ def start(
     from rich.console import Console
 
     from sage.common.config import get_settings
-    from sage.common.ports import SERVER_KEEP_ALIVE_S
+    from sage.common.ports import SERVER_KEEP_ALIVE_S, is_port_free
     from sage.kernel.jobmanager.manager import JobManager
     from sage.kernel.jobmanager.server import create_app, require_key_for
 
     console = Console(stderr=True)
     settings = get_settings()
     try:
-        require_key_for(host, api_key)
+        require_key_for(host, api_key, settings.security.min_key_length)
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     port = port or settings.ports.job_manager
+    if not is_port_free(port, host):
+        console.print(f"[red]error: port {port} on {host} is already in use[/red]")
+        raise typer.Exit(1)
     manager = JobManager(data_dir or settings.home / "jobmanager", ray_address)
     console.print(f"job manager on http://{host}:{port} (data: {manager.data_dir}, "
                   f"backend: {'ray ' + ray_address if ray_address else 'local'})")

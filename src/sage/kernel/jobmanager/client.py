@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from sage.common.admin_token import admin_headers
 from sage.common.errors import SageError
 
 
@@ -22,7 +23,8 @@ class JobManagerError(SageError):
 class JobManagerClient:
     def __init__(self, url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # Without a key, the admin token a local job manager wrote (empty if none).
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else admin_headers()
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
     def close(self) -> None:
@@ -43,8 +45,9 @@ class JobManagerClient:
         except httpx.HTTPError as exc:
             raise JobManagerError(f"job manager at {self.url}: {exc}") from exc
         if response.status_code == 401:
-            raise JobManagerError("the job manager rejected the API key (401): pass "
-                                  "--api-key or set SAGE_JOBMANAGER_API_KEY", 401)
+            raise JobManagerError("the job manager rejected the API key or admin token "
+                                  "(401): pass --api-key or set SAGE_JOBMANAGER_API_KEY",
+                                  401)
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)
@@ -59,9 +62,10 @@ class JobManagerClient:
 
     def submit(self, entrypoint: list[str], name: str | None = None,
                working_dir: str | None = None, env: dict[str, str] | None = None,
-               resources: dict[str, float] | None = None) -> dict[str, Any]:
+               resources: dict[str, float] | None = None,
+               limits: dict[str, int] | None = None) -> dict[str, Any]:
         body = {"entrypoint": entrypoint, "name": name, "working_dir": working_dir,
-                "env": env or {}, "resources": resources or {}}
+                "env": env or {}, "resources": resources or {}, "limits": limits or {}}
         return dict(self._request("POST", "/jobs", json=body))
 
     def list(self) -> list[dict[str, Any]]:

@@ -1,15 +1,19 @@
 """How a job's entrypoint is run: a local process group, or Ray's Job Submission API.
 
 Local jobs run under :mod:`.runner` in their own session (process group), so stopping a
-job stops everything it spawned, and their output goes to a log file. Ray jobs go to
-the cluster's job server (``ray.job_submission.JobSubmissionClient``), which runs the
-entrypoint on the head node with the given working dir and environment.
+job stops everything it spawned, and their output goes to a 0600 log file. They run as
+the job manager's user (no sandbox) with a clean environment: what was submitted, plus
+what a job needs (:func:`job_environment`); ``python`` is the job manager's interpreter.
+Ray jobs go to the cluster's job server (``ray.job_submission.JobSubmissionClient``),
+which runs the entrypoint on the head node with the given working dir and environment.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +21,34 @@ from pathlib import Path
 from typing import Any
 
 from sage.kernel.jobmanager.store import JobRecord, JobStatus
+
+# Passed through from the job manager's environment; everything else stays out.
+JOB_ENV_KEEP = ("HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM",
+                "HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
+PYTHON_NAMES = ("python", "python3", f"python3.{sys.version_info.minor}")
+
+
+def job_environment(job_id: str, submitted: dict[str, str]) -> dict[str, str]:
+    """A job's environment: locale, home, ``PATH`` with this interpreter's directory first
+    (the venv), ``SAGE_*`` settings without secrets, then what was ``submitted``."""
+    env = {k: v for k, v in os.environ.items()
+           if k in JOB_ENV_KEEP or k.startswith("LC_")
+           or (k.startswith("SAGE_") and not any(w in k for w in _SECRET_WORDS))}
+    bin_dir = os.path.dirname(sys.executable)
+    env["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", os.defpath)])
+    if sys.prefix != sys.base_prefix:
+        env["VIRTUAL_ENV"] = sys.prefix
+    return {**env, **submitted, "SAGE_JOB_ID": job_id}
+
+
+def resolve_entrypoint(entrypoint: list[str]) -> tuple[list[str], str | None]:
+    """``python ...`` runs as this interpreter (``sys.executable``); also which program
+    the entrypoint runs, for ``sage job status``."""
+    if entrypoint and entrypoint[0] in PYTHON_NAMES:
+        return [sys.executable, *entrypoint[1:]], sys.executable
+    program = shutil.which(entrypoint[0]) if entrypoint else None
+    return list(entrypoint), program
 
 
 def progress_path(log_path: Path) -> Path:
@@ -29,11 +61,14 @@ class LocalLauncher:
     """Starts entrypoints as local process groups (see module docstring)."""
 
     def start(self, job: JobRecord, log_path: Path, exit_file: Path) -> subprocess.Popen[bytes]:
-        env = {**os.environ, **job.env, "SAGE_JOB_ID": job.id,
-               "SAGE_JOB_PROGRESS_FILE": str(progress_path(log_path))}  # GET /jobs/ID/graph
-        cmd = [sys.executable, "-m", "sage.kernel.jobmanager.runner", str(exit_file), "--",
-               *job.entrypoint]
-        with open(log_path, "ab") as log:
+        env = job_environment(job.id, job.env)
+        env["SAGE_JOB_PROGRESS_FILE"] = str(progress_path(log_path))  # GET /jobs/ID/graph
+        cmd = [sys.executable, "-m", "sage.kernel.jobmanager.runner", str(exit_file)]
+        if job.limits:
+            cmd += ["--limits", json.dumps(job.limits)]
+        cmd += ["--", *resolve_entrypoint(job.entrypoint)[0]]
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as log:
             return subprocess.Popen(cmd, cwd=job.working_dir or None, env=env,
                                     stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)

@@ -23,10 +23,18 @@ from typing import Any
 from sage.common.errors import SageError
 from sage.common.logging import get_logger
 from sage.common.processes import process_running
-from sage.kernel.jobmanager.launchers import LocalLauncher, RayJobLauncher, progress_path
+from sage.kernel.jobmanager.launchers import (
+    LocalLauncher,
+    RayJobLauncher,
+    progress_path,
+    resolve_entrypoint,
+)
+from sage.kernel.jobmanager.limits import check_limits
+from sage.kernel.jobmanager.process_tree import job_processes, signal_all, tagged
 from sage.kernel.jobmanager.store import JobRecord, JobStatus, JobStore
 
 STOP_GRACE_S = 5.0
+MAX_LOG_OFFSET = 1 << 62  # past any real log; larger offsets are a client error
 
 
 class UnknownJobError(SageError):
@@ -43,7 +51,9 @@ class JobManager:
     def __init__(self, data_dir: str | Path, ray_address: str | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.log_dir = self.data_dir / "logs"
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for path in (self.data_dir, self.log_dir):  # made by an older version: tighten
+            os.chmod(path, 0o700)
         self.store = JobStore(self.data_dir / "jobs.db")
         self.local = LocalLauncher()
         self.ray: RayJobLauncher | None = RayJobLauncher(ray_address) if ray_address else None
@@ -56,13 +66,17 @@ class JobManager:
     # -- submit -----------------------------------------------------------------------
     def submit(self, entrypoint: list[str], name: str | None = None,
                working_dir: str | None = None, env: dict[str, str] | None = None,
-               resources: dict[str, float] | None = None) -> JobRecord:
+               resources: dict[str, float] | None = None,
+               limits: dict[str, int] | None = None) -> JobRecord:
+        """Start a job; ``env`` values (maybe secrets) are kept only in its process."""
         job_id = f"job-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         job = JobRecord(id=job_id, name=name or Path(entrypoint[-1]).stem or job_id,
                         entrypoint=list(entrypoint), working_dir=working_dir,
                         env=dict(env or {}), resources=dict(resources or {}),
                         backend="ray" if self.ray else "local",
-                        log_path=str(self.log_dir / f"{job_id}.log"))
+                        log_path=str(self.log_dir / f"{job_id}.log"),
+                        interpreter=None if self.ray else resolve_entrypoint(entrypoint)[1],
+                        limits=check_limits(dict(limits or {})))
         self.store.add(job)
         try:
             if self.ray is not None:
@@ -183,6 +197,8 @@ class JobManager:
         if job.backend == "ray" and self.ray is not None:
             data = self.ray.logs(job_id)
             return data[offset:], len(data), job.status.terminal
+        if offset > MAX_LOG_OFFSET:
+            raise ValueError(f"offset {offset} is past any log (at most {MAX_LOG_OFFSET})")
         done = job.status.terminal  # read status first: no output can be missed after it
         path = Path(job.log_path or "")
         if not path.exists():
@@ -213,24 +229,36 @@ class JobManager:
         with self._lock:
             self._stopping.add(job_id)
         self.store.update(job_id, status=JobStatus.STOPPED, message="stopping")
-        if job.pid is not None and self.local.signal_group(job.pid, signal.SIGTERM):
-            threading.Thread(target=self._kill_later, args=(job.pid,), daemon=True).start()
-        elif job.pid is not None:
+        if job.pid is None:
+            return self.store.get(job_id) or job
+        # Found before any signal: once the runner exits, setsid orphans leave its tree.
+        escaped = job_processes(job.pid, job_id) - {job.pid}
+        if self.local.signal_group(job.pid, signal.SIGTERM):
+            signal_all(escaped, signal.SIGTERM)
+            threading.Thread(target=self._kill_later, args=(job.pid, job_id, escaped),
+                             daemon=True).start()
+        else:
+            signal_all(escaped, signal.SIGKILL)
             self._finalize(job_id, None)
         return self.store.get(job_id) or job
 
-    def _kill_later(self, pid: int) -> None:
-        """SIGKILL the group if the job ignores SIGTERM for ``STOP_GRACE_S``."""
+    def _kill_later(self, pid: int, job_id: str, escaped: set[int]) -> None:
+        """SIGKILL the group if the job ignores SIGTERM for ``STOP_GRACE_S``, and every
+        process of the job that left it (``setsid``) in any case."""
         try:
             fd = os.pidfd_open(pid)
         except OSError:
-            return  # already gone
-        try:
-            ready, _, _ = select.select([fd], [], [], STOP_GRACE_S)
-        finally:
-            os.close(fd)
+            ready = [True]  # already gone
+        else:
+            try:
+                ready, _, _ = select.select([fd], [], [], STOP_GRACE_S)
+            finally:
+                os.close(fd)
         if not ready:
+            escaped |= job_processes(pid, job_id) - {pid}
             self.local.signal_group(pid, signal.SIGKILL)
+        time.sleep(0.2)  # let well-behaved ones exit on SIGTERM first
+        signal_all(escaped | tagged(job_id), signal.SIGKILL)  # the runner's pid may be reused
 
     def delete(self, job_id: str) -> None:
         job = self.get(job_id)

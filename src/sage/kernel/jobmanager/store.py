@@ -1,8 +1,15 @@
-"""The persistent job table (SQLite, one file, safe to use from several threads)."""
+"""The persistent job table (SQLite, one file, safe to use from several threads).
+
+The file is 0600 (its directory 0700), and it never holds the values of a job's
+``env``: those can be secrets (``--env DB_PASSWORD=...``), so only their names are
+stored and shown; the values live in the job's process only.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -41,17 +48,30 @@ class JobRecord:
     exit_code: int | None = None
     pid: int | None = None
     message: str = ""
+    interpreter: str | None = None  # what ``python`` ran as (the job manager's own)
+    limits: dict[str, int] = field(default_factory=dict)  # RLIMITs, see jobmanager.limits
 
     def to_dict(self) -> dict[str, Any]:
+        """The job as the API shows it: ``env`` values redacted."""
         data = asdict(self)
         data["status"] = self.status.value
+        data["env"] = redact(self.env)
         return data
+
+
+REDACTED = "<redacted>"
+
+
+def redact(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with its names kept and its values hidden."""
+    return dict.fromkeys(env, REDACTED)
 
 
 _COLUMNS = ("id", "name", "entrypoint", "status", "working_dir", "env", "resources",
             "backend", "submitted_at", "started_at", "ended_at", "log_path", "exit_code",
-            "pid", "message")
-_JSON = ("entrypoint", "env", "resources")
+            "pid", "message", "interpreter", "limits")
+_JSON = ("entrypoint", "env", "resources", "limits")
+_ADDED = {"interpreter": "TEXT", "limits": "TEXT NOT NULL DEFAULT '{}'"}  # after version 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -69,7 +89,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     log_path TEXT,
     exit_code INTEGER,
     pid INTEGER,
-    message TEXT NOT NULL DEFAULT ''
+    message TEXT NOT NULL DEFAULT '',
+    interpreter TEXT,
+    limits TEXT NOT NULL DEFAULT '{}'
 )
 """
 
@@ -79,12 +101,21 @@ class JobStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):  # owner-only before SQLite opens it
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for column, kind in _ADDED.items():
+            if column not in have:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         self._db.commit()
+        for suffix in ("", "-wal", "-shm"):  # tables written before this version too
+            with contextlib.suppress(OSError):
+                os.chmod(f"{self.path}{suffix}", 0o600)
 
     def _row(self, row: tuple[Any, ...]) -> JobRecord:
         data = dict(zip(_COLUMNS, row, strict=True))
@@ -94,7 +125,7 @@ class JobStore:
         return JobRecord(**data)
 
     def add(self, job: JobRecord) -> JobRecord:
-        data = job.to_dict()
+        data = job.to_dict()  # env values redacted: never on disk
         values = [json.dumps(data[c]) if c in _JSON else data[c] for c in _COLUMNS]
         with self._lock:
             self._db.execute(f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES "
@@ -127,6 +158,8 @@ class JobStore:
                 raise KeyError(key)
             if isinstance(value, JobStatus):
                 value = value.value
+            elif key == "env":
+                value = json.dumps(redact(value))
             elif key in _JSON:
                 value = json.dumps(value)
             sets.append(f"{key} = ?")
