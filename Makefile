@@ -6,11 +6,15 @@ PIP := $(PY) -m pip
 # CPU build of torch (pip takes it from the local wheel where one is on disk).
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.sage-installed
+# Headless Chromium for the studio's browser tests: Debian's package, never a download
+# by Playwright. Root installs it with apt (as in CI); anyone else is told how.
+CHROMIUM ?= /usr/bin/chromium
+CHROMIUM_STAMP := $(VENV)/.chromium-ready
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install lint test demo clean
+.PHONY: install lint test demo clean chromium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +29,19 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+$(CHROMIUM_STAMP): | $(PY)
+	@command -v $(CHROMIUM) >/dev/null || command -v chromium >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
+	  { echo "the studio tests need Debian's chromium: sudo apt-get install chromium"; exit 1; }
+	touch $(CHROMIUM_STAMP)
+
+chromium: $(CHROMIUM_STAMP)
+
 lint: install
 	$(VENV)/bin/ruff check src tests examples
 	$(VENV)/bin/lint-imports
 
-test: lint
+test: lint $(CHROMIUM_STAMP)
 	$(VENV)/bin/pytest -q
 
 demo: install

@@ -6,8 +6,9 @@ const COLORS = ["#1f6fb2", "#d35400", "#1f8a4c", "#8e44ad", "#c0392b", "#16a085"
   "#7f8c8d", "#b9770e", "#2c3e50", "#e84393"];
 
 export class LineChart {
-  constructor(parent, { title, unit = "", points = 120, yMax = null, format = null }) {
+  constructor(parent, { title, unit = "", points = 120, yMax = null, format = null, empty = "" }) {
     this.unit = unit;
+    this.empty = empty;
     this.points = points;
     this.yMax = yMax;
     this.format = format || (v => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(2)));
@@ -65,7 +66,10 @@ export class LineChart {
       g.fillText(this.format((max * i) / 4), 4, y + 4);
     }
     const n = this.times.length;
-    if (n === 0) { g.fillText("waiting for data…", left + 8, top + 16); return; }
+    if (n === 0 || !this.series.size) {
+      g.fillText(n === 0 ? "waiting for data…" : this.empty || "no data yet", left + 8, top + 16);
+      return;
+    }
     const t0 = this.times[0], t1 = this.times[n - 1];
     const x = t => left + (t1 > t0 ? ((t - t0) / (t1 - t0)) * pw : pw);
     const y = v => top + ph - Math.min(1, v / max) * ph;

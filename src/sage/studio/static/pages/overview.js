@@ -18,7 +18,8 @@ export function mount(root) {
     e2e: new LineChart(charts, { title: "End-to-end latency p50 / p99", unit: "s" }),
     slo: new LineChart(charts, { title: "SLO attainment", unit: "share", yMax: 1 }),
     queue: new LineChart(charts, { title: "Queue depth per class", unit: "requests" }),
-    prefix: new LineChart(charts, { title: "Prefix-cache hit rate (engines that report it)", yMax: 1 }),
+    prefix: new LineChart(charts, { title: "Prefix-cache hit rate", yMax: 1,
+      empty: "no engine reports prefix-cache counters (vLLM does)" }),
   };
   let slo_ms = 1000;
   api("/api/config").then(cfg => { slo_ms = cfg.slo_ms; }).catch(() => {});
@@ -29,7 +30,7 @@ export function mount(root) {
     const t = ev.t;
     const r = ev.rates || {};
     c.rate.push(t, { total: r.total ?? 0, chat: r.chat ?? 0, embedding: r.embedding ?? 0,
-      "429": r["429"] ?? 0, errors: r.errors ?? 0 });
+      "429s": r["429"] ?? 0, errors: r.errors ?? 0 });
     const ttft = {}, e2e = {};
     for (const [label, q] of Object.entries(ev.latency || {})) {
       if (!label.startsWith("embedding")) {
