@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from sage.llm.engines.spec import EngineInfo
+from tests.fixtures.admin import ADMIN
 from tests.gateway.conftest import Gateway
 
 MSG = [{"role": "user", "content": "Say hello."}]
@@ -80,10 +81,10 @@ def wide_batching(real_gateway: Gateway) -> Iterator[None]:
     """Hybrid with a 250 ms flush window for the test (so batching does not depend on
     how fast the clients' requests arrive), then the default again."""
     change = {"name": "hybrid", "options": {"batch_size": 64, "max_wait_s": 0.25}}
-    httpx.post(real_gateway.url + "/admin/policy", json=change).raise_for_status()
+    httpx.post(real_gateway.url + "/admin/policy", json=change, headers=ADMIN).raise_for_status()
     yield
     reset = {"name": "hybrid", "reset": True}
-    httpx.post(real_gateway.url + "/admin/policy", json=reset).raise_for_status()
+    httpx.post(real_gateway.url + "/admin/policy", json=reset, headers=ADMIN).raise_for_status()
 
 
 def batch_counts(url: str) -> tuple[float, float]:
@@ -179,34 +180,35 @@ def test_tenant_header_labels_metrics_when_keys_are_off(real_gateway: Gateway) -
 
 def test_admin_policy_switch(real_gateway: Gateway) -> None:
     url = real_gateway.url
-    view = httpx.get(url + "/admin/policy").json()
+    view = httpx.get(url + "/admin/policy", headers=ADMIN).json()
     policies = {"fifo", "round_robin", "least_loaded", "priority", "slo_aware", "hybrid"}
     assert policies <= set(view["available"])
     try:
         for name in sorted(policies):
-            r = httpx.post(url + "/admin/policy", json={"name": name})
+            r = httpx.post(url + "/admin/policy", json={"name": name}, headers=ADMIN)
             assert r.status_code == 200 and r.json()["name"] == name
-            assert httpx.get(url + "/admin/policy").json()["name"] == name
+            assert httpx.get(url + "/admin/policy", headers=ADMIN).json()["name"] == name
             assert httpx.post(url + "/v1/embeddings", json={"input": name}).status_code == 200
-        bad = httpx.post(url + "/admin/policy", json={"name": "nope"})
+        bad = httpx.post(url + "/admin/policy", json={"name": "nope"}, headers=ADMIN)
         assert bad.status_code == 400 and bad.json()["error"]["param"] == "name"
-        bad = httpx.post(url + "/admin/policy", json={"name": "hybrid", "options": {"bogus": 1}})
+        bad = httpx.post(url + "/admin/policy", json={"name": "hybrid", "options": {"bogus": 1}}, headers=ADMIN)
         assert bad.status_code == 400
         r = httpx.post(
             url + "/admin/policy",
             json={"name": "hybrid", "options": {"batch_size": 16, "fair_share": True}},
+            headers=ADMIN,
         )
         assert r.is_success and r.json()["batch_size"] == 16 and r.json()["fair_share"]
         # Options are remembered per policy: one more option, or a round trip, keeps them.
-        httpx.post(url + "/admin/policy", json={"name": "fifo"}).raise_for_status()
-        r = httpx.post(url + "/admin/policy", json={"name": "hybrid", "options": {"max_wait_s": 0.05}})
+        httpx.post(url + "/admin/policy", json={"name": "fifo"}, headers=ADMIN).raise_for_status()
+        r = httpx.post(url + "/admin/policy", json={"name": "hybrid", "options": {"max_wait_s": 0.05}}, headers=ADMIN)
         view = r.json()
         assert (view["batch_size"], view["fair_share"], view["max_wait_s"]) == (16, True, 0.05)
-        r = httpx.post(url + "/admin/policy", json={"name": "hybrid", "reset": True})
+        r = httpx.post(url + "/admin/policy", json={"name": "hybrid", "reset": True}, headers=ADMIN)
         assert (r.json()["batch_size"], r.json()["fair_share"]) == (32, False)
     finally:
         reset = {"name": "hybrid", "reset": True}
-        httpx.post(url + "/admin/policy", json=reset).raise_for_status()
+        httpx.post(url + "/admin/policy", json=reset, headers=ADMIN).raise_for_status()
 
 
 def test_admin_register_engine(real_gateway: Gateway) -> None:
@@ -214,14 +216,15 @@ def test_admin_register_engine(real_gateway: Gateway) -> None:
     r = httpx.post(
         real_gateway.url + "/admin/engines",
         json={"url": engine.url + "/v1", "kind": "embedding", "id": "extra", "capacity": 2},
+        headers=ADMIN,
     )
     assert r.status_code == 201, r.text
     assert r.json()["models"] == [engine.model]  # discovered from its /v1/models
     assert (r.json()["url"], r.json()["capacity"]) == (engine.url, 2)
-    listed = httpx.get(real_gateway.url + "/admin/engines").json()["engines"]
+    listed = httpx.get(real_gateway.url + "/admin/engines", headers=ADMIN).json()["engines"]
     assert "extra" in {e["id"] for e in listed}
-    assert httpx.delete(real_gateway.url + "/admin/engines/extra").status_code == 200
-    assert httpx.delete(real_gateway.url + "/admin/engines/extra").status_code == 404
+    assert httpx.delete(real_gateway.url + "/admin/engines/extra", headers=ADMIN).status_code == 200
+    assert httpx.delete(real_gateway.url + "/admin/engines/extra", headers=ADMIN).status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/v1/nope", "/admin/nope"])

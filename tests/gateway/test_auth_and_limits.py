@@ -47,7 +47,7 @@ def test_keys_required_and_mapped_to_tenants(keyed_gateway: Gateway) -> None:
         keyed_gateway.url + "/v1/embeddings", json={"input": "x"}, headers={"X-API-Key": "key-a"}
     )
     assert by_header.status_code == 200
-    metrics = httpx.get(keyed_gateway.url + "/metrics").text
+    metrics = httpx.get(keyed_gateway.url + "/metrics", headers={"X-API-Key": "key-a"}).text
     assert 'tenant="team-a"' in metrics
 
 
@@ -85,7 +85,10 @@ def test_exposure_requires_keys() -> None:
     for host in ("0.0.0.0", "192.168.1.10", "::"):
         with pytest.raises(ConfigError, match="API keys are required"):
             check_exposure(GatewaySettings(), host)
-    check_exposure(GatewaySettings(api_keys=KEYS), "0.0.0.0")
+    long_keys = [TenantKey(key="key-long-enough", tenant="team-a")]
+    check_exposure(GatewaySettings(api_keys=long_keys), "0.0.0.0")
+    with pytest.raises(ConfigError, match="too short"):
+        check_exposure(GatewaySettings(api_keys=KEYS), "0.0.0.0")
 
 
 async def test_full_queue_is_429_with_retry_after(

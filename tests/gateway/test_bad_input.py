@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.fixtures.admin import ADMIN
 from tests.gateway.conftest import Gateway
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -69,7 +70,9 @@ def test_bad_fields_are_400(real_gateway: Gateway, path: str, body: object) -> N
 @pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe", b'{"a": 1', b"[1,2,"])
 def test_malformed_json_is_400(real_gateway: Gateway, path: str, raw: bytes) -> None:
     r = httpx.post(
-        real_gateway.url + path, content=raw, headers={"content-type": "application/json"}
+        real_gateway.url + path,
+        content=raw,
+        headers={"content-type": "application/json", **ADMIN},
     )
     assert r.status_code == 400, r.text
     assert r.json()["error"]["code"] in {"invalid_json", "invalid_request"}
@@ -134,7 +137,7 @@ def test_bad_scheduling_headers_are_400(real_gateway: Gateway) -> None:
     ],
 )
 def test_admin_bad_bodies_are_400(real_gateway: Gateway, path: str, body: object) -> None:
-    r = httpx.post(real_gateway.url + path, json=body)
+    r = httpx.post(real_gateway.url + path, json=body, headers=ADMIN)
     assert r.status_code == 400, (body, r.text)
     assert r.json()["error"]["message"]
 

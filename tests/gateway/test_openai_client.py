@@ -109,4 +109,4 @@ def test_api_keys_with_the_openai_client(real_engines: RealEngines) -> None:
         bad = OpenAI(base_url=stack.url + "/v1", api_key="sk-wrong", max_retries=0)
         with pytest.raises(openai.AuthenticationError):
             bad.embeddings.create(model=real_engines.embedding.model, input="a")
-        assert 'tenant="team-a"' in httpx.get(stack.url + "/metrics").text
+        assert 'tenant="team-a"' in httpx.get(stack.url + "/metrics", headers={"X-API-Key": "sk-team-a"}).text

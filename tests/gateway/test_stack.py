@@ -16,6 +16,7 @@ from sage.gateway.stack import ServingStack, serve_stack
 from sage.llm.engine_manager import EngineManager, pid_alive
 from sage.llm.engines.external import engine_url_arg, parse_engine_url
 from sage.llm.engines.spec import EngineInfo, EngineSpec
+from tests.fixtures.admin import ADMIN
 from tests.fixtures.engines import RealEngines, wait_until
 
 KEY = "engine-secret"
@@ -63,8 +64,8 @@ def test_process_stack_runs_cli_and_stops(real_engines: RealEngines) -> None:
         assert stack._process is not None
         r = httpx.post(stack.url + "/v1/chat/completions", json=SHORT_CHAT, timeout=60)
         assert r.status_code == 200
-        assert httpx.get(stack.url + "/admin/policy").json()["name"] == "fifo"
-        engines = httpx.get(stack.url + "/admin/engines").json()["engines"]
+        assert httpx.get(stack.url + "/admin/policy", headers=ADMIN).json()["name"] == "fifo"
+        engines = httpx.get(stack.url + "/admin/engines", headers=ADMIN).json()["engines"]
         assert {e["url"] for e in engines} == {e.url for e in real_engines.engines}
         process = stack._process
     assert process.poll() is not None  # stopped cleanly
@@ -120,9 +121,9 @@ def test_external_engines_with_an_api_key(
             body = {"prompt": "The sky is", "max_tokens": 2}
             assert httpx.post(stack.url + "/v1/completions", json=body, timeout=60).is_success
             registration = {"url": keyed.url, "id": "again", "api_key": KEY}
-            r = httpx.post(stack.url + "/admin/engines", json=registration)
+            r = httpx.post(stack.url + "/admin/engines", json=registration, headers=ADMIN)
             assert r.status_code == 201 and r.json()["models"] == [keyed.model]
-            assert KEY not in httpx.get(stack.url + "/admin/engines").text
+            assert KEY not in httpx.get(stack.url + "/admin/engines", headers=ADMIN).text
     finally:
         manager.stop(external.id)
 
@@ -161,7 +162,7 @@ def test_llm_serve_uses_engines_from_sage_engine_start(
             wait_for_gateway(url, serve)
             r = httpx.post(url + "/v1/chat/completions", json=SHORT_CHAT, timeout=60)
             assert r.status_code == 200
-            assert [e["id"] for e in httpx.get(url + "/admin/engines").json()["engines"]] == [
+            assert [e["id"] for e in httpx.get(url + "/admin/engines", headers=ADMIN).json()["engines"]] == [
                 "shared"
             ]
         finally:

@@ -43,6 +43,7 @@ class GatewaySettings(BaseModel):
     max_body_bytes: int = 4 * 1024 * 1024
     policy: str = "hybrid"
     max_queue: int = 1024
+    security: SecuritySettings | None = None  # None: the process-wide settings.security
 
 
 class SageSettings(BaseSettings):

@@ -7,8 +7,9 @@ class SageError(Exception):
     """Root of every error SAGE raises on purpose."""
 
 
-class ConfigError(SageError):
-    """Settings or a pipeline definition are invalid."""
+class ConfigError(SageError, ValueError):
+    """Settings or a pipeline definition are invalid (also a ``ValueError``, so code that
+    caught the ``ValueError`` raised before keeps working)."""
 
 
 class JobFailedError(SageError):
@@ -41,3 +42,8 @@ class OverloadedError(SageError):
     def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(message)
+
+
+class RateLimitedError(OverloadedError):
+    """A tenant went over its own rate limit (429 ``rate_limit_exceeded``); other
+    :class:`OverloadedError` errors are the server's overload (429 ``server_overloaded``)."""

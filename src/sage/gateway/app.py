@@ -20,17 +20,21 @@ from pydantic import BaseModel
 
 from sage.common.config import GatewaySettings
 from sage.common.errors import SageError
+from sage.common.http_guard import install_http_guard
+from sage.common.http_server import uvicorn_options
 from sage.common.logging import get_logger
-from sage.common.ports import SERVER_KEEP_ALIVE_S
 from sage.gateway.auth import CallerContext, KeyRing, caller_context
+from sage.gateway.drain import Drain
 from sage.gateway.errors import refusal_error
 from sage.gateway.metrics import GatewayMetrics
 from sage.gateway.schemas import EngineRegistration, PolicyChange
+from sage.gateway.security import admin_token_for, check_api_keys, check_engine_url, security_of
 from sage.llm.control_plane.dispatcher import ControlPlane, EngineReply
 from sage.llm.control_plane.policies import available_policies
 from sage.llm.control_plane.types import RequestKind
 from sage.llm.engines.external import with_served_models
 from sage.llm.exposure import require_key_when_exposed
+from sage.llm.limits import check_body
 from sage.llm.openai_errors import OpenAIError, install_error_handlers
 from sage.llm.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from sage.llm.request_body import parse_body
@@ -41,7 +45,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def check_exposure(settings: GatewaySettings, host: str | None = None) -> None:
-    """Refuse to serve beyond the loopback interface without API keys."""
+    """Refuse to serve beyond the loopback interface without API keys, or with short ones."""
+    check_api_keys(settings.api_keys, security_of(settings).min_key_length)
     require_key_when_exposed(
         host or settings.host,
         bool(settings.api_keys),
@@ -71,8 +76,11 @@ class _Gateway:
     def __init__(self, control_plane: ControlPlane, settings: GatewaySettings) -> None:
         self.cp = control_plane
         self.settings = settings
-        self.keys = KeyRing(settings.api_keys)
+        self.security = security_of(settings)
+        check_api_keys(settings.api_keys)  # an empty key would let anyone in
+        self.keys = KeyRing(settings.api_keys, admin_token_for(self.security))
         self.metrics = GatewayMetrics(queue_depth=lambda: float(control_plane.queue_depth()))
+        self.drain = Drain()
         if control_plane.observer is None:
             control_plane.observer = self.metrics
         for key in settings.api_keys:
@@ -93,6 +101,7 @@ class _Gateway:
             caller = self.caller(request)
             tenant = caller.tenant
             raw, body = await self.parse(request, schema)
+            check_body(body, self.security.limits)  # before any tokenizing
             inputs: list[str] | None = None
             if kind is RequestKind.EMBEDDING:
                 inputs = body.inputs()
@@ -138,7 +147,7 @@ class _Gateway:
         assert reply.stream is not None
         first = True
         try:
-            async for chunk in reply.stream:
+            async for chunk in self.drain.relay(reply.stream):  # SIGTERM: error + [DONE]
                 if first:
                     first = False
                     self.metrics.ttft.labels(kind, policy, tenant).observe(
@@ -156,16 +165,22 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
     gw = _Gateway(control_plane, settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await control_plane.start()
+        should_exit = getattr(app.state, "should_exit", None)  # set by the server runner
+        watcher = asyncio.ensure_future(gw.drain.watch(should_exit)) if should_exit else None
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
+            gw.drain.close()
             await control_plane.close()
 
     app = FastAPI(title="SAGE gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.gateway = gw
     install_error_handlers(app)
+    install_http_guard(app, gw.security)
 
     # The hot paths are plain Starlette routes: no dependency solving per request.
     async def chat_completions(request: Request) -> Response:
@@ -197,7 +212,9 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
         )
 
     @app.get("/health")
-    async def health() -> JSONResponse:
+    async def health(request: Request) -> JSONResponse:
+        if not gw.keys.allows(request.headers):  # liveness only: no tenants, no URLs
+            return JSONResponse({"status": "ok"})
         engines = [e.describe() for e in control_plane.engines()]
         healthy = any(e["healthy"] for e in engines)
         return JSONResponse(
@@ -210,7 +227,9 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
         )
 
     @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if not gw.keys.allows(request.headers):
+            raise OpenAIError(401, "metrics need an API key", code="invalid_api_key")
         return Response(gw.metrics.render(), media_type="text/plain; version=0.0.4")
 
     @app.get("/admin/engines")
@@ -222,6 +241,13 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
     async def register_engine(request: Request) -> JSONResponse:
         gw.keys.authorize_admin(request.headers)
         _, registration = await gw.parse(request, EngineRegistration)
+        if registration.id is not None and any(
+            e.id == registration.id for e in control_plane.engines()
+        ):
+            raise OpenAIError(
+                409, f"engine id {registration.id!r} is taken", param="id", code="engine_exists"
+            )
+        await asyncio.to_thread(check_engine_url, registration.url, gw.security)
         # No models named: ask the engine (blocking HTTP, so off the loop).
         spec = await asyncio.to_thread(with_served_models, registration.to_spec())
         endpoint = control_plane.add_engine_spec(spec, engine_id=registration.id)
@@ -262,7 +288,8 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
 
 
 def uvicorn_config(app: FastAPI, host: str, port: int, log_level: str = "warning") -> Any:
-    """uvicorn settings for the gateway (uvloop/httptools when installed)."""
+    """uvicorn settings for the gateway (uvloop when installed; h11 with a 431 for
+    oversize headers, see :mod:`sage.common.http_server`)."""
     import uvicorn
 
     return uvicorn.Config(
@@ -272,10 +299,8 @@ def uvicorn_config(app: FastAPI, host: str, port: int, log_level: str = "warning
         log_level=log_level,
         access_log=False,
         loop="auto",
-        http="auto",
         lifespan="on",
-        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
-        timeout_graceful_shutdown=5,
+        **uvicorn_options(),
     )
 
 
@@ -294,4 +319,6 @@ def serve(
     bind = host or settings.host
     check_exposure(settings, bind)
     app = create_app(control_plane, settings)
-    asyncio.run(uvicorn.Server(uvicorn_config(app, bind, port, log_level)).serve())
+    server = uvicorn.Server(uvicorn_config(app, bind, port, log_level))
+    app.state.should_exit = lambda: server.should_exit  # SIGTERM drains live streams
+    asyncio.run(server.serve())

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from starlette.datastructures import Headers
 
+from sage.common.admin_token import ADMIN_TOKEN_HEADER, token_matches
 from sage.common.config import TenantKey
 from sage.llm.openai_errors import OpenAIError
 
@@ -29,10 +30,12 @@ class CallerContext:
 
 
 class KeyRing:
-    """The configured API keys; empty means authentication is off."""
+    """The configured API keys (empty: authentication is off) and the admin token
+    (``None``: admin endpoints open when keys are off, as configured)."""
 
-    def __init__(self, keys: list[TenantKey]) -> None:
+    def __init__(self, keys: list[TenantKey], admin_token: str | None = None) -> None:
         self._keys = {k.key: k for k in keys}
+        self.admin_token = admin_token
 
     @property
     def enabled(self) -> bool:
@@ -57,9 +60,35 @@ class KeyRing:
         )
 
 
+    def allows(self, headers: Headers) -> bool:
+        """Whether the caller may see details (``/health``, ``/metrics``): always when
+        keys are off, else with any valid key or the admin token."""
+        if not self._keys or self.has_admin_token(headers):
+            return True
+        try:
+            return self.authenticate(headers) is not None
+        except OpenAIError:
+            return False
+
+    def has_admin_token(self, headers: Headers) -> bool:
+        auth = headers.get("authorization", "")
+        bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+        given = headers.get(ADMIN_TOKEN_HEADER) or bearer
+        return token_matches(given, self.admin_token)
+
     def authorize_admin(self, headers: Headers) -> None:
-        """Let the caller use ``/admin/*``: anyone when keys are off, else admin keys only
-        (a tenant must not swap the policy or the engines under the other tenants)."""
+        """Let the caller use ``/admin/*``: the admin token, or an admin key when keys are
+        on (a tenant must not swap the policy or the engines under the other tenants).
+        Without keys and with the token disabled by configuration, anyone."""
+        if self.has_admin_token(headers):
+            return
+        if not self._keys and self.admin_token is not None:
+            raise OpenAIError(
+                401,
+                "the admin API needs the admin token: send the contents of the admin token "
+                f"file (security.admin_token_file) in the {ADMIN_TOKEN_HEADER} header",
+                code="admin_token_required",
+            )
         record = self.authenticate(headers)
         if record is not None and not record.admin:
             raise OpenAIError(

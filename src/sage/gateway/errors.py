@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import math
 
-from sage.common.errors import NoHealthyEngineError, OverloadedError, SageError
+from sage.common.errors import (
+    NoHealthyEngineError,
+    OverloadedError,
+    RateLimitedError,
+    SageError,
+)
 from sage.llm.control_plane.errors import DeadlineUnmeetableError, UnknownModelError
 from sage.llm.openai_errors import OpenAIError
 
@@ -17,16 +22,16 @@ def _retry_after(seconds: float) -> dict[str, str]:
 
 
 def refusal_error(exc: SageError) -> OpenAIError:
-    """429 overload (queue full, rate limit, unmeetable deadline), 404 unknown model,
-    503 no healthy engine; anything else is a 500."""
+    """429 for a tenant's rate limit, an unmeetable deadline and server overload (queue
+    full), each with its own code; 404 unknown model, 503 no healthy engine; else 500."""
     if isinstance(exc, OverloadedError):
-        code = "deadline_unmeetable" if isinstance(exc, DeadlineUnmeetableError) else None
-        return OpenAIError(
-            429,
-            str(exc),
-            code=code or "rate_limit_exceeded",
-            headers=_retry_after(exc.retry_after_s),
-        )
+        if isinstance(exc, RateLimitedError):
+            code = "rate_limit_exceeded"
+        elif isinstance(exc, DeadlineUnmeetableError):
+            code = "deadline_unmeetable"
+        else:
+            code = "server_overloaded"
+        return OpenAIError(429, str(exc), code=code, headers=_retry_after(exc.retry_after_s))
     if isinstance(exc, UnknownModelError):
         return OpenAIError(404, str(exc), code="model_not_found", param="model")
     if isinstance(exc, NoHealthyEngineError):

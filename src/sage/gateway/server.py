@@ -32,6 +32,7 @@ class GatewayThread:
         self.host = host
         self.port = port or ephemeral_port(host)
         self.server = uvicorn.Server(uvicorn_config(app, self.host, self.port, log_level))
+        app.state.should_exit = lambda: self.server.should_exit  # stop() drains streams
         self._thread = threading.Thread(target=self._run, name="sage-gateway", daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None

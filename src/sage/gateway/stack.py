@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 
 from sage.common.config import GatewaySettings
-from sage.common.errors import EngineError
+from sage.common.errors import ConfigError, EngineError
 from sage.common.logging import get_logger
-from sage.common.ports import DEFAULT_HOST, ephemeral_port
+from sage.common.ports import DEFAULT_HOST, ephemeral_port, is_port_free
 from sage.llm.control_plane.dispatcher import ControlPlane
 from sage.llm.engine_manager import EngineManager
 from sage.llm.engines.external import engine_url_arg, parse_engine_url, with_served_models
@@ -133,6 +133,8 @@ class ServingStack:
         from sage.gateway.app import check_exposure
 
         check_exposure(self.settings, self.host)
+        if not is_port_free(self.port, self.host):  # before any model loads
+            raise ConfigError(f"port {self.port} on {self.host} is already in use")
         try:
             self._start_engines()
             if self.mode == "thread":

@@ -25,8 +25,9 @@ def content_chars(content: Any) -> int:
     if isinstance(content, str):
         return len(content)
     if isinstance(content, list):
-        return sum(
-            len(part.get("text") or "") for part in content if isinstance(part, dict)
+        return sum(  # dicts, or sage.llm.protocol's ContentPart models
+            len((part.get("text") if isinstance(part, dict) else getattr(part, "text", "")) or "")
+            for part in content
         )
     return 0
 
@@ -59,16 +60,32 @@ def check_chat(messages: Sequence[Any], limits: InputLimits | None = None) -> No
     check_chars(chars, limits, "messages")
 
 
-def check_prompt(prompt: str | Iterable[str], limits: InputLimits | None = None) -> None:
+def check_prompt(prompt: str | Iterable[Any], limits: InputLimits | None = None) -> None:
+    """400 when a completion prompt (text, texts or token ids) is too large."""
     limits = limits or default_limits()
-    chars = len(prompt) if isinstance(prompt, str) else sum(map(len, prompt))
+    if isinstance(prompt, str):
+        chars = len(prompt)
+    else:
+        chars = sum(len(p) if isinstance(p, (str, list)) else 1 for p in prompt)
     check_chars(chars, limits, "prompt")
 
 
-def check_embedding(inputs: Sequence[str], limits: InputLimits | None = None) -> None:
+def check_embedding(inputs: Sequence[Any], limits: InputLimits | None = None) -> None:
     """400 when an embedding request has too many inputs or too much text."""
     limits = limits or default_limits()
     if len(inputs) > limits.max_embedding_inputs:
         raise _too_large("embedding inputs", len(inputs), limits.max_embedding_inputs,
                          "max_embedding_inputs", "input")
     check_chars(sum(map(len, inputs)), limits, "input")
+
+
+def check_body(body: Any, limits: InputLimits | None = None) -> None:
+    """The check that fits a parsed chat, completion or embedding request."""
+    limits = limits or default_limits()
+    messages = getattr(body, "messages", None)
+    if messages is not None:
+        check_chat(messages, limits)
+    elif getattr(body, "input", None) is not None and callable(getattr(body, "inputs", None)):
+        check_embedding(body.inputs(), limits)
+    elif getattr(body, "prompt", None) is not None:
+        check_prompt(body.prompt, limits)

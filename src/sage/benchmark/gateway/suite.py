@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from sage.common.admin_token import admin_headers
+
 SCENARIOS = ("overhead", "streaming", "embeddings")
 
 
@@ -111,7 +113,9 @@ def run_gateway_benchmark(
 
                 def set_policy(name: str, options: dict[str, Any]) -> None:
                     httpx.post(
-                        stack.url + "/admin/policy", json={"name": name, "options": options}
+                        stack.url + "/admin/policy",
+                        json={"name": name, "options": options},
+                        headers=admin_headers(),
                     ).raise_for_status()
 
                 figures = measure_embeddings(
@@ -126,7 +130,7 @@ def run_gateway_benchmark(
             if llm_path is not None:
                 from sage.benchmark.gateway.streaming import measure_streaming
 
-                engines = httpx.get(stack.url + "/admin/engines").json()["engines"]
+                engines = httpx.get(stack.url + "/admin/engines", headers=admin_headers()).json()["engines"]
                 engine_url = next(e["url"] for e in engines if "llm" in e["kinds"])
                 streaming = measure_streaming(
                     stack.url,

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from sage.common.admin_token import admin_headers
 from sage.llm.control_plane.policies import available_policies
 
 SILOED = "siloed"
@@ -55,7 +56,7 @@ def policy_of(baseline: str) -> str | None:
 
 def gateway_policy(gateway_url: str, api_key: str | None = None) -> str | None:
     """The gateway's current policy, or ``None`` when it has no SAGE admin API."""
-    headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+    headers = {"authorization": f"Bearer {api_key}"} if api_key else admin_headers()
     try:
         response = httpx.get(gateway_url.rstrip("/") + "/admin/policy", headers=headers)
         return str(response.json()["name"]) if response.status_code == 200 else None
@@ -70,7 +71,7 @@ def gateway_engines(gateway_url: str | None) -> list[dict[str, Any]]:
     if gateway_url is None:
         return []
     try:
-        engines = httpx.get(gateway_url.rstrip("/") + "/health", timeout=5.0).json()["engines"]
+        engines = httpx.get(gateway_url.rstrip("/") + "/health", headers=admin_headers(), timeout=5.0).json()["engines"]
         return [
             {key: e[key] for key in ("id", "kinds", "capacity", "max_batch")} for e in engines
         ]
@@ -80,7 +81,7 @@ def gateway_engines(gateway_url: str | None) -> list[dict[str, Any]]:
 
 def set_gateway_policy(gateway_url: str, policy: str, api_key: str | None = None) -> None:
     """Switch the gateway's policy and check it took."""
-    headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+    headers = {"authorization": f"Bearer {api_key}"} if api_key else admin_headers()
     response = httpx.post(
         gateway_url.rstrip("/") + "/admin/policy",
         json={"name": policy},
@@ -99,7 +100,7 @@ def wait_idle(gateway_url: str | None, timeout_s: float = 60.0) -> None:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         try:
-            health = httpx.get(gateway_url.rstrip("/") + "/health", timeout=5.0).json()
+            health = httpx.get(gateway_url.rstrip("/") + "/health", headers=admin_headers(), timeout=5.0).json()
         except (httpx.HTTPError, ValueError):
             return
         if not isinstance(health, dict) or "queue_depth" not in health:

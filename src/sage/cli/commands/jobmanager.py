@@ -35,7 +35,8 @@ def start(
     from rich.console import Console
 
     from sage.common.config import get_settings
-    from sage.common.ports import SERVER_KEEP_ALIVE_S, is_port_free
+    from sage.common.http_server import uvicorn_options
+    from sage.common.ports import is_port_free
     from sage.kernel.jobmanager.manager import JobManager
     from sage.kernel.jobmanager.server import create_app, require_key_for
 
@@ -59,7 +60,7 @@ def start(
             host=host,
             port=port,
             log_level=log_level,
-            timeout_keep_alive=SERVER_KEEP_ALIVE_S,
+            **uvicorn_options(),
         )
     finally:
         manager.shutdown()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sage.common.errors import RateLimitedError
 from sage.llm.control_plane.errors import (
     DeadlineUnmeetableError,
     NoHealthyEngineError,
@@ -40,4 +41,4 @@ class Admission:
             raise OverloadedError(f"the request queue is full ({policy.name})", 1.0)
         wait = self.rate_limiter.check(request.tenant, now)  # takes a token: admitted only
         if wait is not None:
-            raise OverloadedError(f"rate limit exceeded for tenant {request.tenant!r}", wait)
+            raise RateLimitedError(f"rate limit exceeded for tenant {request.tenant!r}", wait)

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Response
 
 from sage.llm.engines.batcher import MicroBatcher
 from sage.llm.engines.server import base_parser, create_engine_app, parse_model_args, serve
+from sage.llm.limits import check_embedding
 from sage.llm.openai_errors import OpenAIError
 from sage.llm.protocol import EmbeddingRequest
 
@@ -92,6 +93,7 @@ def create_app(engine: EmbeddingEngine, api_key: str | None = None) -> FastAPI:
     @app.post("/v1/embeddings")
     async def embeddings(body: EmbeddingRequest) -> Response:
         texts = body.texts
+        check_embedding(texts)  # before tokenizing: a tiny body must not ask for gigabytes
         if body.dimensions is not None and body.dimensions != engine.dimension:
             raise OpenAIError(
                 400,

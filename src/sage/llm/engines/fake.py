@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from sage.llm.engines.server import base_parser, create_engine_app, serve
+from sage.llm.engines.server import base_parser, check_can_serve, create_engine_app, serve
 from sage.llm.openai_errors import OpenAIError, validation_error
 from sage.llm.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from sage.llm.request_body import parse_body
@@ -254,6 +254,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--die-after-requests", type=int, default=None)
     args = parser.parse_args()
+    check_can_serve(parser, args)
     behaviour = FakeBehaviour(
         latency_ms=args.latency_ms,
         tokens=args.tokens,
