@@ -19,7 +19,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sage.common.ports import DEFAULT_HOST, SERVER_KEEP_ALIVE_S
+from sage.common.http_guard import install_http_guard
+from sage.common.http_server import uvicorn_options
+from sage.common.ports import DEFAULT_HOST, is_port_free
+from sage.llm.exposure import require_key_when_exposed
 from sage.llm.openai_errors import OpenAIError, install_error_handlers
 
 
@@ -31,26 +34,34 @@ def create_engine_app(
 ) -> FastAPI:
     """A FastAPI app with the routes and error conventions common to all engines.
 
-    ``api_key``: when set, every ``/v1`` route needs ``Authorization: Bearer <key>``.
+    ``api_key``: when set, every route needs ``Authorization: Bearer <key>``, except a
+    bare ``/health`` liveness answer (its details need the key too).
     ``stats``: extra counters reported by ``/health``.
     """
+    check_engine_key(api_key)
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     install_error_handlers(app)
+    expected = f"Bearer {api_key}".encode() if api_key else None
 
-    if api_key:
-        expected = f"Bearer {api_key}".encode()
+    def authorized(request: Request) -> bool:
+        given = request.headers.get("authorization", "").encode()
+        return expected is None or hmac.compare_digest(given, expected)
+
+    if expected is not None:
 
         @app.middleware("http")
         async def _auth(request: Request, call_next: Any) -> Any:
-            if request.url.path.startswith("/v1"):
-                given = request.headers.get("authorization", "").encode()
-                if not hmac.compare_digest(given, expected):
-                    error = OpenAIError(401, "invalid or missing API key", code="invalid_api_key")
-                    return error.response()
+            if request.url.path != "/health" and not authorized(request):
+                error = OpenAIError(401, "invalid or missing API key", code="invalid_api_key")
+                return error.response()
             return await call_next(request)
 
+    install_http_guard(app)
+
     @app.get("/health")
-    async def health() -> dict[str, Any]:
+    async def health(request: Request) -> dict[str, Any]:
+        if not authorized(request):
+            return {"status": "ok"}
         return {"status": "ok", "models": list(models()), **(stats() if stats else {})}
 
     @app.get("/v1/models")
@@ -67,6 +78,19 @@ def create_engine_app(
         )
 
     return app
+
+
+def check_engine_key(api_key: str | None) -> None:
+    """An engine key, when given, is at least ``security.min_key_length`` characters."""
+    from sage.common.config import get_settings
+    from sage.common.errors import ConfigError
+
+    minimum = get_settings().security.min_key_length
+    if api_key is not None and len(api_key.strip()) < minimum:
+        raise ConfigError(
+            f"the engine API key is too short: at least {minimum} characters "
+            "(security.min_key_length)"
+        )
 
 
 def base_parser(description: str) -> argparse.ArgumentParser:
@@ -99,10 +123,24 @@ def parse_model_args(
 
     use_shared_cpu_env()
     args = parser.parse_args()
+    check_can_serve(parser, args)  # before the model loads: fail in a second, not a minute
     path = args.model_path or default_path
     if path is None:
         parser.error(f"no --model-path and the default model package ({package}) is missing")
     return args, str(path)
+
+
+def check_can_serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit with one line when the port is taken, the key too short or missing."""
+    from sage.common.errors import ConfigError
+
+    if not is_port_free(args.port, args.host):
+        parser.exit(1, f"error: port {args.port} on {args.host} is already in use\n")
+    try:
+        check_engine_key(args.api_key)
+        require_key_when_exposed(args.host, bool(args.api_key), "the engine", "--api-key")
+    except ConfigError as exc:
+        parser.exit(2, f"error: {exc}\n")
 
 
 def watch_parent(pid: int, interval_s: float = 1.0) -> None:
@@ -137,6 +175,5 @@ def serve(app: FastAPI, args: argparse.Namespace) -> None:
         port=args.port,
         log_level=args.log_level,
         access_log=False,
-        timeout_keep_alive=SERVER_KEEP_ALIVE_S,
-        timeout_graceful_shutdown=5,
+        **uvicorn_options(),
     )
