@@ -1,5 +1,7 @@
-"""RAG question answering: index a folder of documents, then answer questions with a
-declarative pipeline (Retrieve -> Generate) through the SAGE gateway.
+"""RAG question answering: index a folder of documents (the ``Index`` operator's job),
+then answer questions with a declarative pipeline (Retrieve -> Generate) through the
+SAGE gateway. Answers are short spans copied from the best passage (``answer=
+"extractive"``); ``"choice"`` lets the chat model pick among them, ``"free"`` generates.
 
     python examples/rag_qa.py                         # starts the embedded engines
     SAGE_BASE_URL=http://127.0.0.1:8888 python examples/rag_qa.py   # a running gateway
@@ -13,11 +15,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sage.apps.rag_demo import corpus_dir, index_corpus
+from sage.apps.rag_demo import corpus_dir
 from sage.apps.rag_demo.serving import gateway
 from sage.kernel import LocalEnvironment
 from sage.libs.text import chunk_documents, load_documents
-from sage.middleware.operators import Generate, Retrieve
+from sage.middleware.operators import Generate, Retrieve, index_chunks
 from sage.middleware.services import VectorStoreService
 
 QUESTIONS = ["What is the national dish of the Marrowind Isles?",
@@ -33,14 +35,14 @@ def main() -> None:
           f"{report.skipped_count} skipped")
     with gateway(os.environ.get("SAGE_BASE_URL")) as url, tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "store"
-        index_corpus(url, chunks, store)  # itself a job: batches -> Embed -> store sink
+        index_chunks(url, chunks, store)  # itself a job: chunk batches -> Index (embed + add)
 
         env = LocalEnvironment("rag_qa")
         env.register_service("vector_store", VectorStoreService, str(store))
         answers: list[dict[str, Any]] = []
         (env.from_batch(QUESTIONS)
             .map(Retrieve, url, mode="hybrid", k=1)
-            .map(Generate, url, max_tokens=32)
+            .map(Generate, url, answer="extractive")
             .sink(answers.append))
         env.submit()
     for record in sorted(answers, key=lambda r: QUESTIONS.index(r["question"])):

@@ -12,9 +12,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from sage.apps.rag_demo import RagConfig, index_corpus, load_corpus, load_questions, run_questions
+from sage.apps.rag_demo import RagConfig, load_corpus, load_questions, run_questions
 from sage.apps.rag_demo.serving import gateway
 from sage.kernel import RemoteEnvironment
+from sage.middleware.operators import index_chunks
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
     questions = load_questions()[:4]
     with gateway(os.environ.get("SAGE_BASE_URL")) as url, tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "store"
-        index_corpus(url, load_corpus(), store, env=RemoteEnvironment("rag-index"))
+        index_chunks(url, load_corpus(), store, env=RemoteEnvironment("rag-index"))
         env = RemoteEnvironment("rag-remote")
         results = run_questions(url, questions, store, RagConfig(k=5, max_tokens=32), env=env)
     if ray.is_initialized():

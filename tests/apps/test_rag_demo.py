@@ -12,14 +12,15 @@ from rich.console import Console
 from sage.apps.rag_demo import (
     RagConfig,
     corpus_dir,
-    index_corpus,
     load_corpus,
     load_questions,
     run_questions,
+    score_result,
 )
 from sage.apps.rag_demo.gateway_stats import histogram_quantile, latency_buckets
 from sage.apps.rag_demo.runner import run_demo
 from sage.libs.text import load_documents
+from sage.middleware.operators import index_chunks
 
 
 def test_shipped_data_is_consistent() -> None:
@@ -49,7 +50,7 @@ def test_histogram_quantile() -> None:
 @pytest.mark.engines
 def test_rag_pipeline_end_to_end(gateway_url: str, tmp_path: Path) -> None:
     chunks = load_corpus()
-    assert index_corpus(gateway_url, chunks, tmp_path / "store") == len(chunks)
+    assert index_chunks(gateway_url, chunks, tmp_path / "store") == len(chunks)
     questions = load_questions()[:8]
     results = run_questions(gateway_url, questions, tmp_path / "store",
                             RagConfig(mode="hybrid", k=5, max_tokens=24))
@@ -57,7 +58,10 @@ def test_rag_pipeline_end_to_end(gateway_url: str, tmp_path: Path) -> None:
     recall = sum(bool(set(r["ranked_docs"][:5]) & set(r["sources"])) for r in results)
     assert recall >= 7
     assert all(r["answer"].strip() for r in results)
-    assert all(len(r["retrieved"]) == 1 for r in results)
+    assert all(len(r["retrieved"]) == 3 for r in results)  # short answers read 3 passages
+    assert all(r["answer_source"] == "extractive" and r["answer"] in r["answer_candidates"]
+               for r in results)
+    assert sum(score_result(r)["em"] for r in results) >= 4
     closed = run_questions(gateway_url, questions[:2], tmp_path / "store",
                            RagConfig(retrieve=False, max_tokens=8))
     assert all("retrieved" not in r and r["answer"] is not None for r in closed)
@@ -77,5 +81,7 @@ def test_run_demo_prints_answers_and_summary(gateway_url: str, tmp_path: Path) -
     assert summary.documents == len(load_documents(corpus_dir()).documents)
     assert summary.questions == summary.answered == 3
     assert summary.recall_at_k > 0.5
+    assert summary.answer == "extractive" and 0 <= summary.answer_em <= summary.answer_contains
+    assert "exact match / contains-gold" in text
     assert "q01" in text and "answer:" in text and "SAGE RAG demo" in text
     assert "chat" in summary.latency and summary.latency["chat"]["p50"] > 0

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from sage.llm.chat_reply import ChatReply, json_schema_format
+
 
 class LLMClient:
     """Synchronous client for ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings``."""
@@ -63,25 +65,65 @@ class LLMClient:
 
     def chat(
         self,
-        messages: list[dict[str, str]] | str,
+        messages: list[dict[str, Any]] | str,
         *,
         max_tokens: int = 128,
         temperature: float = 0.0,
         model: str | None = None,
         **extra: Any,
     ) -> str:
-        """The assistant's reply text for ``messages`` (a string is one user turn)."""
+        """The assistant's reply text for ``messages`` (a string is one user turn).
+
+        Any other OpenAI field (``stop``, ``seed``, ``response_format``, ...) goes in
+        ``extra``; use :meth:`chat_message` to get tool calls back."""
+        return self.chat_message(messages, max_tokens=max_tokens, temperature=temperature,
+                                 model=model, **extra).content
+
+    def chat_message(
+        self,
+        messages: list[dict[str, Any]] | str,
+        *,
+        max_tokens: int = 128,
+        temperature: float = 0.0,
+        model: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        response_format: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> ChatReply:
+        """The whole first choice: text, ``tool_calls`` and finish reason.
+
+        ``tools``/``tool_choice``/``response_format`` are OpenAI's fields, sent as given
+        (``sage.llm.chat_reply.function_tool`` and ``json_schema_format`` build them)."""
         if isinstance(messages, str):
             messages = [{"role": "user", "content": messages}]
-        body = {
+        body: dict[str, Any] = {
             "model": model or self.model or "default",
             "messages": messages,
             "max_tokens": max_tokens,
             "temperature": temperature,
             **extra,
         }
-        data = self._post("/chat/completions", body)
-        return str(data["choices"][0]["message"].get("content") or "")
+        for key, value in (("tools", tools), ("tool_choice", tool_choice),
+                           ("response_format", response_format)):
+            if value is not None:
+                body[key] = value
+        return ChatReply.from_response(self._post("/chat/completions", body))
+
+    def chat_json(
+        self,
+        messages: list[dict[str, Any]] | str,
+        schema: dict[str, Any],
+        *,
+        name: str = "answer",
+        max_tokens: int = 256,
+        **extra: Any,
+    ) -> Any:
+        """A reply constrained to the JSON Schema ``schema`` (strict ``json_schema``
+        ``response_format``), parsed; ``ValueError`` if the server returned no JSON."""
+        reply = self.chat_message(messages, max_tokens=max_tokens,
+                                  response_format=json_schema_format(schema, name), **extra)
+        return reply.json()
 
     def complete(
         self, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0, **extra: Any

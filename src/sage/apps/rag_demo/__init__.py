@@ -8,7 +8,6 @@ from sage.apps.rag_demo.dataset import corpus_dir, load_corpus, load_questions
 from sage.apps.rag_demo.pipeline import (
     RagConfig,
     build_rag_pipeline,
-    index_corpus,
     run_questions,
     score_result,
 )
@@ -17,7 +16,6 @@ __all__ = [
     "RagConfig",
     "build_rag_pipeline",
     "corpus_dir",
-    "index_corpus",
     "load_corpus",
     "load_questions",
     "run_questions",

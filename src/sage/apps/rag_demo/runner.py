@@ -20,9 +20,10 @@ from rich.table import Table
 
 from sage.apps.rag_demo.dataset import corpus_dir, load_questions
 from sage.apps.rag_demo.gateway_stats import gateway_latency
-from sage.apps.rag_demo.pipeline import RagConfig, index_corpus, run_questions, score_result
+from sage.apps.rag_demo.pipeline import RagConfig, run_questions, score_result
 from sage.apps.rag_demo.serving import gateway
 from sage.libs.text import chunk_documents, load_documents
+from sage.middleware.operators import index_chunks
 
 
 @dataclass
@@ -35,7 +36,10 @@ class DemoSummary:
     mode: str = "hybrid"
     recall_at_k: float = 0.0
     mrr: float = 0.0
+    answer: str = "extractive"
     answer_f1: float = 0.0
+    answer_em: float = 0.0
+    answer_contains: float = 0.0
     answered: int = 0
     seconds_total: float = 0.0
     seconds_startup: float = 0.0
@@ -68,10 +72,11 @@ def _print_result(console: Console, record: dict[str, Any], k: int) -> None:
 def run_demo(base_url: str | None = None, *, mode: str = "hybrid", k: int = 5,
              limit: int | None = None, corpus: str | Path | None = None,
              questions_file: str | Path | None = None, console: Console | None = None,
-             max_tokens: int = 48) -> DemoSummary:
-    """The main job. ``base_url``: use a running gateway instead of starting one."""
+             max_tokens: int = 48, answer: str = "extractive") -> DemoSummary:
+    """The main job. ``base_url``: use a running gateway instead of starting one;
+    ``answer``: Generate's answer mode (``extractive``, ``choice`` or ``free``)."""
     console = console or Console()
-    summary = DemoSummary(k=k, mode=mode)
+    summary = DemoSummary(k=k, mode=mode, answer=answer)
     started = time.perf_counter()
     questions = load_questions(questions_file)[:limit] if limit else load_questions(
         questions_file)
@@ -91,7 +96,7 @@ def run_demo(base_url: str | None = None, *, mode: str = "hybrid", k: int = 5,
             t0 = time.perf_counter()
             with _progress(console) as progress:
                 task = progress.add_task("Indexing", total=len(chunks))
-                index_corpus(url, chunks, store,
+                index_chunks(url, chunks, store,
                              on_batch=lambda n: progress.advance(task, n))
             summary.seconds_index = time.perf_counter() - t0
             console.print(f"indexed {len(report.documents)} documents as {len(chunks)} chunks"
@@ -105,7 +110,8 @@ def run_demo(base_url: str | None = None, *, mode: str = "hybrid", k: int = 5,
                     progress.advance(task)
 
                 results = run_questions(url, questions, store,
-                                        RagConfig(mode=mode, k=k, max_tokens=max_tokens),
+                                        RagConfig(mode=mode, k=k, max_tokens=max_tokens,
+                                                  answer=answer),
                                         on_result=on_result)
             summary.seconds_answer = time.perf_counter() - t0
         summary.results = results
@@ -116,6 +122,8 @@ def run_demo(base_url: str | None = None, *, mode: str = "hybrid", k: int = 5,
             summary.recall_at_k = statistics.mean(s["recall"] for s in scores)
             summary.mrr = statistics.mean(s["mrr"] for s in scores)
             summary.answer_f1 = statistics.mean(s["f1"] for s in scores)
+            summary.answer_em = statistics.mean(s["em"] for s in scores)
+            summary.answer_contains = statistics.mean(s["contains"] for s in scores)
         summary.latency = gateway_latency(url)
     finally:
         with console.status("Stopping the gateway and engines..."):
@@ -133,7 +141,9 @@ def print_summary(console: Console, summary: DemoSummary) -> None:
                      else ""))
     table.add_row(f"retrieval recall@{summary.k} ({summary.mode})", f"{summary.recall_at_k:.3f}")
     table.add_row("retrieval MRR", f"{summary.mrr:.3f}")
-    table.add_row("answer token F1", f"{summary.answer_f1:.3f}")
+    table.add_row(f"answer token F1 ({summary.answer})", f"{summary.answer_f1:.3f}")
+    table.add_row("answer exact match / contains-gold",
+                  f"{summary.answer_em:.3f} / {summary.answer_contains:.3f}")
     for kind, stats in sorted(summary.latency.items()):
         table.add_row(f"gateway {kind} latency p50 / p99",
                       f"{stats['p50'] * 1000:.0f} ms / {stats['p99'] * 1000:.0f} ms "

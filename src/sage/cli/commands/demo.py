@@ -12,6 +12,9 @@ def demo(
     k: int = typer.Option(5, help="Documents retrieved (recall@k)."),
     limit: int = typer.Option(None, help="Answer only the first N questions."),
     max_tokens: int = typer.Option(48, help="Answer length cap (tokens)."),
+    answer: str = typer.Option(
+        "extractive", help="Answers: extractive (a span of the passages), choice (the chat "
+        "model picks among the top spans, constrained) or free (generated text)."),
 ) -> None:
     """Run the RAG demo end to end on the embedded engines."""
     import os
@@ -22,6 +25,9 @@ def demo(
 
     if mode not in ("bm25", "dense", "hybrid"):
         raise typer.BadParameter("mode must be bm25, dense or hybrid")
-    summary = run_demo(base_url, mode=mode, k=k, limit=limit, max_tokens=max_tokens)
+    if answer not in ("extractive", "choice", "free"):
+        raise typer.BadParameter("answer must be extractive, choice or free")
+    summary = run_demo(base_url, mode=mode, k=k, limit=limit, max_tokens=max_tokens,
+                       answer=answer)
     if summary.answered < summary.questions:
         raise typer.Exit(1)

@@ -1,4 +1,5 @@
-"""Answer quality: exact match, token F1 (SQuAD) and ROUGE-L (longest common subsequence)."""
+"""Answer quality: exact match, token F1 (SQuAD), contains-gold and ROUGE-L (longest
+common subsequence)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ def _f1(prediction: str, gold: str) -> float:
     return f1_score(common / len(pred), common / len(ref))
 
 
+def _contains(prediction: str, gold: str) -> float:
+    ref = normalize_answer(gold)
+    return float(bool(ref) and f" {ref} " in f" {normalize_answer(prediction)} ")
+
+
 def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
     prev = [0] * (len(b) + 1)
     for x in a:
@@ -66,6 +72,12 @@ def exact_match(prediction: str, gold: str | Sequence[str]) -> float:
 def token_f1(prediction: str, gold: str | Sequence[str]) -> float:
     """Harmonic mean of token precision/recall against the best gold answer."""
     return _best(prediction, gold, _f1)
+
+
+def contains_answer(prediction: str, gold: str | Sequence[str]) -> float:
+    """1.0 when a normalised gold answer appears, as whole words, in the normalised
+    prediction (lenient: rewards a right answer wrapped in a sentence)."""
+    return _best(prediction, gold, _contains)
 
 
 def rouge_l(prediction: str, gold: str | Sequence[str]) -> float:

@@ -8,16 +8,21 @@ their field added and never mutate their input.
 from sage.middleware.operators.agent import AgentOperator, AgentStep
 from sage.middleware.operators.embed import Embed
 from sage.middleware.operators.generate import DEFAULT_TEMPLATE, NO_CONTEXT_TEMPLATE, Generate
+from sage.middleware.operators.index import Index, index_chunks
 from sage.middleware.operators.rerank import Rerank
 from sage.middleware.operators.retrieve import Retrieve
+from sage.middleware.operators.short_answer import ANSWER_MODES
 
 __all__ = [
+    "ANSWER_MODES",
     "DEFAULT_TEMPLATE",
     "NO_CONTEXT_TEMPLATE",
     "AgentOperator",
     "AgentStep",
     "Embed",
     "Generate",
+    "Index",
     "Rerank",
     "Retrieve",
+    "index_chunks",
 ]

@@ -5,8 +5,9 @@ The task is split into clauses ("what is 17*23, then find the doc about X"). For
 clause a *selector* (a strategy name from ``sage.libs.agents``: ``bm25``, ``embedding``,
 ``hybrid``, ``llm_rerank``, or any object with ``select(query, tools, top_k)``) ranks the
 tools; the *planner* turns the clause into arguments for the best tool that can take it
-(default: the tool's own extractor; pass ``planner=`` to use a model); the tool runs and
-its observation is recorded. With a gateway URL and ``compose=True`` the chat model
+(``"rules"``: the tool's own extractor; ``"tools"``: the chat model makes a native,
+grammar-constrained tool call among the shortlisted tools; or a callable); the tool runs
+and its observation is recorded. With a gateway URL and ``compose=True`` the chat model
 writes the final answer from the observations; otherwise the observations are the answer.
 """
 
@@ -21,6 +22,7 @@ from sage.kernel import MapFunction
 from sage.libs.agents import create_strategy
 from sage.libs.agents.planning import split_clauses
 from sage.middleware.operators.base import ModelCalling
+from sage.middleware.operators.tool_planner import ToolCallPlanner
 from sage.middleware.tools import AgentTool, ToolError
 
 Planner = Callable[[str, AgentTool], "dict[str, Any] | None"]
@@ -43,6 +45,8 @@ class AgentStep:
     observation: str | None = None
     error: str | None = None
     seconds: float = 0.0
+    planner: str = "rules"  # who planned the call: "rules", "model" or "custom"
+    fallback: bool = False  # the model's plan was unusable; the rules planned instead
 
 
 def rule_planner(clause: str, tool: AgentTool) -> dict[str, Any] | None:
@@ -52,20 +56,26 @@ def rule_planner(clause: str, tool: AgentTool) -> dict[str, Any] | None:
 
 class AgentOperator(ModelCalling, MapFunction):
     """Input: a task string or ``{"task": ...}``. Output adds ``answer``, ``trace`` (list
-    of :class:`AgentStep` dicts) and ``truncated`` (the step limit cut the plan short)."""
+    of :class:`AgentStep` dicts), ``truncated`` (the step limit cut the plan short) and
+    ``fallbacks`` (steps whose model plan was unusable)."""
 
     def __init__(self, tools: Sequence[AgentTool], base_url: str | None = None, *,
-                 selector: Any = "bm25", planner: Planner | None = None, max_steps: int = 4,
-                 candidates: int = 3, compose: bool = False, max_tokens: int = 48,
-                 client: Any = None, timeout: float = 120.0) -> None:
+                 selector: Any = "bm25", planner: Planner | str | None = None,
+                 max_steps: int = 4, candidates: int = 3, compose: bool = False,
+                 max_tokens: int = 48, client: Any = None, timeout: float = 120.0) -> None:
         if not tools:
             raise ValueError("an agent needs at least one tool")
         if max_steps < 1:
             raise ValueError("max_steps must be >= 1")
-        self._init_client(base_url, client, None, None, timeout, required=compose)
+        if isinstance(planner, str) and planner not in ("rules", "tools"):
+            raise ValueError(f"planner must be 'rules', 'tools' or a callable, not {planner!r}")
+        self._init_client(base_url, client, None, None, timeout,
+                          required=compose or planner == "tools")
         self.tools = {t.id: t for t in tools}
         self.selector_spec = selector
-        self.planner = planner or rule_planner
+        self.model_plans = planner == "tools"
+        self.custom_planner = callable(planner)
+        self.planner = planner if callable(planner) else rule_planner
         self.max_steps = max_steps
         self.candidates = candidates
         self.compose = compose
@@ -92,11 +102,7 @@ class AgentOperator(ModelCalling, MapFunction):
             started = time.perf_counter()
             step = AgentStep(n, clause)
             step.ranked = list(self.selector.select(clause, catalog, top_k=len(catalog)).ranked)
-            for tool_id in step.ranked[: self.candidates]:
-                args = self.planner(clause, self.tools[tool_id])
-                if args is not None:
-                    step.tool, step.args = tool_id, args
-                    break
+            self._plan(step)
             if step.tool is None:
                 step.error = "no tool can act on this step"
             else:
@@ -113,7 +119,24 @@ class AgentOperator(ModelCalling, MapFunction):
         else:
             answer = "; ".join(observations) or "I could not complete the task."
         return {"task": task, "answer": answer, "trace": [asdict(s) for s in trace],
-                "truncated": len(clauses) > self.max_steps}
+                "truncated": len(clauses) > self.max_steps,
+                "fallbacks": sum(s.fallback for s in trace)}
+
+    def _plan(self, step: AgentStep) -> None:
+        """Fill ``step.tool``/``step.args`` from the shortlist (best-ranked first)."""
+        shortlist = [self.tools[t] for t in step.ranked[: self.candidates]]
+        if self.model_plans:
+            planned = ToolCallPlanner(self.client).plan(step.clause, shortlist)
+            if planned is not None:
+                step.tool, step.args, step.planner = planned.tool, planned.args, "model"
+                return
+            step.fallback = True
+        for tool in shortlist:
+            args = self.planner(step.clause, tool)
+            if args is not None:
+                step.tool, step.args = tool.id, args
+                step.planner = "custom" if self.custom_planner else "rules"
+                return
 
     def execute(self, data: Any) -> dict[str, Any]:
         task = data if isinstance(data, str) else str(data["task"])
