@@ -133,7 +133,7 @@ def test_job_graph_counters_move_then_stop(page: Any, studio_url: str, jobmanage
         page.wait_for_selector(f"a[href='#/jobs/{job['id']}']")
         page.click(f"a[href='#/jobs/{job['id']}']")
         page.wait_for_selector("svg.graph g.node")
-        out = "span[data-op='map'][data-field='out']"
+        out = "span[data-op='Slow'][data-field='out']"
         page.wait_for_selector(out)
         first = int(page.inner_text(out))
         page.wait_for_function(

@@ -54,8 +54,10 @@ function showRuns(root, paths) {
       const keys = [...new Set(s.rows.flatMap(r => Object.keys(r)))].filter(k => typeof s.rows[0][k] !== "object");
       col.replaceChildren(h("h2", {}, `${s.title} `, h("span", { class: "pill" }, s.kind)),
         h("p", { class: "muted" }, path),
-        s.rows.length ? h("div", { style: "overflow:auto" }, table(keys.map(k => ({ label: k, num: typeof s.rows[0][k] === "number",
-          value: r => typeof r[k] === "number" ? +r[k].toFixed(4) : String(r[k] ?? "") }))), s.rows)) : null,
+        s.rows.length ? h("div", { style: "overflow:auto" }, table(keys.map(k => ({
+          label: k, num: typeof s.rows[0][k] === "number",
+          value: r => (typeof r[k] === "number" ? +r[k].toFixed(4) : String(r[k] ?? "")),
+        })), s.rows)) : null,
         ...(s.notes || []).map(n => h("p", { class: "muted" }, n)));
       return api("/api/bench/runs").then(res => {
         const run = res.runs.find(r => r.path === path);

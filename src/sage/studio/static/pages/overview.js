@@ -29,8 +29,9 @@ export function mount(root) {
   const apply = (ev, draw) => {
     const t = ev.t;
     const r = ev.rates || {};
-    c.rate.push(t, { total: r.total ?? 0, chat: r.chat ?? 0, embedding: r.embedding ?? 0,
-      "429s": r["429"] ?? 0, errors: r.errors ?? 0 });
+    const z = ev.rates ? 0 : null;  // no figures (gateway down): a gap, not a zero
+    c.rate.push(t, { total: r.total ?? z, chat: r.chat ?? z, embedding: r.embedding ?? z,
+      "429s": r["429"] ?? z, errors: r.errors ?? z });
     const ttft = {}, e2e = {};
     for (const [label, q] of Object.entries(ev.latency || {})) {
       if (!label.startsWith("embedding")) {
@@ -44,7 +45,7 @@ export function mount(root) {
     for (const [tenant, v] of Object.entries(ev.slo || {})) slo[`${tenant} ≤${slo_ms} ms`] = v;
     c.slo.push(t, slo);
     const byKind = ev.queue_by_kind && Object.keys(ev.queue_by_kind).length
-      ? ev.queue_by_kind : { all: ev.queue_depth ?? null };
+      ? ev.queue_by_kind : { all: ev.gateway.up ? ev.queue_depth ?? null : null };
     c.queue.push(t, byKind);
     c.prefix.push(t, ev.prefix_cache_hit_rate || {});
     if (draw) for (const chart of Object.values(c)) chart.draw();

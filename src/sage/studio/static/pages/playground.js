@@ -99,7 +99,7 @@ export function mount(root) {
     try {
       const res = await api("/api/v1/embeddings", { method: "POST", body, headers: headers() });
       embOut.replaceChildren(`${res.data.length} vectors of ${res.data[0].embedding.length} dims in ${ms((performance.now() - t0) / 1000)}`,
-        h("br"), res.data.map(d => `[${d.index}] ${d.embedding.slice(0, 4).map(x => x.toFixed(4)).join(", ")}, …\n`));
+        h("br"), ...res.data.map(d => `[${d.index}] ${d.embedding.slice(0, 4).map(x => x.toFixed(4)).join(", ")}, …\n`));
     } catch (err) {
       embOut.replaceChildren(h("span", { class: "down" }, err.message));
     }
