@@ -8,7 +8,7 @@ import pytest
 
 from sage.common.errors import ConfigError, JobFailedError
 from sage.kernel import DeadLetter, ErrorPolicy, MapFunction, SinkFunction
-from tests.kernel.conftest import EnvFactory
+from tests.fixtures.kernel import EnvFactory
 
 
 class Fragile(MapFunction):

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sage.kernel import CoMapFunction
-from tests.kernel.conftest import EnvFactory
+from tests.fixtures.kernel import EnvFactory
 
 
 @pytest.mark.parametrize("par", [1, 2])

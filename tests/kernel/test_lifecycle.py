@@ -11,7 +11,7 @@ import pytest
 
 from sage.common.errors import JobFailedError
 from sage.kernel import BatchFunction, LocalEnvironment, MapFunction, SinkFunction
-from tests.kernel.conftest import EnvFactory
+from tests.fixtures.kernel import EnvFactory
 
 
 class Flaky(BatchFunction):

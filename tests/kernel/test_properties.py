@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.kernel.conftest import RUNTIMES, EnvFactory
+from tests.fixtures.kernel import RUNTIMES, EnvFactory
 
 OPS = st.sampled_from(["map", "filter", "flatmap", "keyby", "broadcast1", "union"])
 LOCAL_EXAMPLES = int(os.environ.get("SAGE_PROPERTY_EXAMPLES", "30"))

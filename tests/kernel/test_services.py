@@ -9,7 +9,7 @@ import pytest
 
 from sage.common.errors import JobFailedError
 from sage.kernel import BaseService, MapFunction, PipelineService
-from tests.kernel.conftest import EnvFactory
+from tests.fixtures.kernel import EnvFactory
 
 
 class Lexicon(BaseService):

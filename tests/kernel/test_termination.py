@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sage.kernel import CoMapFunction, JoinFunction, SinkFunction
-from tests.kernel.conftest import EnvFactory
+from tests.fixtures.kernel import EnvFactory
 
 
 class Both(CoMapFunction):

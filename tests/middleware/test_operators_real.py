@@ -26,14 +26,13 @@ def embedding_requests(url: str) -> float:
                if line.startswith("sage_gateway_requests_total{") and 'kind="embedding"' in line)
 
 
-def test_embed_batches_a_list_into_one_request(gateway_url: str) -> None:
+def test_embed_map_batches_sends_one_request_per_batch(gateway_url: str) -> None:
     before = embedding_requests(gateway_url)
-    out: list[Any] = []
     env = LocalEnvironment("embed")
-    env.from_batch([list(DOCS.values())]).map(Embed, gateway_url).sink(out.append)
+    out = env.collect(env.from_batch(list(DOCS.values())).map_batches(Embed, gateway_url))
     env.submit()
     assert embedding_requests(gateway_url) - before == 1
-    assert len(out[0]) == 3 and len(out[0][0]) == 384
+    assert len(out) == 3 and len(out[0]) == 384
     single = Embed(gateway_url).execute({"text": "hello", "id": 1})
     assert single["id"] == 1 and len(single["embedding"]) == 384
 
@@ -90,13 +89,13 @@ def test_retrieve_embeds_a_batch_in_one_request_and_filters(gateway_url: str,
                  "How many ferries run between the islands?"]
     env = LocalEnvironment("retrieve-batch")
     env.register_service("vector_store", VectorStoreService, str(store_path))
-    out: list[Any] = []
     batch = [*questions[:2], {"question": questions[2], "filter": {"doc_id": "salt"}}]
-    env.from_batch([batch]).map(Retrieve, gateway_url, mode="dense", k=1).sink(out.append)
+    out = env.collect(env.from_batch(batch).map_batches(Retrieve, gateway_url, mode="dense",
+                                                        k=1))
     before = embedding_requests(gateway_url)
     env.submit()
     assert embedding_requests(gateway_url) - before == 1
-    assert [r["retrieved"][0]["id"] for r in out[0]] == ["turtle#0", "salt#0", "salt#0"]
+    assert [r["retrieved"][0]["id"] for r in out] == ["turtle#0", "salt#0", "salt#0"]
 
     env = LocalEnvironment("retrieve-filter")
     env.register_service("vector_store", VectorStoreService, str(store_path))

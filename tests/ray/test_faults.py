@@ -11,7 +11,7 @@ import pytest
 
 from sage.common.errors import JobFailedError
 from sage.kernel import MapFunction
-from tests.kernel.conftest import EnvFactory
+from tests.fixtures.kernel import EnvFactory
 
 pytestmark = pytest.mark.ray
 

@@ -20,8 +20,8 @@ from sage.kernel.runtime.ray.placement import (
     placement_bundles,
     reservation_name,
 )
-from sage.kernel.scheduler import NodeInfo, Placement, SchedulerPolicy, TaskDemand
-from tests.kernel.conftest import EnvFactory
+from sage.kernel.scheduler import NodeInfo, Placement, PlacementPolicy, TaskDemand
+from tests.fixtures.kernel import EnvFactory
 
 pytestmark = pytest.mark.ray
 
@@ -171,7 +171,7 @@ def test_the_reservation_is_released_however_the_job_ends(ending: str,
     assert_released(ray_cluster, env._runtime.job_id)  # type: ignore[union-attr]
 
 
-class FirstNode(SchedulerPolicy):
+class FirstNode(PlacementPolicy):
     """A user policy: every actor on the first node by id."""
 
     name = "first_node"

@@ -8,7 +8,7 @@ from sage.common.errors import ConfigError, ResourceUnavailableError
 from sage.kernel.scheduler import (
     NodeInfo,
     Placement,
-    SchedulerPolicy,
+    PlacementPolicy,
     TaskDemand,
     available_schedulers,
     check_feasible,
@@ -82,7 +82,7 @@ def test_load_aware_prefers_the_idle_node() -> None:
 
 
 def test_custom_policy_registration() -> None:
-    class AlwaysC(SchedulerPolicy):
+    class AlwaysC(PlacementPolicy):
         name = "always_c"
 
         def place(self, demands, nodes):  # type: ignore[no-untyped-def]
@@ -117,7 +117,7 @@ def test_spread_and_pack_reserve_the_job_default_and_load_aware_do_not() -> None
 
 
 def test_user_policies_opt_in_to_a_reservation() -> None:
-    class OneRack(SchedulerPolicy):
+    class OneRack(PlacementPolicy):
         name = "one_rack"
         reservation = "STRICT_PACK"
 

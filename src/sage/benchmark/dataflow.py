@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sage.common.errors import ConfigError
 from sage.kernel import BaseEnvironment, JobMetrics, LocalEnvironment, SinkFunction
 
 
@@ -58,11 +59,11 @@ def make_environment(runtime: str, name: str, config: dict[str, Any]) -> BaseEnv
             from sage.kernel import RemoteEnvironment
         except (ImportError, AttributeError) as exc:
             raise RuntimeError(
-                "the Ray runtime (sage.kernel.runtime.ray.RemoteEnvironment) is not "
+                "the Ray runtime (sage.kernel.RemoteEnvironment) is not "
                 f"available: {exc}"
             ) from exc
         return RemoteEnvironment(name, config=config)  # type: ignore[no-any-return]
-    raise ValueError(f"unknown runtime {runtime!r}; use local or ray")
+    raise ConfigError(f"unknown runtime {runtime!r}; use local or ray")
 
 
 def run_pipeline(

@@ -38,12 +38,6 @@ class SagePorts(BaseModel):
         base = self.llm_engine_base if kind == "llm" else self.embedding_engine_base
         return base + index
 
-    def benchmark_port(self, index: int) -> int:
-        port = self.benchmark_start + index
-        if port > self.benchmark_end:
-            raise ValueError(f"benchmark port index {index} is outside the range")
-        return port
-
 
 def is_port_free(port: int, host: str = DEFAULT_HOST) -> bool:
     """True when nothing listens on ``host:port`` (checked by binding, not connecting)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sage.common.errors import ConfigError
+from sage.kernel.kinds import OPERATOR_KINDS, OperatorKind
 
 Strategy = Literal["forward", "hash", "broadcast", "round_robin"]
 STRATEGIES: tuple[str, ...] = ("forward", "hash", "broadcast", "round_robin")
@@ -84,11 +85,11 @@ class DeadLetter:
 
 @dataclass
 class OperatorSpec:
-    """One logical operator. ``kind`` is one of source, map, filter, flatmap, sink, comap,
-    join, future, dead_letter. ``error_policy`` None means the job default."""
+    """One logical operator. ``kind`` is an :class:`~sage.kernel.kinds.OperatorKind` (a
+    registered name is accepted). ``error_policy`` None means the job default."""
 
     name: str
-    kind: str
+    kind: OperatorKind
     function: FunctionSpec | None
     parallelism: int = 1
     resources: dict[str, Any] = field(default_factory=dict)
@@ -96,6 +97,8 @@ class OperatorSpec:
     bounded: bool = True
 
     def __post_init__(self) -> None:
+        if isinstance(self.kind, str):
+            self.kind = OPERATOR_KINDS.get(self.kind)
         if not isinstance(self.parallelism, int) or self.parallelism < 1:
             raise ConfigError(f"{self.name}: parallelism must be an int >= 1")
 
@@ -127,7 +130,6 @@ class LogicalGraph:
     def __init__(self) -> None:
         self.nodes: dict[str, LogicalNode] = {}
         self.futures: dict[str, str | None] = {}  # future node name -> filler node name
-        self.dead_letter_streams: set[str] = set()
         self._name_counts: dict[str, int] = {}
 
     def unique_name(self, base: str) -> str:

@@ -31,8 +31,7 @@ from sage.kernel.graph import (
     LogicalGraph,
     OperatorSpec,
 )
-
-MULTI_PORT_KINDS = ("comap", "join")
+from sage.kernel.kinds import DEAD_LETTER
 
 
 @dataclass
@@ -108,9 +107,12 @@ class Stage:
     def head(self) -> OperatorSpec:
         return self.operators[0]
 
+    def operator(self, name: str) -> OperatorSpec:
+        return next(op for op in self.operators if op.name == name)
+
     @property
     def is_source(self) -> bool:
-        return self.head.kind == "source"
+        return self.head.kind.source
 
     @property
     def bounded(self) -> bool:
@@ -193,12 +195,12 @@ def _resolve_futures(graph: LogicalGraph) -> dict[str, list[LogicalEdge]]:
     """Inputs per node with ``from_future`` placeholders replaced by feedback edges."""
     inputs: dict[str, list[LogicalEdge]] = {}
     for name, node in graph.nodes.items():
-        if node.spec.kind == "future":
+        if node.spec.kind.placeholder:
             continue
         edges = []
         for edge in node.inputs:
             src_node = graph.nodes[edge.src]
-            if src_node.spec.kind == "future":
+            if src_node.spec.kind.placeholder:
                 filler = graph.futures.get(edge.src)
                 if filler is None:
                     raise ConfigError(f"future {edge.src!r} was never filled (fill_future)")
@@ -335,8 +337,8 @@ def compile_plan(graph: LogicalGraph, job_name: str,
             if (
                 not e.feedback
                 and e.partition.strategy == "forward"
-                and spec.kind not in ("source", "future", "dead_letter", *MULTI_PORT_KINDS)
-                and src.kind not in ("sink",)
+                and spec.kind.chains
+                and not src.kind.ends_chain
                 and src.parallelism == spec.parallelism
                 and consumers[e.src] == 1
                 and chains[stage_of[e.src]][-1] == e.src
@@ -413,21 +415,21 @@ def compile_plan(graph: LogicalGraph, job_name: str,
 def _validate(specs: dict[str, OperatorSpec], inputs: dict[str, list[LogicalEdge]]) -> None:
     for name, spec in specs.items():
         data_in = [e for e in inputs[name] if e.dead_letter is None]
-        if spec.kind == "source":
+        if spec.kind.source:
             if data_in:
                 raise ConfigError(f"{name}: a source has no inputs")
             continue
-        if spec.kind == "dead_letter":
+        if spec.kind is DEAD_LETTER:
             continue
         if not data_in:
             raise ConfigError(f"{name}: operator has no input")
-        if spec.kind == "join":
+        if spec.kind.keyed_inputs:
             ports = sorted(e.port for e in data_in)
             if ports != [0, 1]:
                 raise ConfigError(f"{name}: join needs exactly two connected inputs")
             if any(e.partition.strategy != "hash" for e in data_in):
                 raise ConfigError(f"{name}: join inputs must be keyed (keyby on both inputs)")
-        if spec.kind == "comap":
+        if spec.kind.per_port:
             fn = spec.function.factory if spec.function else None
             for e in data_in:
                 method = f"map{e.port}"

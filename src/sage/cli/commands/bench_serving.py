@@ -1,14 +1,17 @@
 """``sage bench serve | compare | simulate | calibrate``: the serving benchmark (real
-engines, siloed vs unified control plane) and its discrete-event simulator."""
+engines, siloed vs unified control plane) and its discrete-event simulator. Each command
+parses its options and calls one ``run_*`` function of ``sage.benchmark.serving.run`` or
+``sage.benchmark.simulator.run``."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import typer
+
+from sage.common.errors import ConfigError
 
 app = typer.Typer()  # merged into `sage bench` by sage.cli.commands.bench
 
@@ -107,13 +110,11 @@ def serve(
     """Open-loop load (Poisson/gamma arrivals or a trace) against one OpenAI-compatible
     target; TTFT/TPOT/ITL/e2e percentiles, throughput, goodput and SLO attainment."""
     from rich.console import Console
-    from rich.progress import Progress
 
     from sage.benchmark.serving.environment import Endpoints
-    from sage.benchmark.serving.report import write_report
-    from sage.benchmark.serving.suite import SuiteConfig, default_victim, run_suite, warm_up
+    from sage.benchmark.serving.run import run_serve
+    from sage.benchmark.serving.suite import SuiteConfig, default_victim
 
-    console = Console()
     if base_url is None and not (llm_url and embedding_url):
         raise typer.BadParameter("give --base-url, or both --llm-url and --embedding-url")
     spec = _workload(workload, burstiness, llm_fraction)
@@ -121,12 +122,11 @@ def serve(
     endpoints = Endpoints(
         llm_url or base_url or "", embedding_url or base_url or "", base_url, api_key
     )
-    baseline = "siloed" if base_url is None else label
     cfg = SuiteConfig(
         spec=spec,
         rates=_floats(rates, "--rates"),
         duration_s=duration,
-        baselines=[baseline],
+        baselines=["siloed" if base_url is None else label],
         seed=seed,
         victim=default_victim(spec),
         interference=False,
@@ -134,28 +134,8 @@ def serve(
         trace=_trace(trace, time_scale),
         client=_client(client),
     )
-    out = _output(output, "serve")
-    warm_up(endpoints)
-    with Progress(console=console, transient=True) as progress:
-        entries = run_suite(cfg, endpoints, out, progress)
-    paths = write_report(out, f"sage bench serve: {label}", _config(cfg), entries, cfg.victim)
-    from sage.benchmark.serving.report import aggregate, rich_table
-
-    console.print(rich_table(aggregate(entries, cfg.victim), f"serving benchmark: {label}"))
-    _print_paths(console, paths)
-
-
-def _config(cfg: Any) -> dict[str, Any]:
-    return {
-        "workload": cfg.spec.model_dump(),
-        "rates": cfg.rates,
-        "duration_s": cfg.duration_s,
-        "baselines": cfg.baselines,
-        "seed": cfg.seed,
-        "repeats": cfg.repeats,
-        "victim": cfg.victim,
-        **cfg.extra,
-    }
+    console = Console()
+    _print_paths(console, run_serve(cfg, endpoints, label, _output(output, "serve"), console))
 
 
 @app.command("compare")
@@ -202,12 +182,10 @@ def compare(
     """Siloed engines vs the unified control plane under each policy, back to back on
     the same workload; prints ratios to siloed and writes JSON, PNGs and an HTML report."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sage.benchmark.serving.baselines import parse_baselines
-    from sage.benchmark.serving.environment import serving_endpoints
-    from sage.benchmark.serving.report import aggregate, rich_table, write_report
-    from sage.benchmark.serving.suite import SuiteConfig, default_victim, run_suite, warm_up
+    from sage.benchmark.serving.run import run_compare
+    from sage.benchmark.serving.suite import SuiteConfig, default_victim
     from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
     from sage.benchmark.simulator.profiles import Calibration
 
@@ -219,8 +197,7 @@ def compare(
     spec = _workload(workload, burstiness, llm_fraction)
     if victim is not None and victim not in [t.name for t in spec.tenants]:
         raise typer.BadParameter(f"--victim {victim!r} is not a tenant of the workload")
-    cal = Calibration.load(calibration)
-    capacity = capacity_rate(spec, cal, ClusterSpec(1, 1))
+    capacity = capacity_rate(spec, Calibration.load(calibration), ClusterSpec(1, 1))
     if rates == "auto":
         rate_list = [round(f * capacity, 3) for f in _floats(levels, "--levels")]
     else:
@@ -245,28 +222,7 @@ def compare(
         f"rates {rate_list} req/s (modelled capacity {capacity:.2f} req/s), "
         f"{len(chosen)} baselines, {duration:g}s each -> {out}"
     )
-    need_gateway = any(b != "siloed" for b in chosen)
-    first_policy = next((b.split("/", 1)[1] for b in chosen if b != "siloed"), "hybrid")
-    with serving_endpoints(
-        llm_url,
-        embedding_url,
-        gateway_url,
-        need_gateway=need_gateway,
-        policy=first_policy,
-        gateway_mode=gateway_mode,
-    ) as endpoints:
-        warm_up(endpoints)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as progress:
-            entries = run_suite(cfg, endpoints, out, progress)
-    rows = aggregate(entries, cfg.victim)
-    paths = write_report(out, "sage bench compare", _config(cfg), entries, cfg.victim)
-    console.print(rich_table(rows, f"siloed vs unified (victim: {cfg.victim})"))
+    paths = run_compare(cfg, llm_url, embedding_url, gateway_url, gateway_mode, out, console)
     _print_paths(console, paths)
 
 
@@ -325,161 +281,28 @@ def simulate_cmd(
     from rich.console import Console
 
     from sage.benchmark.simulator.profiles import Calibration
+    from sage.benchmark.simulator.run import SimulateOptions, run_simulate, run_validation
 
     console = Console()
     cal = Calibration.load(calibration)
-    if validate:
-        _validate(console, validate, cal, tolerance, output, own_speed)
-        return
-    from sage.benchmark.serving.baselines import parse_baselines
-    from sage.benchmark.serving.report import aggregate, rich_table, write_report
-    from sage.benchmark.serving.suite import default_victim
-    from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
-    from sage.benchmark.simulator.suite import SimSuiteConfig, run_sim_suite
-    from sage.llm.engines.spec import DEFAULT_EMBEDDING_CAPACITY
-
-    spec = _workload(workload, burstiness, llm_fraction)
-    cal = cal.scaled(speedup, llm_capacity=llm_capacity, batch_slowdown=batch_slowdown)
-    embedding_capacity = embedding_capacity or DEFAULT_EMBEDDING_CAPACITY
-    if engines is not None:
-        cluster = ClusterSpec.split(
-            engines, spec, cal, colocate=bool(colocate), embedding_capacity=embedding_capacity
-        )
-    else:
-        both = llm_engines + embedding_engines == 2
-        cluster = ClusterSpec(
-            llm_engines,
-            embedding_engines,
-            both if colocate is None else colocate,
-            embedding_capacity,
-        )
-    capacity = capacity_rate(spec, cal, cluster)
-    rate_list = (
-        _floats(rates, "--rates")
-        if rates
-        else [round(u * capacity, 4) for u in _floats(utilization, "--utilization")]
-    )
     try:
-        chosen = parse_baselines(baselines)
-    except ValueError as exc:
+        if validate:
+            run_validation(validate, cal, tolerance, output, own_speed, console)
+            return
+        opts = SimulateOptions(
+            spec=_workload(workload, burstiness, llm_fraction), calibration=cal,
+            engines=engines, llm_engines=llm_engines, embedding_engines=embedding_engines,
+            colocate=colocate, embedding_capacity=embedding_capacity, speedup=speedup,
+            llm_capacity=llm_capacity, batch_slowdown=batch_slowdown, baselines=baselines,
+            rates=_floats(rates, "--rates") if rates else None,
+            utilization=[] if rates else _floats(utilization, "--utilization"),
+            requests=requests,
+            duration_s=duration, seed=seed, exact=exact, trace=_trace(trace, time_scale),
+            max_queue=max_queue,
+        )
+        _print_paths(console, run_simulate(opts, _output(output, "simulate"), console))
+    except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
-    cfg = SimSuiteConfig(
-        spec=spec,
-        calibration=cal,
-        cluster=cluster,
-        rates=rate_list,
-        baselines=chosen,
-        requests=requests,
-        duration_s=None if requests else duration,
-        seed=seed,
-        victim=default_victim(spec),
-        exact=exact,
-        trace=_trace(trace, time_scale),
-        max_queue=max_queue,
-    )
-    console.print(
-        f"{cluster.llm_engines} LLM + {cluster.embedding_engines} embedding engines"
-        f"{' (colocated)' if cluster.colocate else ''}, speedup {speedup:g}, "
-        f"modelled capacity {capacity:.2f} req/s, rates {rate_list}"
-    )
-
-    def on_result(result: Any, rate: float, alone: bool) -> None:
-        console.print(
-            f"  {result.baseline:<22} @ {rate:g}/s{' (victim alone)' if alone else ''}: "
-            f"{result.requests} requests, {result.events} events in {result.wall_s:.2f}s"
-        )
-
-    entries = run_sim_suite(cfg, on_result)
-    out = _output(output, "simulate")
-    config = {
-        "cluster": cluster.__dict__,
-        "calibration": cal.model_dump(),
-        "rates": rate_list,
-        "modelled_capacity_rps": capacity,
-        "requests": requests,
-        "duration_s": None if requests else duration,
-        "seed": seed,
-        "max_queue": max_queue,
-        "workload": spec.model_dump(),
-    }
-    paths = write_report(out, "sage bench simulate", config, entries, cfg.victim)
-    console.print(rich_table(aggregate(entries, cfg.victim), "simulated: siloed vs unified"))
-    _print_paths(console, paths)
-
-
-def _run_files(sources: list[Path], *, alone: bool) -> list[Path]:
-    """Run JSONs named directly or in a compare folder's ``runs/`` (with or without the
-    victim-alone runs)."""
-    files: list[Path] = []
-    for source in sources:
-        if source.is_dir():
-            found = sorted((source / "runs").glob("*.json"))
-            files += [p for p in found if alone or "_alone" not in p.name]
-        else:
-            files.append(source)
-    return files
-
-
-def _validate(
-    console: Any,
-    sources: list[Path],
-    cal: Any,
-    tolerance: float,
-    output: Path | None,
-    own_speed: bool,
-) -> None:
-    from rich.table import Table
-
-    from sage.benchmark.simulator.validate import median_error, repeat_agreement, validate_run
-
-    files = _run_files(sources, alone=False)
-    if not files:
-        raise typer.BadParameter("no run files to validate")
-    table = Table(title=f"simulation vs real (tolerance {tolerance:.0%})")
-    for col in ("run", "kind", "metric", "pct", "real ms", "real 90% CI", "sim ms", "error"):
-        table.add_column(col, justify="left" if col in ("run", "kind", "metric") else "right")
-    results = []
-    for path in files:
-        v = validate_run(path, cal, tolerance, own_speed)
-        results.append(v)
-        for row in v.rows:
-            err = "-" if row.error is None else f"{row.error:.0%}{'' if row.gated else ' (info)'}"
-            table.add_row(
-                path.stem,
-                row.kind,
-                row.metric,
-                row.percentile,
-                "-" if row.real_ms is None else f"{row.real_ms:.0f}",
-                "-" if row.real_ci_ms is None else "{:.0f}-{:.0f}".format(*row.real_ci_ms),
-                "-" if row.sim_ms is None else f"{row.sim_ms:.0f}",
-                err,
-            )
-    console.print(table)
-    passed = sum(v.passed for v in results)
-    median = median_error(results)
-    gated = [r for v in results for r in v.rows if r.gated and r.error is not None]
-    within = sum(r.error <= tolerance for r in gated)
-    noise = sum(r.error > tolerance and r.within_noise for r in gated)
-    console.print(
-        f"{passed}/{len(results)} runs within {tolerance:.0%} on e2e p50/p99 per kind; "
-        f"figures {within}/{len(gated)} ({noise} more inside the real figure's 90% "
-        f"interval); median error {'-' if median is None else f'{median:.1%}'}"
-    )
-    agree, repeated = repeat_agreement(results)
-    if repeated:
-        console.print(
-            f"repeated real runs (same baseline, rate and seed) agree with each other within "
-            f"{tolerance:.0%} on {agree}/{repeated} figures (this machine's run-to-run noise)"
-        )
-    if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-        summary = {
-            "median_error": median,
-            "repeat_agreement": {"within": agree, "compared": repeated},
-            "runs": [v.to_dict() for v in results],
-        }
-        (output / "validation.json").write_text(json.dumps(summary, indent=1))
-        console.print(f"  validation: {output / 'validation.json'}")
 
 
 @app.command("calibrate")
@@ -510,70 +333,23 @@ def calibrate_cmd(
     contention, gateway hop) and write the simulator's engine model as JSON. With
     --from-run, re-fit the model's speeds to a benchmark run's requests instead (the
     speeds engines reach while the load generator and gateway share the machine)."""
-    import asyncio
-
     from rich.console import Console
 
-    from sage.benchmark.serving.environment import serving_endpoints
-    from sage.benchmark.simulator.calibrate import CalibrationError, calibrate
+    from sage.benchmark.simulator.calibrate import CalibrationError
+    from sage.benchmark.simulator.run import run_calibrate, run_refit
 
     console = Console()
     if from_run:
-        cal = _refit(console, from_run, calibration, tune)
-        _print_calibration(console, cal, cal.save(output))
-        return
-    own = llm_url is None and embedding_url is None
-    with (
-        serving_endpoints(
-            llm_url, embedding_url, gateway_url, need_gateway=own, gateway_mode="process"
-        ) as endpoints,
-        console.status("calibrating") as status,
-    ):
         try:
-            cal = asyncio.run(
-                calibrate(
-                    endpoints.llm_url,
-                    endpoints.embedding_url,
-                    gateway_url=endpoints.gateway_url,
-                    repeats=repeats,
-                    tick=lambda step: status.update(f"calibrating: {step}"),
-                )
-            )
-        except CalibrationError as exc:
+            run_refit(from_run, calibration, tune, output, console)
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        except FileNotFoundError as exc:
             console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from None
-    _print_calibration(console, cal, cal.save(output))
-
-
-def _refit(console: Any, paths: list[Path], base: Path | None, tune: str) -> Any:
-    from sage.benchmark.simulator.profiles import Calibration
-    from sage.benchmark.simulator.refit import TUNE_CHOICES, refit
-
-    if tune not in TUNE_CHOICES:
-        raise typer.BadParameter(f"--tune: one of {', '.join(TUNE_CHOICES)}, not {tune!r}")
-
-    files = _run_files(paths, alone=True)
-    missing = [f for f in files if not f.is_file()]
-    if not files or missing:
-        console.print(f"[red]--from-run: no run JSON at {missing or paths}[/red]")
-        raise typer.Exit(2)
-    runs = [json.loads(f.read_text()) for f in files]
-    cal = refit(Calibration.load(base), runs, [str(f) for f in files], TUNE_CHOICES[tune])
-    counts = cal.source["refit"]["samples"]
-    console.print(f"re-fitted on {len(files)} run(s): {counts}")
-    return cal
-
-
-def _print_calibration(console: Any, cal: Any, output: Path) -> None:
-    llm, emb, con = cal.llm, cal.embedding, cal.contention
-    console.print(
-        f"LLM: prefill {llm.prefill_tokens_per_s:.1f} tok/s, decode "
-        f"{llm.decode_tokens_per_s:.1f} tok/s, TTFT intercept {llm.ttft_overhead_s * 1000:.0f} "
-        f"ms, template {llm.template_tokens:.0f} tokens\n"
-        f"embedding: {emb.fixed_s * 1000:.1f} ms + {emb.per_item_s * 1000:.2f} ms/item + "
-        f"{emb.per_token_s * 1000:.3f} ms/token\n"
-        f"contention: LLM decode at {con.llm_speed:.2f}x, prefill at "
-        f"{con.llm_prefill_speed or con.llm_speed:.2f}x, embedding at {con.embedding_speed:.2f}x "
-        f"while the other engine is busy; gateway hop {cal.gateway_overhead_s * 1000:.1f} ms\n"
-        f"written to {output}"
-    )
+            raise typer.Exit(2) from None
+        return
+    try:
+        run_calibrate(llm_url, embedding_url, gateway_url, repeats, output, console)
+    except CalibrationError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None

@@ -136,6 +136,28 @@ class BaseEnvironment:
                                          error_policy=ErrorPolicy("fail")))
         return DataStream(self, node)
 
+    def collect(self, stream: DataStream[T], on_record: Callable[[T], Any] | None = None,
+                *, parallelism: int = 1, name: str | None = None) -> list[T]:
+        """A list that receives ``stream``'s records in this (the driver's) process, on
+        every runtime. Locally records arrive as they are produced (``on_record`` is
+        called for each, from the producing task's thread); on Ray each collecting task's
+        records arrive when it finishes. Complete once ``submit()`` (or ``wait()``)
+        returns. For bounded or small results: the records are kept in memory.
+
+        >>> from sage.kernel import LocalEnvironment
+        >>> env = LocalEnvironment("doc")
+        >>> squares = env.collect(env.from_batch([1, 2, 3]).map(lambda x: x * x))
+        >>> _ = env.submit()
+        >>> squares
+        [1, 4, 9]
+        """
+        records: list[T] = []
+        options = {"parallelism": parallelism,
+                   "name": name or self._graph.unique_name("collect")}
+        spec = make_spec(self, COLLECT, CollectSink, (records, on_record), options)
+        self._graph.add(spec, [stream._edge()])
+        return records
+
     # -- services ---------------------------------------------------------------------
     def register_service(self, name: str, service: Any, *args: Any,
                          resources: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -187,7 +209,8 @@ class BaseEnvironment:
         self._runtime.wait(timeout)
 
     def close(self) -> None:
-        """Stop a running job; kept for SAGE API compatibility."""
+        """Deprecated alias of :meth:`stop`."""
+        warnings.warn("close is deprecated; use stop", DeprecationWarning, stacklevel=2)
         self.stop()
 
     def metrics(self) -> JobMetrics:

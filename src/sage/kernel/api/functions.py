@@ -8,41 +8,44 @@ operator (``.map(MyFn, arg, kw=1, parallelism=3)``). ``self.ctx`` (a
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sage.kernel.core.function import BaseFunction
 
+T = TypeVar("T")
+U = TypeVar("U")
 
-class SourceFunction(BaseFunction):
+
+class SourceFunction(BaseFunction, Generic[T]):
     """Unbounded source: ``execute()`` returns the next record, or ``None`` for "nothing
     right now". It runs until the job is stopped (``env.stop()``)."""
 
-    def execute(self) -> Any:
+    def execute(self) -> T | None:
         raise NotImplementedError
 
 
-class BatchFunction(BaseFunction):
+class BatchFunction(BaseFunction, Generic[T]):
     """Bounded source: ``execute()`` returns the next record, ``None`` when exhausted."""
 
-    def execute(self) -> Any:
+    def execute(self) -> T | None:
         raise NotImplementedError
 
 
-class MapFunction(BaseFunction):
+class MapFunction(BaseFunction, Generic[T, U]):
     """One record in, one record out."""
 
-    def execute(self, data: Any) -> Any:
+    def execute(self, data: T) -> U:
         raise NotImplementedError
 
 
-class FilterFunction(BaseFunction):
+class FilterFunction(BaseFunction, Generic[T]):
     """Keep the record when ``execute`` returns a truthy value."""
 
-    def execute(self, data: Any) -> bool:
+    def execute(self, data: T) -> bool:
         raise NotImplementedError
 
 
-class FlatMapFunction(BaseFunction):
+class FlatMapFunction(BaseFunction, Generic[T, U]):
     """One record in, any number out: return an iterable and/or call ``self.collect``.
 
     ``collect`` may also be called from ``close()`` to flush state at end of stream.
@@ -50,24 +53,24 @@ class FlatMapFunction(BaseFunction):
 
     _collected: list[Any]
 
-    def collect(self, data: Any) -> None:
+    def collect(self, data: U) -> None:
         self._collected.append(data)
 
-    def execute(self, data: Any) -> Iterable[Any] | None:
+    def execute(self, data: T) -> Iterable[U] | None:
         raise NotImplementedError
 
 
-class KeyByFunction(BaseFunction):
+class KeyByFunction(BaseFunction, Generic[T]):
     """Extract the partitioning key of a record."""
 
-    def execute(self, data: Any) -> Hashable:
+    def execute(self, data: T) -> Hashable:
         raise NotImplementedError
 
 
-class SinkFunction(BaseFunction):
+class SinkFunction(BaseFunction, Generic[T]):
     """Consume records; ``close()`` runs after the last one."""
 
-    def execute(self, data: Any) -> None:
+    def execute(self, data: T) -> None:
         raise NotImplementedError
 
 

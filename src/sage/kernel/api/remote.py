@@ -7,7 +7,7 @@ from typing import Any
 from sage.common.errors import ConfigError
 from sage.kernel.api.environment import BaseEnvironment
 from sage.kernel.core.job import Runtime
-from sage.kernel.scheduler import SchedulerPolicy, get_scheduler
+from sage.kernel.scheduler import PlacementPolicy, get_scheduler
 
 
 class RemoteEnvironment(BaseEnvironment):
@@ -17,7 +17,7 @@ class RemoteEnvironment(BaseEnvironment):
     the machine, GPUs included (inside a Ray job, ``RAY_ADDRESS`` wins), ``"auto"``
     joins the cluster started with ``ray start``, ``"ray://host:10001"`` goes through
     Ray Client. ``scheduler``: ``default``, ``spread``, ``pack``,
-    ``load_aware`` or a registered/instance :class:`SchedulerPolicy`.
+    ``load_aware`` or a registered/instance :class:`PlacementPolicy`.
     Extra ``config`` keys: ``max_inflight`` (unacknowledged batches per edge, 4) and
     ``max_restarts`` (0: a dead actor fails the job; N or -1: Ray restarts it and
     upstream tasks replay unacknowledged batches, at-least-once) and
@@ -26,7 +26,7 @@ class RemoteEnvironment(BaseEnvironment):
 
     def __init__(self, name: str = "sage_job", config: dict[str, Any] | None = None,
                  address: str | None = None,
-                 scheduler: str | SchedulerPolicy | None = "default",
+                 scheduler: str | PlacementPolicy | None = "default",
                  max_restarts: int | None = None) -> None:
         super().__init__(name, config)
         self.address = address

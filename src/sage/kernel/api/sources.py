@@ -1,4 +1,5 @@
-"""Built-in source functions for ``from_batch``/``from_collection``/``from_source`` over data.
+"""Built-in functions: the sources ``from_batch``/``from_source`` build over data, and
+the print and collect sinks.
 
 A sequence (list, tuple, range...) is split into contiguous shares, one per parallel
 instance, so parallel sources need no coordination (and pickle cleanly for Ray). Any
@@ -9,7 +10,7 @@ iterator, from which instances pull whole micro-batches.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -87,13 +88,19 @@ class PrintSink(SinkFunction):
 
 
 class CollectSink(SinkFunction):
-    """Appends records to a shared list (handy in tests and small jobs)."""
+    """Appends records to a list shared by every instance in this process, and calls
+    ``on_record`` for each. ``env.collect(stream)`` uses it on every runtime; as a plain
+    ``.sink(CollectSink, target)`` it only fills ``target`` on the local runtime."""
 
-    def __init__(self, target: list[Any]) -> None:
+    def __init__(self, target: list[Any],
+                 on_record: Callable[[Any], Any] | None = None) -> None:
         self.target = target
+        self.on_record = on_record
 
     def execute(self, data: Any) -> None:
         self.target.append(data)
+        if self.on_record is not None:
+            self.on_record(data)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CollectSink:
-        return CollectSink(self.target)
+        return CollectSink(self.target, self.on_record)

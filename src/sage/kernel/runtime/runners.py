@@ -12,14 +12,15 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from sage.common.errors import ConfigError
+from sage.common.errors import ConfigError, SageError
 from sage.kernel.core.function import BaseFunction
 from sage.kernel.core.job import OperatorMetrics
 from sage.kernel.graph import DeadLetter, ErrorPolicy, OperatorSpec
 
 
-class OperatorError(Exception):
-    """A user function failed under the ``fail`` policy (or in open/close)."""
+class OperatorError(SageError):
+    """A user function failed under the ``fail`` policy (or in open/close); the runtime
+    turns it into the job's :class:`~sage.common.errors.JobFailedError`."""
 
     def __init__(self, operator: str, error: BaseException, traceback_text: str) -> None:
         super().__init__(f"{operator}: {type(error).__name__}: {error}")
@@ -32,7 +33,8 @@ DeadLetterSink = Callable[[str, DeadLetter], None]
 
 
 class OperatorRunner:
-    """Runs one user function over batches for one task."""
+    """Runs one user function over batches for one task; what a record does is the
+    operator's :class:`~sage.kernel.kinds.OperatorKind`, the error policy is applied here."""
 
     def __init__(self, spec: OperatorSpec, fn: BaseFunction, policy: ErrorPolicy,
                  dead_letter: DeadLetterSink | None) -> None:
@@ -44,15 +46,10 @@ class OperatorRunner:
         self.metrics = OperatorMetrics()
         self._dead_letter = dead_letter
         self._fast = policy.mode == "fail"
-        kind = spec.kind
-        if kind in ("map", "filter", "flatmap", "sink", "source"):
-            self._call = fn.execute  # type: ignore[attr-defined]
-        elif kind == "comap":
-            self._maps: dict[int, Callable[[Any], Any]] = {}
-        elif kind in ("join", "dead_letter"):
-            self._call = getattr(fn, "execute", None)
-        else:
-            raise ConfigError(f"{self.name}: unknown operator kind {kind!r}")
+        self._maps: dict[int, Callable[[Any], Any]] = {}
+        self._call: Any = getattr(fn, spec.kind.method, None) or getattr(fn, "execute", None)
+        if self._call is None and spec.function is not None and not spec.kind.per_port:
+            raise ConfigError(f"{self.name}: {type(fn).__name__} has no execute()")
 
     # -- errors ---------------------------------------------------------------------
     def fail(self, exc: BaseException) -> OperatorError:
@@ -72,7 +69,9 @@ class OperatorRunner:
             return
         raise self.fail(exc) from exc
 
-    def _comap(self, port: int) -> Callable[[Any], Any]:
+    def _function(self, port: int) -> Callable[..., Any]:
+        if not self.kind.per_port:
+            return self._call  # type: ignore[no-any-return]
         method = self._maps.get(port)
         if method is None:
             method = getattr(self.fn, f"map{port}", None)
@@ -87,28 +86,18 @@ class OperatorRunner:
         """Outputs for ``records`` arriving on input ``port`` (``keys`` if keyed)."""
         self.metrics.records_in += len(records)
         kind = self.kind
-        if kind == "dead_letter":
-            out = records
-        elif self._fast and keys is None and kind != "flatmap" and kind != "join":
+        batch = kind.batch
+        if batch is not None and (kind.each is None or self._fast and keys is None):
             try:
-                if kind == "map":
-                    f = self._call
-                    out = [f(r) for r in records]
-                elif kind == "filter":
-                    f = self._call
-                    out = [r for r in records if f(r)]
-                elif kind == "sink":
-                    f = self._call
-                    for r in records:
-                        f(r)
-                    return []
-                else:  # comap
-                    f = self._comap(port)
-                    out = [f(r) for r in records]
+                out = batch(self._function(port), records)
             except OperatorError:
                 raise
             except Exception as exc:
-                raise self.fail(exc) from exc
+                if self._fast:
+                    raise self.fail(exc) from exc
+                for r in records:  # a whole-batch function: the policy covers each record
+                    self._on_error(r, exc)
+                return []
         else:
             out = self._process_each(records, port, keys)
         self.metrics.records_out += len(out)
@@ -118,9 +107,10 @@ class OperatorRunner:
                       keys: list[Any] | None) -> list[Any]:
         out: list[Any] = []
         ctx = self.fn.ctx
-        kind = self.kind
-        f = self._comap(port) if kind == "comap" else self._call
-        if kind == "flatmap":
+        each = self.kind.each
+        assert each is not None
+        f = self._function(port)
+        if self.kind.collects:
             self.fn._collected = out  # type: ignore[attr-defined]
         for i, r in enumerate(records):
             key = None
@@ -129,21 +119,7 @@ class OperatorRunner:
                 ctx.current_key = key
             mark = len(out)
             try:
-                if kind == "map" or kind == "comap":
-                    out.append(f(r))
-                elif kind == "filter":
-                    if f(r):
-                        out.append(r)
-                elif kind == "flatmap":
-                    res = f(r)
-                    if res is not None:
-                        out.extend(res)
-                elif kind == "sink":
-                    f(r)
-                elif kind == "join":
-                    res = f(r, key, port)
-                    if res is not None:
-                        out.extend(res)
+                each(f, r, key, port, out)
             except OperatorError:
                 raise
             except Exception as exc:
@@ -154,7 +130,7 @@ class OperatorRunner:
     def close(self) -> list[Any]:
         """Call the function's ``close()``; a flatmap may ``collect`` final records."""
         out: list[Any] = []
-        if self.kind == "flatmap":
+        if self.kind.collects:
             self.fn._collected = out  # type: ignore[attr-defined]
         try:
             self.fn.close()

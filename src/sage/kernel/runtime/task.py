@@ -16,6 +16,8 @@ Contract (the local runtime drives it from a thread, the Ray runtime from an act
 * Errors: :class:`~sage.kernel.runtime.runners.OperatorError` escapes ``open``,
   ``handle``, ``source_step`` or ``finish`` when an operator fails under the ``fail``
   policy; the runtime then fails the job and calls ``abort()``.
+* ``remote=True`` (a task outside the driver's process): ``on_driver`` sinks
+  (``env.collect``) only keep their records, read with :meth:`TaskCore.for_driver`.
 * Loops: for tasks inside a feedback loop the core reports to a :class:`LoopTracker`
   (in-flight records inside the loop, end of external inputs); the runtime delivers
   ``LOOP_QUIESCENT`` to loop entries when the tracker says the loop is idle.
@@ -174,8 +176,9 @@ class TaskCore:
 
     def __init__(self, plan: PhysicalPlan, stage: Stage, index: int, transport: Transport,
                  services: ServiceCaller | None = None, loop: LoopTracker | None = None,
-                 logger: logging.Logger | None = None) -> None:
+                 logger: logging.Logger | None = None, remote: bool = False) -> None:
         self.plan = plan
+        self.remote = remote
         self.stage = stage
         self.index = index
         self.name = f"{stage.name}[{index}]"
@@ -216,11 +219,13 @@ class TaskCore:
             fn_spec = spec.function
             if fn_spec is None:  # identity operators (dead-letter streams)
                 fn = BaseFunction()
+            elif spec.kind.on_driver and self.remote:
+                fn = DriverBuffer()  # the driver runs the real sink (env.collect)
             else:
                 fn = instantiate(fn_spec.factory, fn_spec.args, dict(fn_spec.kwargs))
             fn.ctx = self._context(spec.name)
             policy: ErrorPolicy = spec.error_policy or default
-            runner_cls = SourceRunner if spec.kind == "source" else OperatorRunner
+            runner_cls = SourceRunner if spec.kind.source else OperatorRunner
             runner = runner_cls(spec, fn, policy, self._dead_letter)
             self.ops.append(runner)
         head_ctx = self.ops[0].fn.ctx
@@ -389,6 +394,22 @@ class TaskCore:
     def metrics(self) -> dict[str, OperatorMetrics]:
         return {runner.name: runner.metrics for runner in self.ops}
 
+    def for_driver(self) -> dict[str, list[Any]]:
+        """Records a remote task kept for the driver's sinks (``on_driver`` kinds)."""
+        return {runner.name: runner.fn.records for runner in self.ops
+                if isinstance(runner.fn, DriverBuffer)}
 
-__all__ = ["EOS", "LOOP_QUIESCENT", "EdgeRouter", "LoopTracker", "OperatorError",
+
+class DriverBuffer(BaseFunction):
+    """Stands in for an ``on_driver`` sink in a task outside the driver's process: keeps
+    the records; the runtime hands them to the real sink in the driver at the end."""
+
+    def __init__(self) -> None:
+        self.records: list[Any] = []
+
+    def execute(self, data: Any) -> None:
+        self.records.append(data)
+
+
+__all__ = ["EOS", "LOOP_QUIESCENT", "DriverBuffer", "EdgeRouter", "LoopTracker", "OperatorError",
            "TaskCore", "Transport"]

@@ -6,12 +6,16 @@ list, and the Ray runtime turns :class:`Placement` decisions into actor options 
 for policies with a ``reservation``, into one placement group per job).
 """
 
+from typing import Any
+
+from sage.kernel.scheduler import policies as _policies
 from sage.kernel.scheduler.policies import (
+    PLACEMENT_POLICIES,
     RESERVATION_STRATEGIES,
     DefaultPolicy,
     LoadAwarePolicy,
     PackPolicy,
-    SchedulerPolicy,
+    PlacementPolicy,
     SpreadPolicy,
     available_schedulers,
     get_scheduler,
@@ -35,8 +39,9 @@ __all__ = [
     "LoadAwarePolicy",
     "NodeInfo",
     "PackPolicy",
+    "PLACEMENT_POLICIES",
     "Placement",
-    "SchedulerPolicy",
+    "PlacementPolicy",
     "SpreadPolicy",
     "TaskDemand",
     "available_schedulers",
@@ -49,3 +54,7 @@ __all__ = [
     "register_scheduler",
     "total_resources",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    return getattr(_policies, name)  # SchedulerPolicy: deprecated alias of PlacementPolicy

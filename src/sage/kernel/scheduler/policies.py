@@ -3,21 +3,27 @@
 A policy is pure: ``place(demands, nodes) -> list[Placement]`` over plain
 :class:`~sage.kernel.scheduler.resources.NodeInfo` records, so it runs the same on a
 live cluster and on fake node lists in tests. Register your own with
-:func:`register_scheduler` and pass its name (or an instance) as
-``RemoteEnvironment(..., scheduler=...)``.
+:func:`register_scheduler` (or the :data:`PLACEMENT_POLICIES` registry) and pass its
+name (or an instance) as ``RemoteEnvironment(..., scheduler=...)``.
+
+``PlacementPolicy`` decides where *tasks* run; the control plane's request policies
+(``sage.llm``) decide which engine serves a *request*: different names on purpose.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sage.common.errors import ConfigError, ResourceUnavailableError
+from sage.common.registry import Registry
 from sage.kernel.scheduler.resources import NodeInfo, Placement, TaskDemand
 
 RESERVATION_STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
 
 
-class SchedulerPolicy:
+class PlacementPolicy:
     """Base class: decide a :class:`Placement` for every demand, in order.
 
     ``reservation``: ``None`` places a job's actors one by one (a job can then half-start
@@ -46,7 +52,7 @@ class SchedulerPolicy:
             free[k] = free.get(k, 0.0) - v
 
 
-class DefaultPolicy(SchedulerPolicy):
+class DefaultPolicy(PlacementPolicy):
     """Let Ray's own scheduler choose (it honours the declared resources)."""
 
     name = "default"
@@ -55,7 +61,7 @@ class DefaultPolicy(SchedulerPolicy):
         return [Placement(d.name) for d in demands]
 
 
-class SpreadPolicy(SchedulerPolicy):
+class SpreadPolicy(PlacementPolicy):
     """Round-robin over the nodes that can host each task (fault isolation, bandwidth)."""
 
     name = "spread"
@@ -78,7 +84,7 @@ class SpreadPolicy(SchedulerPolicy):
         return out
 
 
-class PackPolicy(SchedulerPolicy):
+class PackPolicy(PlacementPolicy):
     """Fill nodes one after another (fewest nodes, cheapest hops between tasks)."""
 
     name = "pack"
@@ -104,7 +110,7 @@ class PackPolicy(SchedulerPolicy):
         return out
 
 
-class LoadAwarePolicy(SchedulerPolicy):
+class LoadAwarePolicy(PlacementPolicy):
     """Put each task on the least-loaded node that fits, by live ``available`` resources
     (what ``ray.available_resources()`` per node says), counting earlier choices."""
 
@@ -133,35 +139,29 @@ class LoadAwarePolicy(SchedulerPolicy):
         return out
 
 
-_REGISTRY: dict[str, Callable[[], SchedulerPolicy]] = {
-    "default": DefaultPolicy,
-    "spread": SpreadPolicy,
-    "pack": PackPolicy,
-    "load_aware": LoadAwarePolicy,
-}
+PLACEMENT_POLICIES: Registry[Callable[[], PlacementPolicy]] = Registry("scheduler")
+for _policy in (DefaultPolicy, SpreadPolicy, PackPolicy, LoadAwarePolicy):
+    PLACEMENT_POLICIES.register(_policy.name, _policy)
 
 
-def register_scheduler(name: str, factory: Callable[[], SchedulerPolicy]) -> None:
-    """Make a policy (a ``SchedulerPolicy`` subclass or factory) available by name."""
+def register_scheduler(name: str, factory: Callable[[], PlacementPolicy]) -> None:
+    """Make a policy (a ``PlacementPolicy`` subclass or factory) available by name."""
     if not name or not callable(factory):
         raise ConfigError("register_scheduler needs a name and a policy class/factory")
-    _REGISTRY[name] = factory
+    PLACEMENT_POLICIES.register(name, factory, replace=True)
 
 
-def get_scheduler(policy: str | SchedulerPolicy | None) -> SchedulerPolicy:
-    """A policy instance from a name, an instance or ``None`` (``default``)."""
+def get_scheduler(policy: str | PlacementPolicy | type[PlacementPolicy] | None
+                  ) -> PlacementPolicy:
+    """A policy instance from a name, an instance, a class or ``None`` (``default``)."""
     if policy is None:
-        instance: SchedulerPolicy = DefaultPolicy()
-    elif isinstance(policy, SchedulerPolicy):
+        instance: PlacementPolicy = DefaultPolicy()
+    elif isinstance(policy, PlacementPolicy):
         instance = policy
-    elif isinstance(policy, type) and issubclass(policy, SchedulerPolicy):
+    elif isinstance(policy, type) and issubclass(policy, PlacementPolicy):
         instance = policy()
     else:
-        factory = _REGISTRY.get(str(policy))
-        if factory is None:
-            raise ConfigError(
-                f"unknown scheduler {policy!r}; available: {available_schedulers()}")
-        instance = factory()
+        instance = PLACEMENT_POLICIES.get(str(policy))()
     if instance.reservation not in (None, *RESERVATION_STRATEGIES):
         raise ConfigError(f"scheduler {instance.name!r}: reservation must be None or one of "
                           f"{', '.join(RESERVATION_STRATEGIES)}, got {instance.reservation!r}")
@@ -169,4 +169,12 @@ def get_scheduler(policy: str | SchedulerPolicy | None) -> SchedulerPolicy:
 
 
 def available_schedulers() -> list[str]:
-    return sorted(_REGISTRY)
+    return PLACEMENT_POLICIES.names()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SchedulerPolicy":
+        warnings.warn("SchedulerPolicy is now PlacementPolicy", DeprecationWarning,
+                      stacklevel=2)
+        return PlacementPolicy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

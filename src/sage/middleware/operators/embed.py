@@ -1,7 +1,9 @@
 """``Embed``: text -> vector through the gateway's ``/v1/embeddings``.
 
-A list record is embedded in ONE request (the embedding engine batches, ~5x faster
-than one text per call on CPU), so feed it batches of texts/records to index fast.
+Use it with ``stream.map_batches(Embed, url)``: each micro-batch is embedded in ONE
+request (the embedding engine batches, ~5x faster than one text per call on CPU).
+``stream.map(Embed, url)`` embeds record by record (a list record still counts as a
+batch, for streams of pre-made batches).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from sage.middleware.operators.base import ModelCalling
 
 
 class Embed(ModelCalling, MapFunction):
-    """``str`` -> vector; ``dict`` -> dict with ``out_field``; ``list`` of either -> list,
-    in one request (split into ``batch_size`` pieces when longer)."""
+    """``str`` -> vector; ``dict`` -> dict with ``out_field``. ``execute_batch`` (what
+    ``map_batches`` calls) embeds a list of either in one request (split into
+    ``batch_size`` pieces when longer)."""
 
     def __init__(self, base_url: str | None = None, *, field: str = "text",
                  out_field: str = "embedding", model: str | None = None,
@@ -36,11 +39,14 @@ class Embed(ModelCalling, MapFunction):
     def _attach(self, item: Any, vector: list[float]) -> Any:
         return vector if isinstance(item, str) else {**item, self.out_field: vector}
 
+    def execute_batch(self, records: list[Any]) -> list[Any]:
+        vectors = self.embed_texts([self._text(x) for x in records])
+        return [self._attach(x, v) for x, v in zip(records, vectors, strict=True)]
+
     def execute(self, data: Any) -> Any:
         if isinstance(data, list | tuple):
-            vectors = self.embed_texts([self._text(x) for x in data])
-            return [self._attach(x, v) for x, v in zip(data, vectors, strict=True)]
-        return self._attach(data, self.embed_texts([self._text(data)])[0])
+            return self.execute_batch(list(data))
+        return self.execute_batch([data])[0]
 
     def close(self) -> None:
         self._close_client()

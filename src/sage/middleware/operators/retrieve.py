@@ -2,8 +2,9 @@
 
 Modes: ``dense`` (embed the question, FAISS search), ``bm25`` (sparse, no model call)
 and ``hybrid`` (both, fused by reciprocal rank). The store is a registered service,
-so the same operator runs locally and on Ray. A list record (a batch of questions) is
-embedded in one request and, for ``dense``, searched in one FAISS call.
+so the same operator runs locally and on Ray. With ``stream.map_batches(Retrieve, ...)``
+each micro-batch of questions is embedded in one request and, for ``dense``, searched in
+one FAISS call (``execute_batch``); a list record is treated the same way.
 """
 
 from __future__ import annotations
@@ -59,8 +60,12 @@ class Retrieve(ModelCalling, MapFunction):
         return {self.query_field: data} if isinstance(data, str) else dict(data)
 
     def execute(self, data: Any) -> Any:
-        records = [self._record(d) for d in data] if isinstance(data, list | tuple) else [
-            self._record(data)]
+        if isinstance(data, list | tuple):
+            return self.execute_batch(list(data))
+        return self.execute_batch([data])[0]
+
+    def execute_batch(self, batch: list[Any]) -> list[dict[str, Any]]:
+        records = [self._record(d) for d in batch]
         queries = [str(r[self.query_field]) for r in records]
         filters = [r.get(self.filter_field, self.filter) for r in records]
         vectors: list[Any] = [None] * len(records)
@@ -74,7 +79,7 @@ class Retrieve(ModelCalling, MapFunction):
                                                                strict=True)]
         for record, hits in zip(records, rows, strict=True):
             record[self.out_field] = list(hits)
-        return records if isinstance(data, list | tuple) else records[0]
+        return records
 
     def close(self) -> None:
         self._close_client()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sage.common.errors import ConfigError
+
 
 class BatchBuffer:
     """Accumulates records for one destination and calls ``send(batch)`` when full."""
@@ -18,7 +20,7 @@ class BatchBuffer:
 
     def __init__(self, send: Callable[[list[Any]], None], batch_size: int = 1024) -> None:
         if batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
+            raise ConfigError("batch_size must be >= 1")
         self._send = send
         self.batch_size = batch_size
         self.records: list[Any] = []

@@ -13,6 +13,8 @@ import threading
 from collections import deque
 from typing import Any
 
+from sage.common.errors import ConfigError
+
 
 class ChannelCancelled(Exception):
     """The channel was cancelled (the job failed or is being torn down)."""
@@ -26,7 +28,7 @@ class BoundedChannel:
 
     def __init__(self, capacity: int = 16, name: str = "") -> None:
         if capacity < 1:
-            raise ValueError("channel capacity must be >= 1")
+            raise ConfigError("channel capacity must be >= 1")
         self._capacity = capacity
         self._items: deque[Any] = deque()
         self._lock = threading.Lock()

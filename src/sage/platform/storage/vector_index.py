@@ -17,6 +17,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from sage.common.errors import ConfigError
+
 METRICS = ("cosine", "ip", "l2")
 KINDS = ("flat", "hnsw")
 Filter = Mapping[str, Any] | Callable[[dict[str, Any]], bool] | None
@@ -53,11 +55,11 @@ class VectorIndex:
     def __init__(self, dim: int, metric: str = "cosine", kind: str = "flat",
                  hnsw_m: int = 32, ef_search: int = 64, ef_construction: int = 80) -> None:
         if metric not in METRICS:
-            raise ValueError(f"metric must be one of {METRICS}")
+            raise ConfigError(f"metric must be one of {METRICS}")
         if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}")
+            raise ConfigError(f"kind must be one of {KINDS}")
         if dim <= 0:
-            raise ValueError("dim must be positive")
+            raise ConfigError("dim must be positive")
         self.dim = dim
         self.metric = metric
         self.kind = kind

@@ -147,7 +147,7 @@ class TaskHost:
                                                                      self.stage.loop)))
         self.core = TaskCore(plan, self.stage, spec.index, self.transport,
                              services=RayServiceCaller(self.names, spec.services), loop=loop,
-                             logger=get_logger(f"kernel.ray.{plan.job_name}"))
+                             logger=get_logger(f"kernel.ray.{plan.job_name}"), remote=True)
         self.done = threading.Event()
         self.stop_event = threading.Event()
         self.result: tuple[Any, ...] = ("running",)
@@ -168,8 +168,8 @@ class TaskHost:
 
     @ray.method(concurrency_group="control")
     def wait_finished(self) -> tuple[Any, ...]:
-        """Blocks until the task finished or failed: ("finished", metrics, peaks) or
-        ("failed", operator, message, traceback)."""
+        """Blocks until the task finished or failed: ("finished", metrics, peaks,
+        records for the driver's sinks) or ("failed", operator, message, traceback)."""
         self.done.wait()
         return self.result
 
@@ -227,7 +227,8 @@ class TaskHost:
 
     # -- internals --------------------------------------------------------------------
     def _complete(self) -> None:
-        self.result = ("finished", self.core.metrics(), self.transport.peaks())
+        self.result = ("finished", self.core.metrics(), self.transport.peaks(),
+                       self.core.for_driver())
         self.done.set()
 
     def _fail_from(self, exc: BaseException) -> None:

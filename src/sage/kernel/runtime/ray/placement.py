@@ -28,7 +28,7 @@ from sage.common.errors import ResourceUnavailableError
 from sage.kernel.scheduler import (
     NodeInfo,
     Placement,
-    SchedulerPolicy,
+    PlacementPolicy,
     TaskDemand,
     check_feasible,
     check_placements,
@@ -46,7 +46,7 @@ UNDECLARED_ACTOR_CPU = 0.01
 NODE_PIN = 0.001
 
 
-def plan_placements(demands: Sequence[TaskDemand], policy: SchedulerPolicy,
+def plan_placements(demands: Sequence[TaskDemand], policy: PlacementPolicy,
                     nodes: Sequence[NodeInfo] | None = None) -> dict[str, Placement]:
     """Check the demands against the cluster (live unless ``nodes`` is given):
     ``ResourceUnavailableError`` at once when it can never host them, then let
@@ -140,7 +140,7 @@ class JobPlacement:
             remove_placement_group(group)
 
 
-def place_job(job_id: str, demands: Sequence[TaskDemand], policy: SchedulerPolicy,
+def place_job(job_id: str, demands: Sequence[TaskDemand], policy: PlacementPolicy,
               timeout_s: float) -> JobPlacement:
     """Plan every actor of a job and, when ``policy.reservation`` asks for it, reserve
     them all as one placement group before any starts. Raises

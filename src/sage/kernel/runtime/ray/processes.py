@@ -31,7 +31,7 @@ import ray
 from sage.common.errors import ConfigError, ResourceUnavailableError
 from sage.kernel.runtime.ray.cluster import ensure_ray
 from sage.kernel.runtime.ray.placement import placed_actor_options, plan_placements
-from sage.kernel.scheduler import SchedulerPolicy, TaskDemand, get_scheduler, normalize_resources
+from sage.kernel.scheduler import PlacementPolicy, TaskDemand, get_scheduler, normalize_resources
 
 NAMESPACE = "sage"
 
@@ -132,7 +132,7 @@ class PlacedProcess:
 
 def place_process(name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
                   cwd: str | None = None, resources: Mapping[str, Any] | None = None,
-                  scheduler: str | SchedulerPolicy | None = "default",
+                  scheduler: str | PlacementPolicy | None = "default",
                   address: str | None = None, detached: bool = False,
                   placement_timeout_s: float = 120.0) -> PlacedProcess:
     """Run ``argv`` on a cluster node that offers ``resources``, chosen by ``scheduler``.

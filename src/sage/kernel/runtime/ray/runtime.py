@@ -23,6 +23,7 @@ from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 import ray
 from sage.common.errors import JobFailedError, ResourceUnavailableError
 from sage.common.logging import get_logger
+from sage.kernel.core.function import instantiate
 from sage.kernel.core.job import JobMetrics, OperatorMetrics, Runtime, ServiceSpec
 from sage.kernel.plan import PhysicalPlan, Stage
 from sage.kernel.runtime.ray.actors import (
@@ -37,7 +38,7 @@ from sage.kernel.runtime.ray.actors import (
 from sage.kernel.runtime.ray.cluster import current_namespace, ensure_ray
 from sage.kernel.runtime.ray.placement import JobPlacement, free_resources, place_job
 from sage.kernel.scheduler import (
-    SchedulerPolicy,
+    PlacementPolicy,
     TaskDemand,
     get_scheduler,
     normalize_resources,
@@ -50,7 +51,7 @@ class RayRuntime(Runtime):
     """Runs a plan on Ray actors (see module docstring)."""
 
     def __init__(self, address: str | None = None,
-                 scheduler: str | SchedulerPolicy | None = "default",
+                 scheduler: str | PlacementPolicy | None = "default",
                  max_inflight: int = 4, max_restarts: int = 0,
                  placement_timeout_s: float = 120.0) -> None:
         self.address = address
@@ -67,6 +68,8 @@ class RayRuntime(Runtime):
         # keeps it alive for actor restarts (ray-project/ray#53727): a restarted actor
         # re-reads its constructor args, and an out-of-scope ref fails that restart.
         self._plan_ref: Any = None
+        self._plan: PhysicalPlan | None = None
+        self._driver_sinks: dict[str, Any] = {}
         self._done = threading.Event()
         self._started = False
         self._stopping = False
@@ -99,6 +102,7 @@ class RayRuntime(Runtime):
         self._t0 = time.perf_counter()
         self._metrics = JobMetrics(job_name=plan.job_name, status="running")
         self.job_id = f"{plan.job_name}-{uuid.uuid4().hex[:8]}"
+        self._plan = plan
         namespace = current_namespace()
         demands = self._demands(plan, services)
         self._started = True
@@ -245,12 +249,24 @@ class RayRuntime(Runtime):
                     self._fail(JobFailedError(operator, message, tb))
                     return
                 self._results[task] = result
+                self._to_driver_sinks(result[3])
             self._close_services()
         except BaseException as exc:  # noqa: BLE001 - the driver must never hang
             self._fail(JobFailedError("driver", f"{type(exc).__name__}: {exc}"))
             return
         finally:
             self._finish()
+
+    def _to_driver_sinks(self, records: dict[str, list[Any]]) -> None:
+        """Run the ``on_driver`` sinks (``env.collect``) here over a finished task's records."""
+        for operator, items in records.items():
+            sink = self._driver_sinks.get(operator)
+            if sink is None:
+                fn = self._plan.stage_of(operator).operator(operator).function
+                sink = instantiate(fn.factory, fn.args, dict(fn.kwargs))
+                self._driver_sinks[operator] = sink
+            for item in items:
+                sink.execute(item)  # type: ignore[attr-defined]
 
     @staticmethod
     def _split(task: str) -> tuple[str, int]:
