@@ -8,10 +8,7 @@ import grimp
 
 # Cycles another area is removing right now: {frozenset(modules): owner}. Delete an
 # entry when its cycle is gone (the test then fails if it comes back).
-KNOWN: dict[frozenset[str], str] = {
-    frozenset({"sage.llm.engines.fake", "sage.llm.engines.launch",
-               "sage.llm.engines.server"}): "control-plane architecture (issue 22)",
-}
+KNOWN: dict[frozenset[str], str] = {}
 
 
 def import_cycles(graph: grimp.ImportGraph) -> list[frozenset[str]]:
