@@ -48,3 +48,17 @@ def test_live_figures_rates_quantiles_and_slo() -> None:
     assert 0.1 < latency["e2e_p50"] <= 1.0  # 15 of the 20 new requests were slow
     # SLO: 5 fast of 20 answered + 10 throttled (misses) -> 1/6
     assert figures["slo"]["a"] == round(5 / 30, 4)
+
+
+def test_queue_depth_per_class_from_the_gateway_metrics() -> None:
+    from types import SimpleNamespace
+
+    from sage.gateway.metrics import GatewayMetrics
+    from sage.llm.control_plane.types import RequestKind
+
+    waiting = [SimpleNamespace(kind=RequestKind.CHAT)] * 2 + [
+        SimpleNamespace(kind=RequestKind.EMBEDDING)]
+    metrics = GatewayMetrics(queue_depth=lambda: 3.0, queued=lambda: waiting)
+    scrape = parse_scrape(metrics.render().decode(), 0.0)
+    assert scrape.queue_depth == 3.0
+    assert scrape.queue_by_kind == {"chat": 2.0, "completion": 0.0, "embedding": 1.0}

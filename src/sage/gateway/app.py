@@ -79,7 +79,10 @@ class _Gateway:
         self.security = security_of(settings)
         check_api_keys(settings.api_keys)  # an empty key would let anyone in
         self.keys = KeyRing(settings.api_keys, admin_token_for(self.security))
-        self.metrics = GatewayMetrics(queue_depth=lambda: float(control_plane.queue_depth()))
+        self.metrics = GatewayMetrics(
+            queue_depth=lambda: float(control_plane.queue_depth()),
+            queued=lambda: control_plane.policy.pending(),
+        )
         self.drain = Drain()
         if control_plane.observer is None:
             control_plane.observer = self.metrics

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 
 from sage.llm.control_plane.types import Request, RequestKind
 
@@ -36,7 +38,11 @@ class GatewayMetrics:
     Also the control plane's observer (``dispatched``, ``engine_health``).
     """
 
-    def __init__(self, queue_depth: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        queue_depth: Callable[[], float] | None = None,
+        queued: Callable[[], Iterable[Request]] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         labels = ("kind", "policy", "tenant")
         self.requests = Counter(
@@ -66,6 +72,8 @@ class GatewayMetrics:
         )
         if queue_depth is not None:
             self.queue.set_function(queue_depth)
+        if queued is not None:  # counted per class only when scraped (the studio: 1/s)
+            self.registry.register(_QueueByKind(queued))
         self.batch_requests = Histogram(
             "sage_gateway_embedding_batch_requests",
             "Requests merged per embedding dispatch.",
@@ -106,3 +114,21 @@ class GatewayMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _QueueByKind(Collector):
+    """``sage_gateway_queue_depth_by_kind{kind}``: the policy queue per request class."""
+
+    def __init__(self, queued: Callable[[], Iterable[Request]]) -> None:
+        self.queued = queued
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        counts = dict.fromkeys((k.value for k in RequestKind), 0)
+        for request in self.queued():
+            counts[request.kind.value] += 1
+        family = GaugeMetricFamily(
+            "sage_gateway_queue_depth_by_kind", "Requests waiting, per class.", labels=["kind"]
+        )
+        for kind, count in counts.items():
+            family.add_metric([kind], count)
+        yield family
