@@ -102,7 +102,11 @@ def test_oversize_body_without_content_length_is_413(real_gateway: Gateway) -> N
         for _ in range(80):
             yield b"x" * 1024
 
-    r = httpx.post(real_gateway.url + "/v1/embeddings", content=chunks())
+    r = httpx.post(
+        real_gateway.url + "/v1/embeddings",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413
 
 
@@ -116,7 +120,7 @@ def test_bad_scheduling_headers_are_400(real_gateway: Gateway) -> None:
     r = httpx.post(
         real_gateway.url + "/v1/embeddings",
         content=b'{"input": "x"}',
-        headers={"x-sage-deadline-ms": "-5"},
+        headers={"content-type": "application/json", "x-sage-deadline-ms": "-5"},
     )
     assert r.status_code == 400
 

@@ -3,6 +3,7 @@ key, details of /health and /metrics behind keys, one-line start errors."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -78,3 +79,14 @@ def test_health_and_metrics_details_need_a_key(fake_engine: EngineInfo) -> None:
         assert httpx.get(gw.url + "/admin/policy", headers=keyed).status_code == 403
     finally:
         gw.stop()
+
+
+def test_bad_settings_are_one_line_without_internals() -> None:
+    env = {**os.environ, "SAGE_PORTS__GATEWAY": "abc"}
+    cmd = [sys.executable, "-m", "sage.cli.main", "llm", "serve", "--no-engines"]
+    bad = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: invalid settings: ports.gateway (SAGE_PORTS__GATEWAY): Input should be a "
+        "valid integer, unable to parse string as an integer, got 'abc'"
+    ]

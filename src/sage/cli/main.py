@@ -7,7 +7,24 @@ import typer
 from sage import __version__
 from sage.cli.commands import bench, demo, doctor, engine, job, jobmanager, llm, studio
 
-app = typer.Typer(
+
+class _SageApp(typer.Typer):
+    """The ``sage`` command: SAGE's own errors (bad settings, ports in use...) are one
+    line and exit code 2, never a traceback of Python internals."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        from sage.common.errors import SageError
+
+        try:
+            return super().__call__(*args, **kwargs)
+        except SageError as exc:
+            import sys
+
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+
+app = _SageApp(
     name="sage",
     help="SAGE: declarative LLM/AI pipelines with a unified serving control plane.",
     no_args_is_help=True,

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sage.common.errors import ConfigError
 from sage.common.ports import DEFAULT_HOST, SagePorts
 from sage.common.security import SecuritySettings
 
@@ -90,7 +91,22 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> SageSettings:
     """Build settings from ``path`` (or ``$SAGE_CONFIG``), then the environment."""
     file = path or os.environ.get("SAGE_CONFIG")
     values = read_settings_file(file) if file else {}
-    return SageSettings(**values)
+    try:
+        return SageSettings(**values)
+    except ValidationError as exc:
+        raise ConfigError(settings_error(exc, file)) from None
+
+
+def settings_error(exc: ValidationError, file: str | os.PathLike[str] | None) -> str:
+    """One line per bad setting, named as the user wrote it (no pydantic internals)."""
+    lines = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        env = "SAGE_" + "__".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
+        lines.append(f"{where} ({env.upper()}): {err.get('msg', 'invalid value')}, "
+                     f"got {err.get('input')!r}"[:300])
+    source = f" (file {file} or environment)" if file else ""
+    return "invalid settings" + source + ": " + "; ".join(lines)
 
 
 @lru_cache(maxsize=1)
