@@ -11,6 +11,7 @@ import pytest
 
 MODULES = [
     "sage.common.registry",
+    "sage.common.graphs",
     "sage.kernel.kinds",
     "sage.kernel.api.datastream",
     "sage.kernel.api.environment",

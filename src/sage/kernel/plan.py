@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sage.common.errors import ConfigError
+from sage.common.graphs import strongly_connected
 from sage.kernel.graph import (
     ErrorPolicy,
     FunctionSpec,
@@ -252,42 +253,6 @@ def _topological(names: list[str], inputs: dict[str, list[LogicalEdge]]) -> list
     return order
 
 
-def _sccs(nodes: list[str], succ: dict[str, list[str]]) -> list[list[str]]:
-    """Tarjan's strongly connected components (iterative enough for small graphs)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    out: list[list[str]] = []
-    counter = [0]
-
-    def strong(v: str) -> None:
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on_stack.add(v)
-        for w in succ.get(v, []):
-            if w not in index:
-                strong(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            out.append(comp)
-
-    for v in nodes:
-        if v not in index:
-            strong(v)
-    return out
-
-
 def compile_plan(graph: LogicalGraph, job_name: str,
                  config: PlanConfig | None = None) -> PhysicalPlan:
     """Validate the logical graph, fuse chains and number every physical channel."""
@@ -393,7 +358,7 @@ def compile_plan(graph: LogicalGraph, job_name: str,
     for e in edges:
         succ[e.src_stage].append(e.dst_stage)
     loops: list[LoopSpec] = []
-    for comp in _sccs(list(ordered), succ):
+    for comp in strongly_connected(list(ordered), succ.__getitem__):
         members = set(comp)
         if len(comp) == 1 and comp[0] not in succ[comp[0]]:
             continue
