@@ -11,6 +11,7 @@ import pytest
 
 from sage.common.errors import ConfigError, EngineError
 from sage.common.ports import ephemeral_port
+from sage.llm.control_plane.engines import engine_state
 from sage.llm.engine_manager import EngineManager, EngineStartError, pid_alive
 from sage.llm.engines.spec import EngineSpec, EngineStatus
 from tests.fixtures.engines import RealEngines, wait_until
@@ -31,7 +32,7 @@ def test_start_health_stop(tmp_path: Path) -> None:
         assert info.models == ["fake-llm", "fake-embedding"]
         assert httpx.get(info.url + "/health").status_code == 200
         assert manager.check_health() == {info.id: EngineStatus.HEALTHY}
-        state = info.to_engine_state()
+        state = engine_state(info)
         assert state.kinds == frozenset({"llm", "embedding"}) and state.healthy
         assert "fake-llm" in state.models
         pid = info.pid
@@ -117,7 +118,7 @@ def test_real_engines_fixture_shape(real_engines: RealEngines) -> None:
     assert {e.kind for e in real_engines.engines} == {"llm", "embedding"}
     for info in real_engines.engines:
         assert info.healthy and info.url.startswith("http://127.0.0.1:")
-        state = info.to_engine_state()
+        state = engine_state(info)
         assert state.models == frozenset({info.model}) and state.capacity >= 1
 
 

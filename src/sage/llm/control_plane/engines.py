@@ -1,4 +1,4 @@
-"""The dispatcher's registry of engines: where each one is and what it serves."""
+"""One engine as the control plane sees it: its URL, live state and the names it serves."""
 
 from __future__ import annotations
 
@@ -7,22 +7,22 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from sage.llm.control_plane.types import EngineState
+from sage.llm.engines.urls import auth_headers, normalize_url
 
 if TYPE_CHECKING:
     from sage.llm.engines.spec import EngineInfo
 
+__all__ = [
+    "ENGINE_KINDS",
+    "EngineEndpoint",
+    "auth_headers",
+    "engine_state",
+    "model_aliases",
+    "normalize_url",
+    "parse_kinds",
+]
+
 ENGINE_KINDS = ("llm", "embedding")
-
-
-def normalize_url(url: str) -> str:
-    """``http://host:port`` without a trailing slash or ``/v1``."""
-    url = url.rstrip("/")
-    return url[: -len("/v1")] if url.endswith("/v1") else url
-
-
-def auth_headers(api_key: str | None) -> dict[str, str]:
-    """The header an OpenAI-compatible engine that wants a key expects."""
-    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
 def parse_kinds(
@@ -37,6 +37,18 @@ def parse_kinds(
     if unknown or not kinds:
         raise ValueError(f"engine kind must be llm, embedding or both, not {kind!r}")
     return frozenset(kinds)
+
+
+def engine_state(info: EngineInfo) -> EngineState:
+    """The scheduling policies' view of an engine the manager runs (or knows by URL)."""
+    return EngineState(
+        id=info.id,
+        kinds=parse_kinds(info.spec.kind),
+        models=frozenset(info.models),
+        capacity=info.spec.capacity,
+        max_batch=info.spec.max_batch,
+        healthy=info.healthy,
+    )
 
 
 def model_aliases(model: str) -> set[str]:

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import httpx
 
-from sage.llm.control_plane.engines import auth_headers, normalize_url
 from sage.llm.engines.spec import EngineSpec
+from sage.llm.engines.urls import auth_headers, normalize_url
 
 OPENAI_PROBE_PATHS = ("/v1/models", "/health")
 

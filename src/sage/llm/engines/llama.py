@@ -66,7 +66,7 @@ def load_llama(
     each token waits on a thread barrier (and a busy neighbour engine stalls it). So
     decode gets half the cores by default and prefill, a real matrix product, all of them.
     """
-    from sage.llm.engines.launch import use_shared_cpu_env
+    from sage.llm.engines.cpu_env import use_shared_cpu_env
 
     use_shared_cpu_env()  # no-op in engines (done at start); matters in-process
     from llama_cpp import Llama

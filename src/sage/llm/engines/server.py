@@ -119,7 +119,7 @@ def parse_model_args(
 ) -> tuple[argparse.Namespace, str]:
     """A model engine's options and its model (``--model-path``, else the default model
     from ``package``). Sets passive OpenMP waits first, before torch or ggml load."""
-    from sage.llm.engines.launch import use_shared_cpu_env
+    from sage.llm.engines.cpu_env import use_shared_cpu_env
 
     use_shared_cpu_env()
     args = parser.parse_args()

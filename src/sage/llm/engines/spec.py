@@ -6,17 +6,14 @@ from __future__ import annotations
 import time
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sage.common.ports import DEFAULT_HOST
 
-if TYPE_CHECKING:
-    from sage.llm.control_plane.types import EngineState
-
 EngineKind = Literal["llm", "embedding", "both"]  # "both": fake and external engines
-Backend = Literal["llama_cpp", "sentence_transformers", "external", "vllm", "fake"]
+Backend = str  # a name in sage.llm.engines.backends.ENGINE_BACKENDS
 
 DEFAULT_BACKEND: dict[str, Backend] = {"llm": "llama_cpp", "embedding": "sentence_transformers"}
 # Calls the gateway sends an embedding engine at once: the engine merges them into one
@@ -167,16 +164,3 @@ class EngineInfo(BaseModel):
     def base_url(self) -> str:
         """The OpenAI base URL (``.../v1``), what OpenAI clients take."""
         return self.url.rstrip("/") + "/v1"
-
-    def to_engine_state(self) -> EngineState:
-        """The scheduling policies' view of this engine."""
-        from sage.llm.control_plane.types import EngineState
-
-        return EngineState(
-            id=self.id,
-            kinds=frozenset({"llm", "embedding"} if self.spec.kind == "both" else {self.spec.kind}),
-            models=frozenset(self.models),
-            capacity=self.spec.capacity,
-            max_batch=self.spec.max_batch,
-            healthy=self.healthy,
-        )
