@@ -56,6 +56,8 @@ class StudioOverhead:
     studio_events_per_s: float = 0.0  # target >= 1
     errors: int = 0
     phases: list[Phase] = field(default_factory=list)
+    paint: dict[str, float] = field(default_factory=dict)  # medians of the page loads
+    paint_runs: list[dict[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -169,8 +171,44 @@ def _start_studio(gateway_url: str) -> tuple[subprocess.Popen[bytes], str]:
     raise TimeoutError("the studio did not start within 60 s")
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+PAINT_JS = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = performance.getEntriesByType('resource');
+  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+  return {meaningful_ms: performance.getEntriesByName('sage-meaningful')[0].startTime,
+          first_contentful_paint_ms: fcp ? fcp.startTime : -1,
+          transfer_bytes: nav.transferSize + res.reduce((s, r) => s + r.transferSize, 0)};
+}"""
+
+
+def measure_paint(studio_url: str, loads: int = 5) -> list[dict[str, float]]:
+    """Cold loads of the overview in a fresh headless Chromium each (Debian's chromium,
+    Playwright): first contentful paint, first meaningful paint (engines and service
+    status drawn from the first live event) and bytes transferred."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    runs = []
+    with sync_playwright() as p:
+        for _ in range(loads):
+            with tempfile.TemporaryDirectory(prefix="sage-paint-") as profile:
+                context = p.chromium.launch_persistent_context(
+                    profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+                page = context.new_page()
+                page.goto(f"{studio_url}/#/overview")
+                page.wait_for_function("document.getElementById('page').dataset.painted")
+                runs.append(page.evaluate(PAINT_JS))
+                context.close()
+    return runs
+
+
 def run_studio_overhead(*, rate: float = 50.0, duration_s: float = 10.0, repeats: int = 3,
-                        engine_latency_ms: float = 20.0,
+                        engine_latency_ms: float = 20.0, paint_loads: int = 0,
                         tick: Callable[[], None] = lambda: None) -> StudioOverhead:
     """Gateway p50 at ``rate`` req/s with the studio's overview open vs closed."""
     fake = EngineSpec(kind="both", backend="fake", capacity=256,
@@ -188,6 +226,8 @@ def run_studio_overhead(*, rate: float = 50.0, duration_s: float = 10.0, repeats
                         live = f"{studio_url}/api/live" if studio_open else None
                         result.phases.append(_phase(stack.url, live, rate, duration_s))
                         tick()
+                if paint_loads:
+                    result.paint_runs = measure_paint(studio_url, paint_loads)
             finally:
                 studio.terminate()
                 studio.wait(10)
@@ -201,4 +241,7 @@ def run_studio_overhead(*, rate: float = 50.0, duration_s: float = 10.0, repeats
     result.studio_events_per_s = statistics.median(
         p.studio_events_per_s or 0.0 for p in result.phases if p.studio_open)
     result.errors = sum(p.errors for p in result.phases)
+    if result.paint_runs:
+        result.paint = {k: statistics.median(r[k] for r in result.paint_runs)
+                        for k in result.paint_runs[0]}
     return result

@@ -17,6 +17,8 @@ def studio(
     repeats: int = typer.Option(3, "--repeats", "-r", help="open/closed pairs (median)"),
     engine_latency_ms: float = typer.Option(
         20.0, "--engine-latency-ms", help="the fake engine's service time"),
+    paint_loads: int = typer.Option(
+        5, "--paint-loads", help="cold overview loads in headless Chromium (0: skip)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write JSON results here"),
 ) -> None:
     """Interleaved phases at a steady rate: p50/p99 with the studio's live overview
@@ -32,7 +34,7 @@ def studio(
         task = progress.add_task("studio open vs closed", total=2 * repeats)
         result = run_studio_overhead(rate=rate, duration_s=duration, repeats=repeats,
                                      engine_latency_ms=engine_latency_ms,
-                                     tick=lambda: progress.advance(task))
+                                     paint_loads=paint_loads, tick=lambda: progress.advance(task))
     table = Table(title=f"gateway at {rate:g} req/s, studio open vs closed "
                         f"(median of {repeats})")
     for col in ("phase", "p50 ms", "p99 ms", "req/s", "studio events/s", "errors"):
@@ -48,6 +50,13 @@ def studio(
         f"open {result.open_p50_ms:.2f} ms (spread {result.open_p50_spread_ms:.2f}): "
         f"{result.p50_increase:+.1%} (target <= +5%); overview "
         f"{result.studio_events_per_s:.2f} updates/s (target >= 1)")
+    if result.paint:
+        p = result.paint
+        console.print(
+            f"overview, median of {len(result.paint_runs)} cold loads: first contentful "
+            f"paint {p['first_contentful_paint_ms']:.0f} ms, first meaningful paint "
+            f"{p['meaningful_ms']:.0f} ms (target < 1000), "
+            f"{p['transfer_bytes'] / 1024:.0f} KiB transferred (target < 1 MiB)")
     if output is not None:
         output.write_text(json.dumps(result.to_dict(), indent=2))
         console.print(f"results written to {output}")
