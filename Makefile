@@ -45,7 +45,7 @@ test: lint $(CHROMIUM_STAMP)
 	$(VENV)/bin/pytest -q
 
 demo: install
-	$(VENV)/bin/sage demo
+	$(VENV)/bin/sage demo --studio
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import typer
 
 
@@ -15,6 +17,9 @@ def demo(
     answer: str = typer.Option(
         "extractive", help="Answers: extractive (a span of the passages), choice (the chat "
         "model picks among the top spans, constrained) or free (generated text)."),
+    studio: bool = typer.Option(False, "--studio",
+                                help="Also serve SAGE Studio over the demo's gateway and print "
+                                     "its URL (open it while the demo runs)."),
 ) -> None:
     """Run the RAG demo end to end on the embedded engines."""
     import os
@@ -27,7 +32,33 @@ def demo(
         raise typer.BadParameter("mode must be bm25, dense or hybrid")
     if answer not in ("extractive", "choice", "free"):
         raise typer.BadParameter("answer must be extractive, choice or free")
-    summary = run_demo(base_url, mode=mode, k=k, limit=limit, max_tokens=max_tokens,
-                       answer=answer)
+    with contextlib.ExitStack() as running:
+        if studio:
+            base_url = _start_studio(running, base_url)
+        summary = run_demo(base_url, mode=mode, k=k, limit=limit, max_tokens=max_tokens,
+                           answer=answer)
     if summary.answered < summary.questions:
         raise typer.Exit(1)
+
+
+def _start_studio(running: contextlib.ExitStack, base_url: str | None) -> str:
+    """The demo's gateway (started here when none is given) and a studio over it, on
+    SagePorts.studio (or a free port); returns the gateway URL for the demo."""
+    from rich.console import Console
+
+    from sage.apps.rag_demo.serving import gateway
+    from sage.common.config import get_settings
+    from sage.common.ports import ephemeral_port, is_port_free
+    from sage.studio.config import StudioConfig
+    from sage.studio.server import start_in_thread
+
+    console = Console()
+    if base_url is None:
+        with console.status("Starting the embedded engines and the gateway..."):
+            base_url = running.enter_context(gateway(None))
+    port = get_settings().ports.studio
+    server = start_in_thread(StudioConfig(gateway_url=base_url),
+                             port=port if is_port_free(port) else ephemeral_port())
+    running.callback(server.stop)
+    console.print(f"[bold]SAGE Studio[/]: {server.url}  (open it while the demo runs)")
+    return base_url
