@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from sage.common.config import GatewaySettings
 from sage.common.security import InputLimits, SecuritySettings
@@ -73,3 +74,26 @@ async def test_full_queue_is_overload_not_rate_limit(
     refused = [r for r in replies if r.status_code == 429]
     assert refused, [r.status_code for r in replies]
     assert {r.json()["error"]["code"] for r in refused} == {"server_overloaded"}
+
+
+@pytest.mark.parametrize("status", [400, 422, 500])
+def test_a_request_the_engine_refuses_is_not_retried(
+    fake_engine_factory: Callable[..., EngineInfo], status: int
+) -> None:
+    """An engine's 4xx, or a 500 from an engine that still answers its probe, is about
+    the request: passed through once, never retried, the engine stays in rotation."""
+    engine = fake_engine_factory(capacity=2)
+    other = fake_engine_factory(capacity=2)
+    gw = start_gateway([engine, other], policy="round_robin")
+    try:
+        bad = {**CHAT, "fake": {"fail_status": status}}
+        before = fake_stats(engine)["requests"] + fake_stats(other)["requests"]
+        for _ in range(4):
+            r = httpx.post(gw.url + "/v1/chat/completions", json=bad, timeout=30)
+            assert r.status_code == status, r.text
+        after = fake_stats(engine)["requests"] + fake_stats(other)["requests"]
+        assert after - before == 4  # one engine call per request: no retries
+        assert all(e.describe()["healthy"] for e in gw.cp.engines())
+        assert httpx.post(gw.url + "/v1/chat/completions", json=CHAT).status_code == 200
+    finally:
+        gw.stop()

@@ -52,6 +52,13 @@ class Failover:
     ) -> None:
         """Retry each request (elsewhere if the engine is out), or fail it when no
         attempt or no engine is left (with the engine's own error reply if it sent one)."""
+        if failure.engine_alive and failure.reply is not None:
+            # The engine is fine (it answers its probe): the request is bad. Its own error
+            # goes back as is; no retry elsewhere, the engine stays in rotation.
+            for request in requests:
+                if not request.payload.future.done():
+                    request.payload.future.set_result(failure.reply)
+            return
         endpoint.failures += 1
         log.warning(
             "engine %s failed (%s); retrying %d request(s)", endpoint.id, failure, len(requests)

@@ -33,6 +33,7 @@ PATHS = {
 }
 # An engine that drops the connection or stops answering before it replied.
 TRANSPORT_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
+SPLIT_OFF_LOOP_BYTES = 1 << 20  # larger embedding replies are split in a thread
 
 
 @dataclass
@@ -71,10 +72,19 @@ class Job:
 class EngineFailure(Exception):
     """The engine failed before answering; try the request again (elsewhere if it is down)."""
 
-    def __init__(self, reason: str, engine_down: bool, reply: EngineReply | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        engine_down: bool,
+        reply: EngineReply | None = None,
+        engine_alive: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.engine_down = engine_down
         self.reply = reply  # the engine's own error, returned if no retry is left
+        # A 500 from an engine that then answers its probe: this request's fault, not the
+        # engine's (a client's input must never take an engine out of rotation).
+        self.engine_alive = engine_alive
 
 
 class EngineTransport:
@@ -118,7 +128,7 @@ class EngineTransport:
             raise await self._dropped(endpoint, exc) from exc
         reply = EngineReply(status, content, media, engine_id=endpoint.id)
         if status >= 500:
-            raise EngineFailure(f"engine answered {status}", False, reply)
+            raise await self._answered_5xx(endpoint, reply)
         return reply
 
     async def call_once(self, endpoint: EngineEndpoint, request: Request) -> None:
@@ -156,7 +166,11 @@ class EngineTransport:
             for request in requests:
                 await self.call_once(endpoint, request)
             return
-        replies = split_embeddings(response.body, [len(p) for p in parts], requests[0].model)
+        args = (response.body, [len(p) for p in parts], requests[0].model)
+        if len(response.body) > SPLIT_OFF_LOOP_BYTES:  # megabytes of floats: not on the loop
+            replies = await asyncio.to_thread(split_embeddings, *args)
+        else:
+            replies = split_embeddings(*args)
         for job, reply in zip(jobs, replies, strict=True):
             if not job.future.done():
                 job.future.set_result(EngineReply(200, reply, engine_id=endpoint.id))
@@ -187,7 +201,7 @@ class EngineTransport:
                 media = response.headers.get("content-type", "application/json")
                 body = await response.read()
                 reply = EngineReply(response.status, body, media, engine_id=endpoint.id)
-                raise EngineFailure(f"engine answered {response.status}", False, reply)
+                raise await self._answered_5xx(endpoint, reply)
             try:
                 first = await response.content.readany()
             except TRANSPORT_ERRORS as exc:
@@ -239,6 +253,12 @@ class EngineTransport:
         return True
 
     # -- liveness --------------------------------------------------------------------
+    async def _answered_5xx(self, endpoint: EngineEndpoint, reply: EngineReply) -> EngineFailure:
+        """A plain 500 is probed: a live engine failed on this input only. 502/503/504
+        say the engine itself cannot serve now."""
+        alive = reply.status == 500 and self.is_open and await self.probe(endpoint)
+        return EngineFailure(f"engine answered {reply.status}", False, reply, engine_alive=alive)
+
     async def _dropped(self, endpoint: EngineEndpoint, exc: BaseException) -> EngineFailure:
         """A dropped connection means a dead engine only if the engine then fails a probe.
         A live one drops a pooled connection it closed while idle just as it is reused
