@@ -12,15 +12,17 @@ import math
 
 import numpy as np
 
+from sage.common.errors import ConfigError
+
 
 def interarrival_gaps(
     rate: float, n: int, rng: np.random.Generator, burstiness: float = 1.0
 ) -> np.ndarray:
     """``n`` gaps in seconds with mean ``1 / rate``."""
     if rate <= 0:
-        raise ValueError(f"rate must be positive, not {rate}")
+        raise ConfigError(f"rate must be positive, not {rate}")
     if not burstiness > 0:
-        raise ValueError(f"burstiness must be positive, not {burstiness}")
+        raise ConfigError(f"burstiness must be positive, not {burstiness}")
     if math.isinf(burstiness):
         return np.full(n, 1.0 / rate)
     return rng.gamma(shape=burstiness, scale=1.0 / (rate * burstiness), size=n)
@@ -40,7 +42,7 @@ def arrival_times(
     merged again keeps its statistics.
     """
     if (duration is None) == (n is None):
-        raise ValueError("give exactly one of duration or n")
+        raise ConfigError("give exactly one of duration or n")
     if n is not None:
         return np.cumsum(interarrival_gaps(rate, n, rng, burstiness))
     assert duration is not None

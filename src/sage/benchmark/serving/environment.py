@@ -15,6 +15,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sage.common.errors import ConfigError
+
 
 @dataclass
 class Endpoints:
@@ -55,7 +57,7 @@ def serving_endpoints(
 ) -> Iterator[Endpoints]:
     """Yield the URLs to benchmark, starting whatever was not given."""
     if (llm_url is None) != (embedding_url is None):
-        raise ValueError("give both --llm-url and --embedding-url, or neither")
+        raise ConfigError("give both --llm-url and --embedding-url, or neither")
     with ExitStack() as stack:
         manager, infos = None, []
         if llm_url is None or embedding_url is None:

@@ -30,6 +30,7 @@ from sage.benchmark.serving.client import (
 from sage.benchmark.serving.metrics import ERROR, Outcomes
 from sage.benchmark.serving.prompts import chat_prompt, synthetic_text
 from sage.benchmark.serving.workload import KIND_LLM, Workload, WorkloadSpec
+from sage.common.errors import ConfigError
 
 
 @dataclass
@@ -130,7 +131,7 @@ async def run_workload(
     official SDK, what applications run).
     """
     if client not in CLIENTS:
-        raise ValueError(f"client must be one of {', '.join(CLIENTS)}, not {client!r}")
+        raise ConfigError(f"client must be one of {', '.join(CLIENTS)}, not {client!r}")
     llm_client = _client(timeout_s)
     embed_client = _client(timeout_s) if target.siloed else llm_client
     send = (

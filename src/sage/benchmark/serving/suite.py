@@ -31,6 +31,7 @@ from sage.benchmark.serving.metrics import check_consistency, summarize
 from sage.benchmark.serving.report import RunEntry, save_run
 from sage.benchmark.serving.runner import Target, run_workload
 from sage.benchmark.serving.workload import SLO, Workload, WorkloadSpec, generate
+from sage.common.errors import ConfigError
 
 
 @dataclass
@@ -71,7 +72,7 @@ def target_for(baseline: str, endpoints: Endpoints) -> Target:
     if baseline == SILOED:
         return Target.engines(endpoints.llm_url, endpoints.embedding_url)
     if endpoints.gateway_url is None:
-        raise ValueError(f"{baseline} needs a gateway")
+        raise ConfigError(f"{baseline} needs a gateway")
     return Target.gateway(baseline, endpoints.gateway_url, endpoints.api_key)
 
 

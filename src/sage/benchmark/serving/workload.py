@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sage.benchmark.serving.arrivals import arrival_times
+from sage.common.errors import ConfigError
 
 KIND_LLM = 0
 KIND_EMBEDDING = 1
@@ -95,7 +96,7 @@ class WorkloadSpec(BaseModel):
     def _unique_names(self) -> WorkloadSpec:
         names = [t.name for t in self.tenants]
         if len(set(names)) != len(names):
-            raise ValueError(f"tenant names must be unique: {names}")
+            raise ConfigError(f"tenant names must be unique: {names}")
         return self
 
     @classmethod
@@ -211,7 +212,7 @@ def generate(
     give or take one per tenant.
     """
     if (duration is None) == (n is None):
-        raise ValueError("give exactly one of duration or n")
+        raise ConfigError("give exactly one of duration or n")
     rates = spec.tenant_rates(rate)
     total_weight = sum(t.weight for t in spec.tenants)
     streams = np.random.SeedSequence(seed).spawn(len(spec.tenants))

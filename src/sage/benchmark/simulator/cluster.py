@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sage.benchmark.serving.workload import LengthDist, WorkloadSpec
 from sage.benchmark.simulator.profiles import Calibration
+from sage.common.errors import ConfigError
 from sage.llm.engines.spec import DEFAULT_EMBEDDING_CAPACITY
 
 
@@ -41,7 +42,7 @@ class ClusterSpec:
     ) -> ClusterSpec:
         """``engines`` divided between the kinds in proportion to their modelled work."""
         if engines < 2:
-            raise ValueError("a mixed workload needs at least 2 engines")
+            raise ConfigError("a mixed workload needs at least 2 engines")
         llm_work, emb_work = work_per_request(spec, calibration)
         llm_share = llm_work / (llm_work + emb_work) if llm_work + emb_work else 0.5
         n_llm = min(engines - 1, max(1, round(engines * llm_share)))

@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sage.common.errors import ConfigError
+
 DEFAULT_CALIBRATION = "data/calibration_default.json"
 
 
@@ -133,7 +135,7 @@ class Calibration(BaseModel):
     ) -> Calibration:
         """A faster engine class: rates times ``speedup``, fixed costs divided by it."""
         if speedup <= 0:
-            raise ValueError("speedup must be positive")
+            raise ConfigError("speedup must be positive")
         llm = self.llm.faster(speedup).model_copy(
             update={
                 "capacity": llm_capacity or self.llm.capacity,
