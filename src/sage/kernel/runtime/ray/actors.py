@@ -111,7 +111,7 @@ class RayServiceCaller:
 
 
 class _RemoteLoopTracker:
-    """:class:`~sage.kernel.runtime.task.LoopTracker` proxy to a loop's tracker actor.
+    """:class:`~sage.kernel.runtime.routing.LoopTracker` proxy to a loop's tracker actor.
 
     ``add`` is synchronous so the tracker always counts a record in before the record
     can be counted out by another task (calls from different actors are not ordered).
