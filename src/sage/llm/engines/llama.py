@@ -29,7 +29,7 @@ from sage.llm.engines.llama_chat import ChatRun, chat_formatter
 from sage.llm.engines.llama_completions import CompletionRun
 from sage.llm.engines.prompt_guard import guard_tokenizer
 from sage.llm.engines.server import base_parser, create_engine_app, parse_model_args, serve
-from sage.llm.limits import check_chat, check_prompt
+from sage.llm.limits import check_chat, check_prompt, default_limits
 from sage.llm.openai_errors import OpenAIError
 from sage.llm.protocol import ChatCompletionRequest, CompletionRequest
 from sage.llm.request_body import parse_body
@@ -172,6 +172,7 @@ class LlamaEngine:
                 self._release(loop, slot)
 
         loop.run_in_executor(slot.executor, produce)  # no await in between: slot handed over
+        budget = loop.call_later(default_limits().request_timeout_s, cancelled.set)
         try:
             while (item := await queue.get()) is not _END:
                 if isinstance(item, BaseException):
@@ -179,6 +180,7 @@ class LlamaEngine:
                 item["model"] = model
                 yield item
         finally:
+            budget.cancel()
             cancelled.set()  # the client went away: stop decoding (the thread frees the slot)
 
     def _run(
