@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from sage.llm.engines.guided import Guide
 from sage.llm.openai_errors import OpenAIError
 from sage.llm.protocol.common import SamplingParams
 
@@ -37,7 +38,7 @@ class Sampling:
     ignore_eos: bool = False
     logit_bias: dict[int, float] = field(default_factory=dict)
     top_logprobs: int | None = None  # None: no logprobs; 0: the chosen token's only
-    grammar: Any = None  # llama_cpp.LlamaGrammar
+    grammar: str | None = None  # llguidance grammar (see sage.llm.engines.guided)
 
     @classmethod
     def from_request(cls, body: SamplingParams, top_logprobs: int | None = None) -> Sampling:
@@ -90,12 +91,14 @@ class Outcome:
 
 
 class _LogitsTap:
-    """A logits processor: applies ``logit_bias``/``ignore_eos`` and records each step's
-    log-softmax (before any bias) so the chosen token's logprob is known after sampling."""
+    """A logits processor: applies ``logit_bias``/``ignore_eos`` and the grammar's mask,
+    and records each step's log-softmax (before any of them) so the chosen token's
+    logprob is known after sampling."""
 
     def __init__(self, llm: Any, sampling: Sampling) -> None:
         self.eos = llm.token_eos()
         self.sampling = sampling
+        self.guide = Guide(llm, sampling.grammar) if sampling.grammar else None
         self.bias_ids = np.fromiter(sampling.logit_bias, dtype=np.intc)
         self.bias_values = np.fromiter(sampling.logit_bias.values(), dtype=np.single)
         self.last: np.ndarray | None = None
@@ -106,7 +109,9 @@ class _LogitsTap:
             self.last = shifted - np.log(np.exp(shifted).sum())
         if len(self.bias_ids):
             logits[self.bias_ids] += self.bias_values
-        if self.sampling.ignore_eos:
+        if self.guide is not None:
+            self.guide.mask(logits)
+        elif self.sampling.ignore_eos:  # a grammar decides where its output ends
             logits[self.eos] = -np.inf
         return logits
 
@@ -182,14 +187,15 @@ def generate(
         presence_penalty=sampling.presence_penalty,
         frequency_penalty=sampling.frequency_penalty,
         logits_processor=[tap],
-        grammar=sampling.grammar,
     ):
         if cancelled is not None and cancelled.is_set():
             outcome.finish_reason = "abort"
             return
-        if token == eos and not sampling.ignore_eos:
+        if token == eos and (tap.guide is not None or not sampling.ignore_eos):
             outcome.finish_reason = "stop"
             break
+        if tap.guide is not None:
+            tap.guide.consume(token)
         outcome.completion_tokens += 1
         n_pending += 1
         if (entry := tap.entry(llm, token)) is not None:

@@ -147,14 +147,14 @@ def grammar_text(body: ChatCompletionRequest) -> str | None:
     return f"root ::= {root}\n{converter.format_grammar()}"
 
 
-def grammar_for(body: ChatCompletionRequest) -> Any:
-    """A ``LlamaGrammar`` for ``body`` (None for free text)."""
+def grammar_for(body: ChatCompletionRequest) -> str | None:
+    """The llguidance grammar for ``body`` (None for free text)."""
     text = grammar_text(body)
     if text is None:
         return None
-    from llama_cpp import LlamaGrammar
+    from sage.llm.engines.guided import compile_gbnf
 
-    return LlamaGrammar.from_string(text, verbose=False)
+    return compile_gbnf(text, "tools" if body.effective_tool_choice != "none" else "response_format")
 
 
 def parse_tool_calls(text: str) -> list[dict[str, Any]] | None:
