@@ -116,6 +116,7 @@ async def test_full_queue_is_429_with_retry_after(
     rejected = next(r for r in replies if r.status_code == 429)
     assert int(rejected.headers["retry-after"]) >= 1
     assert rejected.json()["error"]["type"] == "rate_limit_error"
+    assert rejected.json()["error"]["code"] == "server_overloaded"  # not the tenant's limit
 
 
 def test_unmeetable_deadline_is_429(fake_engine_factory: Callable[..., EngineInfo]) -> None:
