@@ -209,7 +209,7 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
         gw.keys.authenticate(request.headers)
         for card in control_plane.models():
             if card.get("id") == model_id:
-                return JSONResponse(card)
+                return JSONResponse({**await _engine_card(control_plane, model_id), **card})
         raise OpenAIError(
             404, f"model {model_id!r} does not exist", param="model", code="model_not_found"
         )
@@ -288,6 +288,22 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
         return JSONResponse({**policy.describe(), "available": available_policies()})
 
     return app
+
+
+async def _engine_card(control_plane: ControlPlane, model_id: str) -> dict[str, Any]:
+    """What a healthy engine serving ``model_id`` says about it (``max_model_len``...)."""
+    import httpx
+
+    for engine in control_plane.engines():
+        if model_id in engine.state.models and engine.state.healthy:
+            try:
+                async with httpx.AsyncClient(timeout=2.0, headers=engine.headers) as client:
+                    reply = await client.get(f"{engine.url}/v1/models/{model_id}")
+                if reply.status_code == 200 and isinstance(card := reply.json(), dict):
+                    return card
+            except (httpx.HTTPError, ValueError):
+                continue
+    return {}
 
 
 def uvicorn_config(app: FastAPI, host: str, port: int, log_level: str = "warning") -> Any:

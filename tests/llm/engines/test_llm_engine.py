@@ -121,7 +121,7 @@ def test_concurrent_requests_share_the_slot(llm_url: str) -> None:
         ("/v1/chat/completions", {"messages": QUESTION, "temperature": 7}, "temperature"),
         ("/v1/chat/completions", {"messages": QUESTION, "max_tokens": 0}, "max_tokens"),
         ("/v1/completions", {"max_tokens": 3}, "prompt"),
-        ("/v1/completions", {"prompt": ["a", "b"]}, "prompt"),
+        ("/v1/completions", {"prompt": []}, "prompt"),
     ],
 )
 def test_bad_input_is_openai_400(llm_url: str, path: str, body: dict[str, Any], param: str | None) -> None:

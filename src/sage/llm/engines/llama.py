@@ -203,7 +203,9 @@ def _as_openai_error(exc: BaseException) -> OpenAIError:
 
 
 def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
-    app = create_engine_app("SAGE llama.cpp engine", lambda: [engine.model_name], api_key)
+    app = create_engine_app(
+        "SAGE llama.cpp engine", lambda: [engine.model_name], api_key, max_model_len=engine.n_ctx
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

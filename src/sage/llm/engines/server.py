@@ -24,6 +24,7 @@ from sage.common.http_server import uvicorn_options
 from sage.common.ports import DEFAULT_HOST, is_port_free
 from sage.llm.exposure import require_key_when_exposed
 from sage.llm.openai_errors import OpenAIError, install_error_handlers
+from sage.llm.protocol.models import model_card
 
 
 def create_engine_app(
@@ -31,12 +32,14 @@ def create_engine_app(
     models: Callable[[], Iterable[str]],
     api_key: str | None = None,
     stats: Callable[[], dict[str, Any]] | None = None,
+    max_model_len: int | None = None,
 ) -> FastAPI:
     """A FastAPI app with the routes and error conventions common to all engines.
 
     ``api_key``: when set, every route needs ``Authorization: Bearer <key>``, except a
     bare ``/health`` liveness answer (its details need the key too).
     ``stats``: extra counters reported by ``/health``.
+    ``max_model_len``: the context size, listed with each model (as vLLM does).
     """
     check_engine_key(api_key)
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
@@ -64,17 +67,21 @@ def create_engine_app(
             return {"status": "ok"}
         return {"status": "ok", "models": list(models()), **(stats() if stats else {})}
 
+    def cards() -> list[dict[str, Any]]:
+        created = int(time.time())
+        return [model_card(m, max_model_len=max_model_len, created=created) for m in models()]
+
     @app.get("/v1/models")
     async def list_models() -> JSONResponse:
-        created = int(time.time())
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": [
-                    {"id": m, "object": "model", "created": created, "owned_by": "sage"}
-                    for m in models()
-                ],
-            }
+        return JSONResponse({"object": "list", "data": cards()})
+
+    @app.get("/v1/models/{model_id:path}")
+    async def get_model(model_id: str) -> JSONResponse:
+        for card in cards():
+            if card["id"] == model_id:
+                return JSONResponse(card)
+        raise OpenAIError(
+            404, f"model {model_id!r} does not exist", param="model", code="model_not_found"
         )
 
     return app
