@@ -32,10 +32,7 @@ async def config(studio: Studio = Depends(studio_of)) -> dict[str, Any]:
 @router.get("/health")
 async def health(studio: Studio = Depends(studio_of)) -> Response:
     """The gateway's health (engines, policy, queue) as the playground shows it."""
-    try:
-        return JSONResponse(await studio.gateway.json("GET", "/health"))
-    except UpstreamError as exc:
-        return exc.response()
+    return await studio.gateway.relay("GET", "/health")
 
 
 @router.get("/live")
@@ -53,32 +50,21 @@ def user_token(request: Request) -> dict[str, str]:
 @router.get("/policy")
 async def get_policy(request: Request, studio: Studio = Depends(studio_of)) -> Response:
     """The active policy and the choices (read with the studio's admin token if any)."""
-    try:
-        data = await studio.gateway.json("GET", "/admin/policy", headers=user_token(request))
-    except UpstreamError as exc:
-        return exc.response()
-    return JSONResponse(data)
+    return await studio.gateway.relay("GET", "/admin/policy", headers=user_token(request))
 
 
 @router.post("/policy")
 async def set_policy(request: Request, studio: Studio = Depends(studio_of)) -> Response:
     """Switch the policy with the key the user gave (never the studio's own token)."""
-    try:
-        data = await studio.gateway.json(
-            "POST", "/admin/policy", content=await request.body(), studio_token=False,
-            headers={"content-type": "application/json", **user_token(request)},
-        )
-    except UpstreamError as exc:
-        return exc.response()
-    return JSONResponse(data)
+    return await studio.gateway.relay(
+        "POST", "/admin/policy", content=await request.body(), studio_token=False,
+        headers={"content-type": "application/json", **user_token(request)},
+    )
 
 
 @router.get("/v1/models")
 async def models(studio: Studio = Depends(studio_of)) -> Response:
-    try:
-        return JSONResponse(await studio.gateway.json("GET", "/v1/models"))
-    except UpstreamError as exc:
-        return exc.response()
+    return await studio.gateway.relay("GET", "/v1/models")
 
 
 @router.post("/v1/{path:path}")

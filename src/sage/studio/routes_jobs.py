@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from sage.studio.routes_gateway import user_token
 from sage.studio.state import Studio, studio_of
@@ -17,15 +17,11 @@ from sage.studio.upstream import Upstream, UpstreamError
 
 router = APIRouter(prefix="/api/jobs")
 
-TERMINAL = ("succeeded", "failed", "stopped")
 LOG_TAIL_BYTES = 64 * 1024  # a page opens on the log's last 64 KiB, then follows
 
 
 async def _call(studio: Studio, method: str, path: str, **kwargs: Any) -> Response:
-    try:
-        return JSONResponse(await studio.jobmanager.json(method, path, **kwargs))
-    except UpstreamError as exc:
-        return exc.response()
+    return await studio.jobmanager.relay(method, path, **kwargs)
 
 
 @router.get("")

@@ -70,6 +70,13 @@ class Upstream:
             raise UpstreamError(self.name, _message(data), status=response.status_code)
         return data
 
+    async def relay(self, method: str, path: str, **kwargs: Any) -> JSONResponse:
+        """The upstream's JSON answer as the studio's own, or its error as JSON."""
+        try:
+            return JSONResponse(await self.json(method, path, **kwargs))
+        except UpstreamError as exc:
+            return exc.response()
+
     async def alive(self) -> bool:
         try:
             response = await self.request("GET", "/health")
