@@ -118,14 +118,57 @@ def test_bfcl_adapter_on_a_small_file(tmp_path: Path) -> None:
     _bfcl_files(tmp_path)
     data = ds.bfcl(tmp_path, pool_sizes=(10,))
     by_id = {i.id: i for i in data.items}
-    assert by_id["bfcl-multiple_0"].gold_tools == ["calc.area"]
-    assert by_id["bfcl-multiple_0"].candidates == ["calc.area", "weather.get"]
+    area, weather = sorted(data.tools)  # ids are name#hash of the definition
+    assert area.startswith("calc.area#") and weather.startswith("weather.get#")
+    assert by_id["bfcl-multiple_0"].gold_tools == [area]
+    assert by_id["bfcl-multiple_0"].candidates == [area, weather]
     assert by_id["bfcl-simple_0-timing"].should_call is True
-    assert by_id["bfcl-irr_0"].should_call is False
-    assert by_id["bfcl-pm_0"].gold_tools == ["weather.get", "calc.area"]
+    assert by_id["bfcl-irr_0-timing"].should_call is False
+    # every file gives timing items: multiple and parallel_multiple items are positives
+    assert by_id["bfcl-multiple_0-timing"].should_call is True
+    assert by_id["bfcl-pm_0"].gold_tools == [weather, area]
+    assert by_id["bfcl-pm_0"].meta["order_free"] is True
     pooled = by_id["bfcl-simple_0-p10"]
-    assert set(pooled.candidates) == {"calc.area", "weather.get"}  # every known function
+    assert set(pooled.candidates) == {area, weather}  # every known function
+    assert by_id["bfcl-irr_0-call"].gold_tools == [] and by_id["bfcl-simple_0-call"].meta["answer"]
     assert [(e.line, "invalid JSON" in e.message) for e in data.errors] == [(2, True)]
+
+
+def test_bfcl_tools_are_keyed_per_definition_and_gold_is_never_guessed(tmp_path: Path) -> None:
+    _bfcl_files(tmp_path)
+    path = tmp_path / "BFCL_v4_simple_python.json"
+    other_area = {"name": "calc.area", "description": "Area of a square", "parameters": {}}
+    q = [[{"role": "user", "content": "area of a square"}]]
+    path.write_text(
+        path.read_text() + json.dumps({"id": "simple_1", "question": q, "function": [other_area]})
+        + "\n" + json.dumps({"id": "simple_2", "question": q, "function": []}) + "\n"
+    )
+    irr = tmp_path / "BFCL_v4_irrelevance.json"  # an item offering nothing is still a "no"
+    irr.write_text(json.dumps({"id": "irr_1", "question": q, "function": []}) + "\n")
+    data = ds.bfcl(tmp_path, pool_sizes=(10,))
+    areas = [t for t in data.tools.values() if t.name == "calc.area"]
+    assert len(areas) == 2 and {t.description for t in areas} == {
+        "Area of a circle", "Area of a square"}
+    ids = {i.id for i in data.items}
+    assert "bfcl-simple_1-p10" not in ids  # no possible answer: reported, not made up
+    assert "bfcl-simple_1-timing" in ids  # its label does not need one
+    assert "bfcl-irr_1-timing" in ids
+    messages = [e.message for e in data.errors]
+    assert "no possible answer for this id" in messages
+    assert any("no 'function' list" in m for m in messages)  # simple_2 offers nothing
+
+
+def test_bfcl_splits_are_fixed_and_disjoint() -> None:
+    if not (SHARED_BFCL / "BFCL_v4_multiple.json").exists():
+        pytest.skip(f"BFCL data not found at {SHARED_BFCL} (set up /work/shared/data/bfcl)")
+    a, b = ds.bfcl(SHARED_BFCL, seed=0), ds.bfcl(SHARED_BFCL, seed=5)
+    split_a = {i.id: i.split for i in a.items}
+    assert split_a == {i.id: i.split for i in b.items}  # --seed moves pools, not splits
+    counts = Counter(i.split for i in a.items if i.task == "timing")
+    assert counts == {"train": 624, "dev": 208, "test": 208}
+    for item in a.items:  # a question's pooled variants and timing item share a split
+        base = item.id.rsplit("-", 1)[0] if item.id.count("-") > 1 else item.id
+        assert split_a.get(f"{base}-timing", item.split) == item.split
 
 
 def test_bfcl_shared_files_load_as_they_are() -> None:
@@ -135,11 +178,18 @@ def test_bfcl_shared_files_load_as_they_are() -> None:
     assert not data.errors
     counts = Counter((i.task, i.pool_size if i.meta.get("pooled") else None) for i in data.items)
     assert counts[("selection", None)] == 200 and counts[("planning", None)] == 200
-    assert counts[("timing", None)] == 640 and counts[("selection", 500)] == 400
-    assert len(data.tools) >= 500
+    # positives from every file (400 + 200 + 200), negatives from irrelevance (240)
+    assert counts[("timing", None)] == 1040 and counts[("selection", 500)] == 400
+    assert counts[("calling", None)] == 1040
+    assert len(data.tools) > 1000  # distinct definitions, not distinct names
     assert all(
         len(i.candidates) == 500 for i in data.items if i.pool_size == 500 and i.meta.get("pooled")
     )
+    for item in data.items:
+        if item.meta.get("pooled"):  # no distractor shares the gold's name
+            gold_names = {data.tools[g].name for g in item.gold_tools}
+            others = [c for c in item.candidates if c not in item.gold_tools]
+            assert not gold_names & {data.tools[c].name for c in others}
 
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])

@@ -15,11 +15,19 @@ from tests.libs.agents.stubs import StubClient
 
 
 def test_every_strategy_runs_on_the_synthetic_set() -> None:
-    config = AgentBenchConfig(datasets=["synthetic"], limit=3, seed=1)
+    config = AgentBenchConfig(
+        datasets=["synthetic"], limit=3, seed=1, strategy_options={"learned": {"max_train": 40}}
+    )
     run = run_agent_benchmark(config, client=StubClient('{"steps": []}'))
     seen = {(r["task"], r["strategy"]) for r in run.summary}
     assert seen == {(t, s) for t in TASKS for s in available_strategies(t)}
     assert not run.errors and not run.skipped
+    # Tunable strategies were fitted on the synthetic train/dev split, and say so.
+    assert {(f["task"], f["strategy"], f["tuned_on"]) for f in run.fitted} >= {
+        ("timing", "learned", "synthetic"), ("selection", "learned", "synthetic"),
+        ("timing", "embedding", "synthetic")}
+    tuned = {r["strategy"]: r["tuned_on"] for r in run.summary if r["task"] == "timing"}
+    assert tuned["learned"] == "synthetic" and tuned["rules"] == "-"
     sel = {(r["strategy"], r["pool_size"]) for r in run.summary if r["task"] == "selection"}
     assert ("bm25", 500) in sel and ("bm25", 10) in sel
     for row in run.summary:
@@ -43,7 +51,7 @@ def test_seeded_runs_are_reproducible() -> None:
 def test_no_client_skips_model_strategies_with_a_reason() -> None:
     config = AgentBenchConfig(datasets=["synthetic"], tasks=["timing"], limit=2)
     run = run_agent_benchmark(config)
-    assert {r["strategy"] for r in run.summary} == {"rules"}
+    assert {r["strategy"] for r in run.summary} == {"rules", "always_call", "never_call"}
     assert any("timing/llm" in s for s in run.skipped)
 
 
@@ -120,7 +128,7 @@ def test_shared_bfcl_files_run_through_every_task() -> None:
         ("selection", "BFCL_v4_multiple"),
         *{("selection", f"BFCL_v4_simple_python@{n}") for n in (10, 100, 500)},
         ("planning", "BFCL_v4_parallel_multiple"),
-        ("timing", "BFCL_simple_python+irrelevance"),
+        ("timing", "BFCL_v4_all_files"),
     }
     assert all(r["error_rate"] == 0.0 for r in run.summary)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sage.libs.agents import available_strategies, create_strategy
+from sage.common.errors import ConfigError
+from sage.libs.agents import available_strategies, baseline_strategies, create_strategy
 from sage.libs.agents.planning import extract_json, plan_entries, split_clauses
 from sage.libs.agents.selection import HybridSelector, LLMRerankSelector
 from sage.libs.agents.text import match_tool
@@ -95,7 +96,14 @@ def test_react_planner_loops_until_finish_with_step_limit() -> None:
         "planning", "react", client=StubClient("Action: send_email"), max_steps=8
     )
     plan = looping.plan("email", TOOLS)
-    assert not plan.fallback and plan.steps == ["e", "e"]  # a third repeat stops the loop
+    assert not plan.fallback and plan.steps == ["e"] * 4  # 4 in a row is a loop: stop
+
+    # BFCL plans call one tool three times: a third repeat is a step, not a loop.
+    thrice = iter(["Action: send_email"] * 3 + ["Action: FINISH"])
+    plan = create_strategy("planning", "react", client=StubClient(lambda _m: next(thrice))).plan(
+        "email Ana, Bob and Eve", TOOLS
+    )
+    assert plan.steps == ["e", "e", "e"]
 
     lost = create_strategy("planning", "react", client=StubClient("???"))
     plan = lost.plan("Get the weather, then book a taxi", TOOLS)
@@ -136,10 +144,13 @@ def test_registry_lists_every_strategy_and_rejects_unknown() -> None:
     assert set(available_strategies("selection")) >= {"bm25", "embedding", "hybrid", "llm_rerank"}
     assert set(available_strategies("planning")) >= {"retrieval", "llm_json", "react"}
     assert set(available_strategies("timing")) >= {"rules", "embedding", "llm", "hybrid"}
-    with pytest.raises(ValueError, match="available"):
+    with pytest.raises(ConfigError, match="available"):
         create_strategy("selection", "nope")
-    with pytest.raises(ValueError, match="needs a chat client"):
+    with pytest.raises(ConfigError, match="needs a chat client"):
         create_strategy("planning", "react")
+    assert set(baseline_strategies("timing")) == {"always_call", "never_call"}
+    assert baseline_strategies("selection") == ["first_candidate", "random"]
+    assert baseline_strategies("planning") == ["all_candidates"]
 
 
 def test_catalog_round_trip_and_bad_line(tmp_path) -> None:  # type: ignore[no-untyped-def]

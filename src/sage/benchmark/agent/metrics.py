@@ -1,13 +1,16 @@
-"""Planning metrics: a plan is an ordered list of tool ids.
+"""Plan and ranking metrics of the agent benchmark.
 
-Selection (top-k accuracy, recall@k, MRR) and timing (accuracy, precision, recall, F1,
-confusion) use the shared definitions in :mod:`sage.libs.metrics`; only the plan
-comparisons are specific to this benchmark.
+A plan is a list of tool ids. BFCL's parallel calls are order-free and repeat tools
+(gold ``[a, a, b]``), so plans are compared as multisets (``multiset_f1``,
+``exact_any_order``) beside the ordered comparisons. Selection's top-k, recall@k and
+MRR are the shared definitions in :mod:`sage.libs.metrics`; NDCG@k is here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections import Counter
+from collections.abc import Collection, Sequence
 
 from sage.libs.metrics import f1_score
 
@@ -15,6 +18,11 @@ from sage.libs.metrics import f1_score
 def exact_plan(pred: Sequence[str], gold: Sequence[str]) -> float:
     """1 when the plan is the gold plan, step for step."""
     return 1.0 if list(pred) == list(gold) else 0.0
+
+
+def exact_any_order(pred: Sequence[str], gold: Sequence[str]) -> float:
+    """1 when the plan makes the gold calls in any order (same tools, same counts)."""
+    return 1.0 if Counter(pred) == Counter(gold) else 0.0
 
 
 def step_accuracy(pred: Sequence[str], gold: Sequence[str]) -> float:
@@ -25,12 +33,21 @@ def step_accuracy(pred: Sequence[str], gold: Sequence[str]) -> float:
     return sum(1 for p, g in zip(pred, gold, strict=False) if p == g) / n
 
 
-def set_f1(pred: Sequence[str], gold: Sequence[str]) -> float:
-    """Tool coverage: F1 of the predicted vs gold tool sets, order ignored."""
-    p, g = set(pred), set(gold)
-    if not p and not g:
+def multiset_f1(pred: Sequence[str], gold: Sequence[str]) -> float:
+    """F1 over calls counted with repeats: gold ``[a, a, b]`` vs ``[a, b]`` is 0.8."""
+    if not pred and not gold:
         return 1.0
-    if not p or not g:
+    if not pred or not gold:
         return 0.0
-    tp = len(p & g)
-    return f1_score(tp / len(p), tp / len(g))
+    tp = sum((Counter(pred) & Counter(gold)).values())
+    return f1_score(tp / len(pred), tp / len(gold))
+
+
+def ndcg_at_k(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """Binary-relevance NDCG@k: 1 when every relevant id leads the ranking."""
+    rel = set(relevant)
+    if not rel:
+        return 0.0
+    dcg = sum(1.0 / math.log2(i + 2) for i, r in enumerate(ranked[:k]) if r in rel)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(k, len(rel))))
+    return dcg / ideal

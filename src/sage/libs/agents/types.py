@@ -1,8 +1,11 @@
-"""What strategies return: the answer plus how it was reached (fallbacks, LLM calls)."""
+"""What strategies return (the answer plus how it was reached: fallbacks, LLM calls) and
+the labelled examples tunable strategies are fitted on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from sage.libs.agents.tools import Tool
 
 
 @dataclass
@@ -33,3 +36,24 @@ class TimingResult(StrategyTrace):
     call: bool = False
     confidence: float = 0.0
     source: str = ""
+    # How strongly the strategy leans to "call" (any monotone scale), for AUROC; None
+    # when the strategy only gives a yes/no.
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class TimingExample:
+    """A labelled timing decision a strategy can be fitted on."""
+
+    message: str
+    tools: tuple[Tool, ...]
+    should_call: bool
+
+
+@dataclass(frozen=True)
+class SelectionExample:
+    """A labelled selection query: the pool and the ids of every right tool."""
+
+    query: str
+    tools: tuple[Tool, ...]
+    gold: tuple[str, ...]
