@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from sage.common.config import GatewaySettings
-from sage.common.errors import SageError
+from sage.common.errors import ConfigError, SageError
 from sage.common.http_guard import install_http_guard
 from sage.common.http_server import uvicorn_options
 from sage.common.logging import get_logger
@@ -281,10 +281,8 @@ def create_app(control_plane: ControlPlane, settings: GatewaySettings | None = N
             )
         try:
             policy = control_plane.set_policy(change.name, reset=change.reset, **change.options)
-        except (TypeError, ValueError) as exc:
-            raise OpenAIError(
-                400, f"bad policy options: {exc}", param="options", code="invalid_request"
-            ) from None
+        except ConfigError as exc:  # the running policy is untouched
+            raise OpenAIError(400, str(exc), param="options", code="invalid_request") from None
         return JSONResponse({**policy.describe(), "available": available_policies()})
 
     return app

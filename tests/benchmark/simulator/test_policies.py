@@ -15,7 +15,7 @@ from sage.benchmark.serving.workload import (
     generate,
 )
 from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
-from sage.benchmark.simulator.core import Simulation, idle_pure, simulate
+from sage.benchmark.simulator.core import Simulation, simulate
 from sage.benchmark.simulator.profiles import Calibration, Contention
 from sage.llm.control_plane.policies import available_policies, get_policy
 from sage.llm.control_plane.types import EngineState, Request, RequestKind
@@ -114,8 +114,8 @@ def test_skipping_idle_passes_changes_no_decision(policy: str) -> None:
 
 
 def test_fair_share_is_never_skipped_while_it_could_bank_credit() -> None:
-    assert not idle_pure(get_policy("fair"))
-    assert idle_pure(get_policy("hybrid")) and not idle_pure(get_policy("hybrid", fair_share=True))
+    assert not get_policy("fair").idle_pure
+    assert get_policy("hybrid").idle_pure and not get_policy("hybrid", fair_share=True).idle_pure
 
 
 def test_colocated_engines_slow_each_other_exactly() -> None:

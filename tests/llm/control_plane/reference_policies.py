@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sage.llm.control_plane.policies.base import SchedulingPolicy
+from sage.llm.control_plane.policies.base import RequestPolicy
 from sage.llm.control_plane.policies.placement import free_slots, least_loaded
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
 
 
-class RefArrival(SchedulingPolicy):
+class RefArrival(RequestPolicy):
     def __init__(self, max_queue: int = 1024) -> None:
         super().__init__(max_queue)
         self._queue: deque[Request] = deque()
@@ -111,7 +111,7 @@ class RefLeastLoaded(RefArrival):
         return out
 
 
-class RefOrdered(SchedulingPolicy):
+class RefOrdered(RequestPolicy):
     def __init__(self, max_queue: int = 1024) -> None:
         super().__init__(max_queue)
         self._heap: list[tuple[Any, int, Request]] = []
@@ -237,7 +237,7 @@ class RefSloAware(RefOrdered):
         )
 
 
-class RefFair(SchedulingPolicy):
+class RefFair(RequestPolicy):
     def __init__(self, max_queue: int = 1024, weights: dict[str, float] | None = None) -> None:
         super().__init__(max_queue)
         self.weights = dict(weights or {})
@@ -299,7 +299,7 @@ class RefFair(SchedulingPolicy):
         return out
 
 
-class RefHybrid(SchedulingPolicy):
+class RefHybrid(RequestPolicy):
     def __init__(
         self,
         max_queue: int = 1024,
@@ -310,7 +310,7 @@ class RefHybrid(SchedulingPolicy):
         super().__init__(max_queue)
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
-        self.llm: SchedulingPolicy = RefFair(max_queue) if fair_share else RefSloAware(max_queue)
+        self.llm: RequestPolicy = RefFair(max_queue) if fair_share else RefSloAware(max_queue)
         self._embed: OrderedDict[str, deque[Request]] = OrderedDict()
         self._embed_inputs: dict[str, int] = {}
         self._embed_size = 0
@@ -390,7 +390,7 @@ class RefHybrid(SchedulingPolicy):
             self.llm.on_complete(request, engine_id, now, ok)
 
 
-REFERENCE: dict[str, type[SchedulingPolicy]] = {
+REFERENCE: dict[str, type[RequestPolicy]] = {
     "fifo": RefFifo,
     "round_robin": RefRoundRobin,
     "least_loaded": RefLeastLoaded,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sage.common.errors import ConfigError
 from sage.llm.control_plane.policies import available_policies, get_policy
 from sage.llm.control_plane.rate_limit import TenantRateLimiter, TokenBucket
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
@@ -47,7 +48,7 @@ def test_all_policies_registered() -> None:
         "hybrid",
         "fair",
     } <= set(available_policies())
-    with pytest.raises(ValueError, match="unknown scheduling policy"):
+    with pytest.raises(ConfigError, match="unknown policy 'nope'; available: fair, fifo"):
         get_policy("nope")
 
 

@@ -1,5 +1,6 @@
-"""The systems compared: ``siloed`` (engines called directly, no control plane) and
-``unified/<policy>`` (one gateway in front of both engines, under that policy).
+"""The systems compared, as registered :class:`Baseline` objects: ``siloed`` (engines
+called directly, no control plane) and ``unified/<policy>`` (one gateway in front of
+both engines, under that policy), one for every registered request policy.
 
 Unified baselines share one gateway; its policy is switched through the admin API
 (``POST /admin/policy``) between runs, so every baseline sees the same engines.
@@ -8,50 +9,75 @@ Unified baselines share one gateway; its policy is switched through the admin AP
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from sage.common.admin_token import admin_headers
+from sage.common.registry import Registry
 from sage.llm.control_plane.policies import available_policies
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """One system compared: its name in results, and the policy the gateway runs for it
+    (``None``: no gateway, the engines are called directly)."""
+
+    name: str
+    policy: str | None = None
+
 
 SILOED = "siloed"
 # The control plane's policies compared by default (``fair`` is available by name).
 DEFAULT_POLICIES = ("fifo", "round_robin", "least_loaded", "priority", "slo_aware", "hybrid")
 
+_BASELINES: Registry[Baseline] = Registry("baseline")
+_BASELINES.register(SILOED, Baseline(SILOED))
+
+
+def unified_name(policy: str) -> str:
+    return f"unified/{policy}"
+
+
+def baselines() -> Registry[Baseline]:
+    """Every baseline: ``siloed`` plus one ``unified/<policy>`` per registered policy
+    (a policy a plug-in registered later gets its baseline here)."""
+    for policy in available_policies():
+        name = unified_name(policy)
+        if name not in _BASELINES:
+            _BASELINES.register(name, Baseline(name, policy))
+    return _BASELINES
+
 
 def default_baselines() -> list[str]:
-    return [SILOED, *(f"unified/{p}" for p in DEFAULT_POLICIES)]
+    return [SILOED, *(unified_name(p) for p in DEFAULT_POLICIES)]
 
 
 def parse_baselines(text: str | None) -> list[str]:
-    """``"siloed,hybrid,unified/fifo"`` -> canonical names; bare policy names get the
-    ``unified/`` prefix; ``all`` means every registered policy."""
+    """``"siloed,hybrid,unified/fifo"`` -> canonical names; a bare policy name means its
+    unified baseline; ``all`` means every registered one. ConfigError for unknown names."""
     if not text:
         return default_baselines()
+    registry = baselines()
     out: list[str] = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
         if part == "all":
-            out += [SILOED, *(f"unified/{p}" for p in available_policies())]
+            out += [SILOED, *(unified_name(p) for p in available_policies())]
             continue
-        if part == SILOED:
-            out.append(SILOED)
-            continue
-        policy = part.split("/", 1)[1] if part.startswith("unified/") else part
-        if policy not in available_policies():
-            raise ValueError(
-                f"unknown baseline {part!r}: use siloed or unified/<policy> with a policy "
-                f"from {', '.join(available_policies())}"
-            )
-        out.append(f"unified/{policy}")
+        if part in available_policies():
+            part = unified_name(part)
+        out.append(registry.get(part).name)
     return list(dict.fromkeys(out))
 
 
 def policy_of(baseline: str) -> str | None:
-    """The policy a ``unified/<policy>`` baseline runs; ``None`` for anything else."""
-    return baseline.split("/", 1)[1] if baseline.startswith("unified/") else None
+    """The policy a baseline's gateway runs; ``None`` for siloed (or a name from a
+    result file that no registered baseline has)."""
+    registry = baselines()
+    return registry.get(baseline).policy if baseline in registry else None
 
 
 def gateway_policy(gateway_url: str, api_key: str | None = None) -> str | None:

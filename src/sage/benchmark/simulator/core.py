@@ -1,6 +1,6 @@
 """The event loop: arrivals, completions and policy wake-ups on one heap.
 
-Unified mode drives a :class:`SchedulingPolicy` exactly as the live
+Unified mode drives a :class:`RequestPolicy` exactly as the live
 ``ControlPlane`` does: on arrival ``admit`` then ``enqueue``; after every event
 ``schedule(engines, now)``, each :class:`Dispatch` counted in ``EngineState.in_flight``
 and sent to its engine; on completion ``in_flight -= 1`` and ``on_complete``; and a
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from sage.benchmark.serving.baselines import unified_name
 from sage.benchmark.serving.metrics import ERROR, OK, REJECTED, Outcomes, summarize
 from sage.benchmark.serving.workload import (
     KIND_EMBEDDING,
@@ -43,29 +44,15 @@ from sage.benchmark.simulator.engines import (
 )
 from sage.benchmark.simulator.profiles import Calibration
 from sage.llm.control_plane.policies import (
-    FifoPolicy,
-    HybridPolicy,
-    LeastLoadedPolicy,
-    RoundRobinPolicy,
-    SchedulingPolicy,
+    RequestPolicy,
     get_policy,
 )
-from sage.llm.control_plane.policies.base import PlacingPolicy
-from sage.llm.control_plane.policies.ordered import OrderedQueuePolicy
 from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
 
 WAKE = 2
 LLM_MODEL = "sim-llm"
 EMBEDDING_MODEL = "sim-embedding"
-# place() implementations that change no state when nothing they hold can be placed;
-# for these a pass is skipped when no queued request has a free engine of its kind.
-_IDLE_PURE_PLACES = {
-    FifoPolicy.place,
-    RoundRobinPolicy.place,
-    LeastLoadedPolicy.place,
-    OrderedQueuePolicy.place,
-}
 
 
 class _ChatRequest(Request):
@@ -78,15 +65,6 @@ class _ChatRequest(Request):
 
 class _EmbeddingRequest(Request):
     engine_kind = "embedding"  # type: ignore[assignment]
-
-
-def idle_pure(policy: SchedulingPolicy) -> bool:
-    """True when skipping a ``schedule`` pass that can place nothing is decision-neutral."""
-    if not isinstance(policy, PlacingPolicy) or type(policy).schedule is not PlacingPolicy.schedule:
-        return False
-    if isinstance(policy, HybridPolicy):
-        return type(policy).place is HybridPolicy.place and idle_pure(policy.llm)
-    return type(policy).place in _IDLE_PURE_PLACES
 
 
 @dataclass
@@ -114,7 +92,7 @@ class Simulation:
         workload: Workload,
         calibration: Calibration,
         cluster: ClusterSpec | None = None,
-        policy: str | SchedulingPolicy | None = "hybrid",
+        policy: str | RequestPolicy | None = "hybrid",
         *,
         spec: WorkloadSpec | None = None,
         policy_options: dict[str, Any] | None = None,
@@ -129,15 +107,15 @@ class Simulation:
         self.exact = exact
         self.siloed = policy is None or policy == "siloed"
         if self.siloed:
-            self.policy: SchedulingPolicy | None = None
+            self.policy: RequestPolicy | None = None
             self.baseline = "siloed"
         else:
             self.policy = (
                 policy
-                if isinstance(policy, SchedulingPolicy)
+                if isinstance(policy, RequestPolicy)
                 else get_policy(str(policy), max_queue=max_queue, **(policy_options or {}))
             )
-            self.baseline = f"unified/{self.policy.name}"
+            self.baseline = unified_name(self.policy.name)
         self.overhead = 0.0 if self.siloed else calibration.gateway_overhead_s
         self._heap: list[tuple[float, int, int, Any, int]] = []
         self._seq = itertools.count()
@@ -204,10 +182,11 @@ class Simulation:
         for state in self.states:
             self._free_by_kind[self._kind_of_engine[state.id]] += state.capacity
         self._queued = [0, 0]
-        self._kind_skip = self.policy is not None and idle_pure(self.policy)
+        # Skipping a pass that can place nothing is decision-neutral for idle-pure policies.
+        self._kind_skip = self.policy is not None and self.policy.idle_pure
         # The base class never wakes: no need to ask after every event.
         self._wakes = self.policy is not None and (
-            type(self.policy).next_wakeup is not SchedulingPolicy.next_wakeup
+            type(self.policy).next_wakeup is not RequestPolicy.next_wakeup
         )
 
     def _prepare_rows(self) -> None:
@@ -440,7 +419,7 @@ def simulate(
     workload: Workload,
     calibration: Calibration,
     cluster: ClusterSpec | None = None,
-    policy: str | SchedulingPolicy | None = "hybrid",
+    policy: str | RequestPolicy | None = "hybrid",
     **options: Any,
 ) -> SimResult:
     """Run one simulation (see :class:`Simulation`) and return its result."""

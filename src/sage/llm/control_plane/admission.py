@@ -10,7 +10,7 @@ from sage.llm.control_plane.errors import (
     NoHealthyEngineError,
     OverloadedError,
 )
-from sage.llm.control_plane.policies import SchedulingPolicy
+from sage.llm.control_plane.policies import RequestPolicy
 from sage.llm.control_plane.rate_limit import TenantRateLimiter
 from sage.llm.control_plane.types import EngineState, Request
 
@@ -25,7 +25,7 @@ class Admission:
     def check(
         self,
         request: Request,
-        policy: SchedulingPolicy,
+        policy: RequestPolicy,
         engines: Sequence[EngineState],
         now: float,
     ) -> None:

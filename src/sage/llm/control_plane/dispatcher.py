@@ -28,7 +28,7 @@ from sage.llm.control_plane.engines import EngineEndpoint
 from sage.llm.control_plane.errors import NoHealthyEngineError
 from sage.llm.control_plane.failover import Failover, fail
 from sage.llm.control_plane.health import ControlPlaneObserver, HealthMonitor
-from sage.llm.control_plane.policies import SchedulingPolicy
+from sage.llm.control_plane.policies import RequestPolicy
 from sage.llm.control_plane.policy_holder import PolicyHolder
 from sage.llm.control_plane.rate_limit import TenantRateLimiter
 from sage.llm.control_plane.transport import (
@@ -49,11 +49,11 @@ log = get_logger("sage.llm.control_plane")
 
 
 class ControlPlane:
-    """Queues requests under a swappable :class:`SchedulingPolicy` and runs them on engines."""
+    """Queues requests under a swappable :class:`RequestPolicy` and runs them on engines."""
 
     def __init__(
         self,
-        policy: str | SchedulingPolicy = "hybrid",
+        policy: str | RequestPolicy = "hybrid",
         *,
         max_queue: int = 1024,
         policy_options: dict[str, Any] | None = None,
@@ -91,7 +91,7 @@ class ControlPlane:
 
     # -- collaborators' settings, as attributes -----------------------------------------
     @property
-    def policy(self) -> SchedulingPolicy:
+    def policy(self) -> RequestPolicy:
         return self.policies.policy
 
     @property
@@ -227,8 +227,8 @@ class ControlPlane:
 
     # -- policy ---------------------------------------------------------------------------
     def set_policy(
-        self, policy: str | SchedulingPolicy, *, reset: bool = False, **options: Any
-    ) -> SchedulingPolicy:
+        self, policy: str | RequestPolicy, *, reset: bool = False, **options: Any
+    ) -> RequestPolicy:
         """Swap the policy at run time; pending requests move to the new one in order.
 
         ``options`` are merged over the ones this policy was given before, so changing

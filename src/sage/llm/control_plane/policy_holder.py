@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sage.common.errors import ConfigError
 from sage.common.logging import get_logger
-from sage.llm.control_plane.policies import SchedulingPolicy, get_policy
+from sage.llm.control_plane.policies import RequestPolicy, get_policy
 
 log = get_logger("sage.llm.control_plane")
 
@@ -16,7 +17,7 @@ class PolicyHolder:
 
     def __init__(
         self,
-        policy: str | SchedulingPolicy,
+        policy: str | RequestPolicy,
         *,
         max_queue: int,
         options: dict[str, Any] | None = None,
@@ -26,11 +27,13 @@ class PolicyHolder:
         self.policy = self.build(policy, options or {}, reset=True)
 
     def build(
-        self, policy: str | SchedulingPolicy, options: dict[str, Any], *, reset: bool = False
-    ) -> SchedulingPolicy:
-        """A new policy instance; a bad name or option raises and remembers nothing."""
-        if isinstance(policy, SchedulingPolicy):
+        self, policy: str | RequestPolicy, options: dict[str, Any], *, reset: bool = False
+    ) -> RequestPolicy:
+        """A new policy instance; a bad name or option is a ConfigError and changes nothing."""
+        if isinstance(policy, RequestPolicy):
             return policy
+        if "max_queue" in options:
+            raise ConfigError("max_queue is the control plane's setting, not a policy option")
         merged = {} if reset else dict(self._options.get(policy, {}))
         merged.update(options)
         new = get_policy(policy, max_queue=self.max_queue, **merged)
@@ -38,8 +41,8 @@ class PolicyHolder:
         return new
 
     def swap(
-        self, policy: str | SchedulingPolicy, now: float, *, reset: bool = False, **options: Any
-    ) -> SchedulingPolicy:
+        self, policy: str | RequestPolicy, now: float, *, reset: bool = False, **options: Any
+    ) -> RequestPolicy:
         """Make ``policy`` current; pending requests move to it in arrival order."""
         new = self.build(policy, options, reset=reset)
         old = self.policy

@@ -1,4 +1,4 @@
-"""The one interface every scheduling policy implements, and the registry of them.
+"""The one interface every request policy implements (registry: ``registry.py``).
 
 A policy owns its pending queue so each can keep the structure it needs (a deque
 for FIFO, heaps for priority and EDF, per-tenant queues for fair share). The
@@ -20,19 +20,38 @@ live dispatcher and the simulator do) and a scan of the list otherwise; same dec
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
 
 from sage.llm.control_plane.policies.placement import Ledger, open_ledger
 from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
 
 
-class SchedulingPolicy(ABC):
-    """Base class: queue bookkeeping plus the ``schedule`` decision."""
+class PolicyOptions(BaseModel):
+    """A policy's options (none here). Each policy with options subclasses it as its
+    ``Options``; a missing, mistyped or out-of-range option is refused before the policy
+    is built (``extra="forbid"``, ``strict``: ``"2"`` is not a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RequestPolicy(ABC):
+    """Base class: queue bookkeeping plus the ``schedule`` decision.
+
+    ``Options``: the :class:`PolicyOptions` model its keyword options must pass.
+    ``idle_pure``: a ``schedule`` pass that can place nothing changes no state, so a
+    caller (the simulator) may skip passes while no queued request has a free engine of
+    its kind. A subclass that overrides ``place`` or ``schedule`` must say so again.
+    """
 
     name: ClassVar[str] = "base"
+    Options: ClassVar[type[PolicyOptions]] = PolicyOptions
+    idle_pure: bool = False
 
     def __init__(self, max_queue: int = 1024) -> None:
         self.max_queue = max_queue
@@ -73,7 +92,7 @@ class SchedulingPolicy(ABC):
         return {"name": self.name, "max_queue": self.max_queue, "pending": len(self)}
 
 
-class PlacingPolicy(SchedulingPolicy):
+class PlacingPolicy(RequestPolicy):
     """A policy whose ``schedule`` is :meth:`place` over a slot ledger for ``engines``.
 
     A composite policy (``hybrid``) hands its inner policy the same ledger, so the inner
@@ -92,31 +111,10 @@ class PlacingPolicy(SchedulingPolicy):
         """``schedule``'s decision: ``ledger.take`` each engine slot a dispatch uses."""
 
 
-_REGISTRY: dict[str, type[SchedulingPolicy]] = {}
-P = TypeVar("P", bound=type[SchedulingPolicy])
-
-
-def register_policy(name: str) -> Callable[[P], P]:
-    """Class decorator: make a policy available by ``name``."""
-
-    def wrap(cls: P) -> P:
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return wrap
-
-
-def get_policy(name: str, **kwargs: Any) -> SchedulingPolicy:
-    """A new instance of the policy registered as ``name``."""
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown scheduling policy {name!r}; available: {', '.join(available_policies())}"
-        ) from None
-    return cls(**kwargs)
-
-
-def available_policies() -> list[str]:
-    return sorted(_REGISTRY)
+def __getattr__(name: str) -> Any:
+    if name == "SchedulingPolicy":
+        warnings.warn(
+            "SchedulingPolicy is deprecated; use RequestPolicy", DeprecationWarning, stacklevel=2
+        )
+        return RequestPolicy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

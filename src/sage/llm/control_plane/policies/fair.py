@@ -8,19 +8,28 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Sequence
+from typing import Annotated
 
-from sage.llm.control_plane.policies.base import PlacingPolicy, register_policy
+from pydantic import Field
+
+from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions
 from sage.llm.control_plane.policies.placement import Ledger
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
 
 
-@register_policy("fair")
 class FairSharePolicy(PlacingPolicy):
     """Deficit round robin over tenants; FIFO within a tenant.
 
     ``weights`` gives a tenant more turns per round (default 1); ``quantum`` is the
     credit a tenant earns per round, in requests.
     """
+
+    name = "fair"
+
+    class Options(PolicyOptions):
+        weights: dict[str, Annotated[float, Field(gt=0, le=1e6)]] = {}
+        quantum: float = Field(1.0, gt=0, le=1e6, description="credit per round, in requests")
+        max_queue_per_tenant: int | None = Field(None, ge=1)
 
     def __init__(
         self,

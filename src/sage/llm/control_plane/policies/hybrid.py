@@ -10,22 +10,26 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from typing import Any
 
-from sage.llm.control_plane.policies.base import (
-    PlacingPolicy,
-    SchedulingPolicy,
-    register_policy,
-)
+from pydantic import Field
+
+from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions, RequestPolicy
 from sage.llm.control_plane.policies.fair import FairSharePolicy
 from sage.llm.control_plane.policies.placement import Ledger
 from sage.llm.control_plane.policies.slo_aware import SloAwarePolicy
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
 
 
-@register_policy("hybrid")
 class HybridPolicy(PlacingPolicy):
     """Micro-batch embeddings (flush at ``batch_size`` inputs or after ``max_wait_s``);
     delegate chat/completions to an inner EDF policy (or fair share per tenant).
     """
+
+    name = "hybrid"
+
+    class Options(PolicyOptions):
+        batch_size: int = Field(32, ge=1, le=4096, description="inputs per embedding batch")
+        max_wait_s: float = Field(0.01, ge=0, le=10, description="longest batching delay")
+        fair_share: bool = False  # LLM requests: fair share per tenant instead of EDF
 
     def __init__(
         self,
@@ -38,9 +42,10 @@ class HybridPolicy(PlacingPolicy):
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
         self.fair_share = fair_share
-        self.llm: SchedulingPolicy = (
+        self.llm: RequestPolicy = (
             FairSharePolicy(max_queue) if fair_share else SloAwarePolicy(max_queue)
         )
+        self.idle_pure = self.llm.idle_pure  # its embedding pass is idle-pure
         self._embed: OrderedDict[str, deque[Request]] = OrderedDict()  # model -> queue
         self._embed_inputs: dict[str, int] = {}
         self._embed_size = 0

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from sage.llm.control_plane.policies.arrival import ArrivalOrderPolicy, drop, first_head
-from sage.llm.control_plane.policies.base import register_policy
 from sage.llm.control_plane.policies.placement import Ledger
 from sage.llm.control_plane.types import Dispatch
 
 
-@register_policy("least_loaded")
 class LeastLoadedPolicy(ArrivalOrderPolicy):
     """FIFO queue placed by lowest ``in_flight / capacity`` (join the shortest queue).
 
     A request nobody can serve right now keeps its place without blocking requests of
     another class behind it; a full pool leaves the rest queued, in order.
     """
+
+    name = "least_loaded"
+    idle_pure = True
 
     def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
         out: list[Dispatch] = []

@@ -30,6 +30,8 @@ class OrderedQueuePolicy(PlacingPolicy):
     models share the queue); it keeps its place for the next pass.
     """
 
+    idle_pure = True
+
     def __init__(self, max_queue: int = 1024) -> None:
         super().__init__(max_queue)
         self._heaps: dict[tuple[str, str], list[Entry]] = {}

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from sage.llm.control_plane.policies.arrival import ArrivalOrderPolicy, drop, first_head
-from sage.llm.control_plane.policies.base import register_policy
 from sage.llm.control_plane.policies.placement import Ledger
 from sage.llm.control_plane.types import Dispatch
 
 
-@register_policy("round_robin")
 class RoundRobinPolicy(ArrivalOrderPolicy):
     """FIFO queue; each request goes to the next engine in rotation that can take it.
 
     Unlike ``fifo`` a request nobody can serve right now does not block requests of
     another kind behind it.
     """
+
+    name = "round_robin"
+    idle_pure = True
 
     def __init__(self, max_queue: int = 1024) -> None:
         super().__init__(max_queue)

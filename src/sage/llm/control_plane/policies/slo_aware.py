@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sage.llm.control_plane.policies.base import register_policy
+from pydantic import Field
+
+from sage.llm.control_plane.policies.base import PolicyOptions
 from sage.llm.control_plane.policies.ordered import OrderedQueuePolicy
 from sage.llm.control_plane.pool import EnginePool, profile_key
 from sage.llm.control_plane.types import EngineState, Request, RequestKind
@@ -37,7 +39,6 @@ class _Backlog:
         self.work: list[float] = []  # their estimates, in ``keys`` order
 
 
-@register_policy("slo_aware")
 class SloAwarePolicy(OrderedQueuePolicy):
     """EDF queue; ``admit`` rejects a request whose deadline is already out of reach.
 
@@ -49,6 +50,11 @@ class SloAwarePolicy(OrderedQueuePolicy):
     deadline, kept on enqueue, dispatch and removal) instead of walking the queue; it
     decides exactly as the walk (:meth:`_admit_by_scan`) would.
     """
+
+    name = "slo_aware"
+
+    class Options(PolicyOptions):
+        smoothing: float = Field(0.2, gt=0, le=1, description="weight of a new observation")
 
     def __init__(self, max_queue: int = 1024, smoothing: float = 0.2) -> None:
         super().__init__(max_queue)
