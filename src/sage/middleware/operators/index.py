@@ -72,13 +72,11 @@ def index_chunks(base_url: str, chunks: Sequence[Chunk | dict[str, Any]],
     env = env or LocalEnvironment("index")
     env.register_service(service, VectorStoreService, str(store_path))
     batches = [list(chunks[i:i + batch_size]) for i in range(0, len(chunks), batch_size)]
-    counted = [0]
 
     def count(ids: list[str]) -> None:
-        counted[0] += len(ids)
         if on_batch is not None:
             on_batch(len(ids))
 
-    env.from_batch(batches).map(Index, base_url, service=service).sink(count)
+    added = env.collect(env.from_batch(batches).map(Index, base_url, service=service), count)
     env.submit(autostop=True)
-    return counted[0] if isinstance(env, LocalEnvironment) else len(chunks)
+    return sum(len(ids) for ids in added)
