@@ -22,6 +22,7 @@ from sage.kernel.plan import PhysicalPlan
 
 PROGRESS_ENV = "SAGE_JOB_PROGRESS_FILE"
 INTERVAL_S = 0.5
+KEEP = 20  # pipelines reported per process (a job submitting many keeps the latest)
 
 
 class ProgressReporter:
@@ -37,7 +38,7 @@ class ProgressReporter:
 
     def watch(self, plan: PhysicalPlan, runtime: Runtime) -> None:
         with self._lock:
-            self._jobs.append((plan, runtime))
+            self._jobs = [*self._jobs, (plan, runtime)][-KEEP:]
             self._wake.set()
 
     def snapshot(self) -> dict[str, Any]:
@@ -68,26 +69,26 @@ class ProgressReporter:
     def _loop(self) -> None:
         while True:
             self._wake.wait()
-            self.write()
             with self._lock:
                 running = any(runtime.running for _, runtime in self._jobs)
                 if not running:
                     self._wake.clear()  # a later watch() sets it again
+            self.write()  # after the check: a pipeline that just ended is written ended
             if running:
                 time.sleep(INTERVAL_S)
 
 
-_reporter: ProgressReporter | None = None
-_reporter_lock = threading.Lock()
+_reporters: dict[str, ProgressReporter] = {}
+_reporters_lock = threading.Lock()
 
 
 def report_progress(plan: PhysicalPlan, runtime: Runtime) -> None:
     """Publish this pipeline's progress when the job manager asked for it (env var)."""
-    global _reporter
     path = os.environ.get(PROGRESS_ENV)
     if not path:
         return
-    with _reporter_lock:
-        if _reporter is None:
-            _reporter = ProgressReporter(Path(path))
-    _reporter.watch(plan, runtime)
+    with _reporters_lock:
+        reporter = _reporters.get(path)
+        if reporter is None:
+            reporter = _reporters[path] = ProgressReporter(Path(path))
+    reporter.watch(plan, runtime)
