@@ -14,6 +14,30 @@ from rich.table import Table
 from sage.benchmark.gateway.suite import SCENARIOS, run_gateway_benchmark, step_count
 from sage.common.errors import ConfigError
 
+# Per scenario: (metric label, result key, format, target) rows of the table.
+ROWS: dict[str, list[tuple[str, str, str, str]]] = {
+    "overhead": [
+        ("direct p50 ms", "direct_p50_ms", ".2f", ""),
+        ("gateway p50 ms", "gateway_p50_ms", ".2f", ""),
+        ("added p50 ms", "added_p50_ms", ".2f", "<= 2"),
+        ("direct req/s", "direct_rps", ".0f", ""),
+        ("gateway req/s", "gateway_rps", ".0f", ""),
+        ("throughput ratio", "throughput_ratio", ".2f", ">= 0.5"),
+    ],
+    "streaming": [
+        ("in-process tok/s", "inprocess_tokens_per_s", ".1f", ""),
+        ("engine HTTP tok/s", "engine_http_tokens_per_s", ".1f", ""),
+        ("gateway tok/s", "gateway_tokens_per_s", ".1f", ""),
+        ("ratio to in-process", "ratio_to_inprocess", ".2f", ">= 0.95"),
+        ("ratio to engine HTTP", "ratio_to_engine_http", ".2f", ""),
+    ],
+    "embeddings": [
+        ("batched sent/s", "batched_per_s", ".0f", ""),
+        ("one-per-call sent/s", "unbatched_per_s", ".0f", ""),
+        ("ratio", "ratio", ".2f", ">= 4"),
+    ],
+}
+
 
 def run_gateway(console: Console, scenarios: str, *, repeats: int, requests: int,
                 concurrency: int, latency_requests: int, stream_tokens: int,
@@ -44,26 +68,12 @@ def run_gateway(console: Console, scenarios: str, *, repeats: int, requests: int
     for col in ("scenario", "metric", "value", "target"):
         table.add_column(col, justify="left" if col in ("scenario", "metric") else "right")
     res = report.results
-    for client, o in res.get("overhead", {}).items():
-        name = f"overhead ({client} client)"
-        table.add_row(name, "direct p50 ms", f"{o['direct_p50_ms']:.2f}", "")
-        table.add_row("", "gateway p50 ms", f"{o['gateway_p50_ms']:.2f}", "")
-        table.add_row("", "added p50 ms", f"{o['added_p50_ms']:.2f}", "<= 2")
-        table.add_row("", "direct req/s", f"{o['direct_rps']:.0f}", "")
-        table.add_row("", "gateway req/s", f"{o['gateway_rps']:.0f}", "")
-        table.add_row("", "throughput ratio", f"{o['throughput_ratio']:.2f}", ">= 0.5")
-    if "streaming" in res:
-        s = res["streaming"]
-        table.add_row("streaming", "in-process tok/s", f"{s['inprocess_tokens_per_s']:.1f}", "")
-        table.add_row("", "engine HTTP tok/s", f"{s['engine_http_tokens_per_s']:.1f}", "")
-        table.add_row("", "gateway tok/s", f"{s['gateway_tokens_per_s']:.1f}", "")
-        table.add_row("", "ratio to in-process", f"{s['ratio_to_inprocess']:.2f}", ">= 0.95")
-        table.add_row("", "ratio to engine HTTP", f"{s['ratio_to_engine_http']:.2f}", "")
-    if "embeddings" in res:
-        e = res["embeddings"]
-        table.add_row("embeddings", "batched sent/s", f"{e['batched_per_s']:.0f}", "")
-        table.add_row("", "one-per-call sent/s", f"{e['unbatched_per_s']:.0f}", "")
-        table.add_row("", "ratio", f"{e['ratio']:.2f}", ">= 4")
+    sections = [(f"overhead ({client} client)", "overhead", o)
+                for client, o in res.get("overhead", {}).items()]
+    sections += [(name, name, res[name]) for name in ("streaming", "embeddings") if name in res]
+    for title, scenario, figures in sections:
+        for i, (metric, key, fmt, target) in enumerate(ROWS[scenario]):
+            table.add_row(title if i == 0 else "", metric, format(figures[key], fmt), target)
     console.print(table)
     for name, why in report.skipped.items():
         console.print(f"[yellow]skipped {name}: {why}[/yellow]")
