@@ -52,7 +52,13 @@ class LLMClient:
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self._http.post(path, json=body)
-        response.raise_for_status()
+        if response.is_error:  # keep the server's OpenAI error message, not just the code
+            try:
+                detail = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                detail = response.text[:500]
+            raise httpx.HTTPStatusError(f"{response.status_code} from {path}: {detail}",
+                                        request=response.request, response=response)
         data: dict[str, Any] = response.json()
         usage = data.get("usage") or {}
         self.tokens_used += int(usage.get("total_tokens") or 0)

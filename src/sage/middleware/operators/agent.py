@@ -5,9 +5,9 @@ The task is split into clauses ("what is 17*23, then find the doc about X"). For
 clause a *selector* (a strategy name from ``sage.libs.agents``: ``bm25``, ``embedding``,
 ``hybrid``, ``llm_rerank``, or any object with ``select(query, tools, top_k)``) ranks the
 tools; the *planner* turns the clause into arguments for the best tool that can take it
-(``"rules"``: the tool's own extractor; ``"tools"``: the chat model makes a native,
-grammar-constrained tool call among the shortlisted tools; or a callable); the tool runs
-and its observation is recorded. With a gateway URL and ``compose=True`` the chat model
+(``"rules"``: the tool's own extractor; ``"tools"``: the chat model fills the arguments
+of the best-ranked tool as a native, grammar-constrained tool call; or a callable); the
+tool runs and its observation is recorded. With a gateway URL and ``compose=True`` the chat model
 writes the final answer from the observations; otherwise the observations are the answer.
 """
 
@@ -125,8 +125,10 @@ class AgentOperator(ModelCalling, MapFunction):
     def _plan(self, step: AgentStep) -> None:
         """Fill ``step.tool``/``step.args`` from the shortlist (best-ranked first)."""
         shortlist = [self.tools[t] for t in step.ranked[: self.candidates]]
-        if self.model_plans:
-            planned = ToolCallPlanner(self.client).plan(step.clause, shortlist)
+        if self.model_plans and shortlist:
+            # The selector picks the tool (it ranks better than a small model chooses);
+            # the model writes the call's arguments.
+            planned = ToolCallPlanner(self.client).plan(step.clause, shortlist[:1])
             if planned is not None:
                 step.tool, step.args, step.planner = planned.tool, planned.args, "model"
                 return

@@ -1,12 +1,16 @@
-"""Planning a step as a native tool call: the shortlisted tools go to the chat model as
-OpenAI ``tools`` with ``tool_choice="required"``; the engine decodes under a grammar
-(llama.cpp) or its own tool parser (vLLM, OpenAI), so the reply is a call to an offered
-tool with schema-valid JSON arguments, not prose to parse. A reply without a usable
-call is a *fallback* (the operator then uses the rule extractor) and is counted.
+"""Planning a step as a native tool call: the tools go to the chat model as OpenAI
+``tools`` (one tool: a named ``tool_choice``; several: ``"required"``); the engine
+decodes under a grammar (llama.cpp) or its own tool parser (vLLM, OpenAI), so the reply
+is a call to an offered tool with schema-valid JSON arguments, not prose to parse.
+``max_string`` adds a ``maxLength`` to string arguments (off by default: the llama
+engine's grammar compiler rejects long ones today), so a small model cannot ramble
+inside a string until ``max_tokens`` cuts the call off. A reply without a usable call is
+a *fallback* (the operator then uses the rule extractor) and is counted.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,18 +28,26 @@ class PlannedCall:
     args: dict[str, Any]
 
 
-def tool_schema(tool: AgentTool) -> dict[str, Any]:
-    """The OpenAI ``tools`` entry of an agent tool (named by its id)."""
+def tool_schema(tool: AgentTool, max_string: int | None = None) -> dict[str, Any]:
+    """The OpenAI ``tools`` entry of an agent tool (named by its id); top-level string
+    parameters without a length limit get ``maxLength=max_string``."""
     spec = tool.spec
-    return function_tool(tool.id, spec.description, spec.parameters or None)
+    params = copy.deepcopy(spec.parameters) if spec.parameters else None
+    if params and max_string is not None:
+        for prop in (params.get("properties") or {}).values():
+            if isinstance(prop, dict) and prop.get("type") == "string":
+                prop.setdefault("maxLength", max_string)
+    return function_tool(tool.id, spec.description, params)
 
 
 class ToolCallPlanner:
     """``plan(step, tools) -> PlannedCall | None`` through ``client.chat_message``."""
 
-    def __init__(self, client: Any, max_tokens: int = 96) -> None:
+    def __init__(self, client: Any, max_tokens: int = 128,
+                 max_string: int | None = None) -> None:
         self.client = client
         self.max_tokens = max_tokens
+        self.max_string = max_string
 
     def plan(self, step: str, tools: Sequence[AgentTool]) -> PlannedCall | None:
         if not tools:
@@ -47,7 +59,7 @@ class ToolCallPlanner:
         reply = self.client.chat_message(
             [{"role": "system", "content": PLANNER_SYSTEM},
              {"role": "user", "content": step}],
-            tools=[tool_schema(t) for t in tools], tool_choice=choice,
+            tools=[tool_schema(t, self.max_string) for t in tools], tool_choice=choice,
             max_tokens=self.max_tokens)
         for call in reply.tool_calls:
             if call.name not in by_id:
