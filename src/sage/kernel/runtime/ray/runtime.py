@@ -262,7 +262,9 @@ class RayRuntime(Runtime):
         for operator, items in records.items():
             sink = self._driver_sinks.get(operator)
             if sink is None:
+                assert self._plan is not None  # set by start() before any task runs
                 fn = self._plan.stage_of(operator).operator(operator).function
+                assert fn is not None  # on_driver kinds always carry their sink
                 sink = instantiate(fn.factory, fn.args, dict(fn.kwargs))
                 self._driver_sinks[operator] = sink
             for item in items:
