@@ -256,12 +256,31 @@ class ConnectedStreams:
         self.streams = list(streams)
 
     def connect(self, other: DataStream[Any] | ConnectedStreams) -> ConnectedStreams:
-        """Add more inputs (they get the next input numbers)."""
+        """Add more inputs (they get the next input numbers).
+
+        >>> from sage.kernel import LocalEnvironment
+        >>> env = LocalEnvironment("doc")
+        >>> a, b, c = (env.from_batch([x]) for x in "abc")
+        >>> out = env.collect(a.connect(b).connect(c).map(str.upper))
+        >>> _ = env.submit()
+        >>> sorted(out)
+        ['A', 'B', 'C']
+        """
         others = other.streams if isinstance(other, ConnectedStreams) else [other]
         return ConnectedStreams(self.env, [*self.streams, *others])
 
     def keyby(self, selector: Any | Sequence[Any], strategy: str = "hash") -> ConnectedStreams:
-        """One selector for every input, or a list with one selector per input."""
+        """One selector for every input, or a list with one selector per input.
+
+        >>> from sage.kernel import JoinFunction, LocalEnvironment
+        >>> env = LocalEnvironment("doc")
+        >>> pairs = env.from_batch([("k", 1)]).connect(env.from_batch([{"id": "k"}]))
+        >>> keyed = pairs.keyby([lambda t: t[0], lambda d: d["id"]])
+        >>> out = env.collect(keyed.join(JoinFunction))
+        >>> _ = env.submit()
+        >>> out
+        [(('k', 1), {'id': 'k'})]
+        """
         if isinstance(selector, list | tuple):
             if len(selector) != len(self.streams):
                 raise ConfigError("keyby needs one selector per connected input")
@@ -314,18 +333,52 @@ class ConnectedStreams:
         return self._multi(JOIN, fn, args, kwargs)
 
     def map(self, fn: Any, *args: Any, **kwargs: Any) -> DataStream[Any]:
-        """Union: the same function applied to the records of every input (see
-        :meth:`DataStream.connect`)."""
+        """Union: the same function applied to the records of every input.
+
+        >>> from sage.kernel import LocalEnvironment
+        >>> env = LocalEnvironment("doc")
+        >>> both = env.from_batch([1]).connect(env.from_batch([2]))
+        >>> out = env.collect(both.map(lambda x: -x))
+        >>> _ = env.submit()
+        >>> sorted(out)
+        [-2, -1]
+        """
         return self._multi(MAP, fn, args, kwargs)
 
     def flatmap(self, fn: Any, *args: Any, **kwargs: Any) -> DataStream[Any]:
-        """Union, then :meth:`DataStream.flatmap`."""
+        """Union, then :meth:`DataStream.flatmap`.
+
+        >>> from sage.kernel import LocalEnvironment
+        >>> env = LocalEnvironment("doc")
+        >>> both = env.from_batch(["a b"]).connect(env.from_batch(["c"]))
+        >>> out = env.collect(both.flatmap(str.split))
+        >>> _ = env.submit()
+        >>> sorted(out)
+        ['a', 'b', 'c']
+        """
         return self._multi(FLATMAP, fn, args, kwargs)
 
     def filter(self, fn: Any, *args: Any, **kwargs: Any) -> DataStream[Any]:
-        """Union, then :meth:`DataStream.filter`."""
+        """Union, then :meth:`DataStream.filter`.
+
+        >>> from sage.kernel import LocalEnvironment
+        >>> env = LocalEnvironment("doc")
+        >>> both = env.from_batch([1, 2]).connect(env.from_batch([3, 4]))
+        >>> out = env.collect(both.filter(lambda x: x % 2 == 0))
+        >>> _ = env.submit()
+        >>> sorted(out)
+        [2, 4]
+        """
         return self._multi(FILTER, fn, args, kwargs)
 
     def sink(self, fn: Any, *args: Any, **kwargs: Any) -> DataStream[Any]:
-        """Union, then :meth:`DataStream.sink`."""
+        """Union, then :meth:`DataStream.sink`.
+
+        >>> from sage.kernel import LocalEnvironment
+        >>> env, seen = LocalEnvironment("doc"), []
+        >>> _ = env.from_batch([1]).connect(env.from_batch([2])).sink(seen.append)
+        >>> _ = env.submit()
+        >>> sorted(seen)
+        [1, 2]
+        """
         return self._multi(SINK, fn, args, kwargs)
