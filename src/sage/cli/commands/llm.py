@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(help="Serve LLM and embedding engines behind the gateway.", no_args_is_help=True)
@@ -115,3 +117,34 @@ def serve(
     finally:
         console.print("stopping gateway and engines ...")
         stack.stop()
+
+
+@app.command("tokenizer")
+def tokenizer(
+    out: Path = typer.Option(..., "--out", "-o", help="folder to write tokenizer.json into"),
+    model_path: Path | None = typer.Option(
+        None, "--model-path", help="GGUF file (default: the embedded SmolLM2)"
+    ),
+) -> None:
+    """Export the model's tokenizer as a Hugging Face folder, built offline from the GGUF
+    (for clients that count tokens, e.g. ``guidellm --processor DIR``)."""
+    from rich.console import Console
+
+    from sage.common.errors import SageError
+    from sage.common.models import default_llm_path
+    from sage.llm.tokenizer_export import export_tokenizer
+
+    console = Console(stderr=True)
+
+    path = model_path or default_llm_path()
+    if path is None:
+        console.print("[red]no --model-path and the default model package is missing[/red]")
+        raise typer.Exit(2)
+    try:
+        written = export_tokenizer(Path(path), out)
+    except SageError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    for file in written:
+        console.print(f"wrote {file}")
+
