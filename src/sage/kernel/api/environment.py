@@ -164,7 +164,18 @@ class BaseEnvironment:
         """Register a service class (instantiated once per job with the args) or object.
 
         ``resources=`` (``num_gpus``, ``num_cpus``, ``memory``, custom labels) is reserved,
-        like on operators: recorded locally, honoured by Ray when placing the service."""
+        like on operators: recorded locally, honoured by Ray when placing the service.
+
+        >>> from sage.kernel import LocalEnvironment, MapFunction
+        >>> class Lookup(MapFunction):
+        ...     def execute(self, word): return self.call_service("lexicon", word)
+        >>> env = LocalEnvironment("doc")
+        >>> env.register_service("lexicon", {"hi": "greeting"}.get)
+        >>> out = env.collect(env.from_batch(["hi"]).map(Lookup))
+        >>> _ = env.submit()
+        >>> out
+        ['greeting']
+        """
         if name in self._services:
             raise ConfigError(f"service {name!r} is already registered")
         if resources is not None and not isinstance(resources, dict):
@@ -174,7 +185,14 @@ class BaseEnvironment:
 
     # -- running ------------------------------------------------------------------------
     def compile(self) -> PhysicalPlan:
-        """The physical plan ``submit`` would run (stages, chains, resources)."""
+        """The physical plan ``submit`` would run (stages, chains, resources).
+
+        >>> from sage.kernel import LocalEnvironment
+        >>> env = LocalEnvironment("doc")
+        >>> _ = env.from_batch([1]).map(abs).filter(bool).sink(print)
+        >>> [s["operators"] for s in env.compile().describe()["stages"]]
+        [['source', 'abs', 'bool', 'print']]
+        """
         return compile_plan(self._graph, self.name, self.plan_config)
 
     def submit(self, autostop: bool = True) -> JobMetrics | None:
