@@ -26,28 +26,14 @@ from sage.llm.engine_monitor import EngineMonitor
 from sage.llm.engine_registry import EngineRegistry, NullRegistry, next_engine_id
 from sage.llm.engines.launch import default_backend, resolve_spec
 from sage.llm.engines.spec import EngineInfo, EngineSpec, EngineStatus
-from sage.llm.launchers import (
-    LAUNCHERS,
-    EngineStartError,
-    LaunchContext,
-    Launcher,
-    health_ok,
-    launcher_name,
-    pid_alive,
-    ray_address_for,
-    tail,
-)
+from sage.llm.launchers import LAUNCHERS, LaunchContext, Launcher, launcher_name
+from sage.llm.launchers.base import EngineStartError
+from sage.llm.launchers.process import pid_alive
+from sage.llm.launchers.ray_actor import ray_address_for
 
-__all__ = [
-    "EngineManager",
-    "EngineRegistry",
-    "EngineStartError",
-    "NullRegistry",
-    "health_ok",
-    "pid_alive",
-    "ray_address_for",
-    "tail",
-]
+# Where callers found them before launching moved to sage.llm.launchers.
+__all__ = ["EngineManager", "EngineRegistry", "EngineStartError", "NullRegistry"]
+__all__ += ["pid_alive", "ray_address_for"]
 
 log = get_logger("sage.llm.engine_manager")
 

@@ -4,22 +4,14 @@ which canonical model name a client's name (or ``"default"``) means."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sage.llm.control_plane.engines import (
-    EngineEndpoint,
-    model_aliases,
-    normalize_url,
-    parse_kinds,
-)
+from sage.llm.control_plane.engines import EngineEndpoint, model_aliases
 from sage.llm.control_plane.errors import NoHealthyEngineError, UnknownModelError
 from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import EngineState, Request, RequestKind
-
-if TYPE_CHECKING:
-    from sage.llm.engines.spec import EngineInfo
 
 
 def default_model(engine_kind: str, engines: Sequence[EngineState]) -> str:
@@ -44,36 +36,13 @@ class EngineDirectory:
         self._aliases: dict[str, dict[str, str]] = {"llm": {}, "embedding": {}}
         self._ids = itertools.count()
 
-    def add(
-        self,
-        url: str,
-        *,
-        kind: str | Iterable[str] = "llm",
-        models: Iterable[str] | str = (),
-        engine_id: str | None = None,
-        capacity: int = 1,
-        max_batch: int = 64,
-        healthy: bool = True,
-        info: EngineInfo | None = None,
-        api_key: str | None = None,
-        **speeds: float,
-    ) -> EngineEndpoint:
-        """Register a new engine (the caller removes an old one with the same id first)."""
-        kinds = parse_kinds(kind if isinstance(kind, str) else tuple(kind))
-        model_set = frozenset([models] if isinstance(models, str) else models)
-        engine_id = engine_id or f"engine-{next(self._ids)}"
-        state = EngineState(
-            id=engine_id,
-            kinds=kinds,
-            models=model_set,
-            capacity=max(1, int(capacity)),
-            max_batch=max(1, int(max_batch)),
-            healthy=healthy,
-            **speeds,
-        )
-        endpoint = EngineEndpoint(normalize_url(url), state, info, api_key)
-        self._endpoints[engine_id] = endpoint
-        self.states.append(state)
+    def new_id(self) -> str:
+        return f"engine-{next(self._ids)}"
+
+    def add(self, endpoint: EngineEndpoint) -> EngineEndpoint:
+        """Register ``endpoint`` (the caller removes an old one with the same id first)."""
+        self._endpoints[endpoint.id] = endpoint
+        self.states.append(endpoint.state)
         self._rebuild_aliases()
         return endpoint
 

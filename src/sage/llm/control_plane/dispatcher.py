@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sage.common.logging import get_logger
 from sage.llm.control_plane.admission import Admission
 from sage.llm.control_plane.directory import EngineDirectory, default_model
-from sage.llm.control_plane.engines import EngineEndpoint
+from sage.llm.control_plane.engines import EngineEndpoint, normalize_url, parse_kinds
 from sage.llm.control_plane.errors import NoHealthyEngineError
 from sage.llm.control_plane.failover import Failover, fail
 from sage.llm.control_plane.health import ControlPlaneObserver, HealthMonitor
@@ -155,20 +155,18 @@ class ControlPlane:
 
         ``api_key``: sent to the engine as ``Authorization: Bearer`` (external engines).
         """
-        if engine_id is not None and engine_id in self.directory:
-            self.remove_engine(engine_id)
-        endpoint = self.directory.add(
-            url,
-            kind=kind,
-            models=models,
-            engine_id=engine_id,
-            capacity=capacity,
-            max_batch=max_batch,
+        state = EngineState(
+            id=engine_id or self.directory.new_id(),
+            kinds=parse_kinds(kind if isinstance(kind, str) else tuple(kind)),
+            models=frozenset([models] if isinstance(models, str) else models),
+            capacity=max(1, int(capacity)),
+            max_batch=max(1, int(max_batch)),
             healthy=healthy,
-            info=info,
-            api_key=api_key,
             **speeds,
         )
+        if state.id in self.directory:
+            self.remove_engine(state.id)
+        endpoint = self.directory.add(EngineEndpoint(normalize_url(url), state, info, api_key))
         self.health.report(endpoint.id, healthy)
         self._kick()
         return endpoint

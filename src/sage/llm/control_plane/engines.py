@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from sage.common.errors import ConfigError
 from sage.llm.control_plane.types import EngineState
 from sage.llm.engines.urls import auth_headers, normalize_url
 
@@ -35,7 +36,7 @@ def parse_kinds(
         kinds = set(kind)
     unknown = kinds - set(ENGINE_KINDS)
     if unknown or not kinds:
-        raise ValueError(f"engine kind must be llm, embedding or both, not {kind!r}")
+        raise ConfigError(f"engine kind must be llm, embedding or both, not {kind!r}")
     return frozenset(kinds)
 
 
