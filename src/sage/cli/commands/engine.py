@@ -12,8 +12,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Manage serving engines.", no_args_is_help=True)
 
-BACKENDS = ("llama_cpp", "sentence_transformers", "fake", "external", "vllm")
-KIND_OF_BACKEND = {"sentence_transformers": "embedding", "fake": "both"}
+BACKENDS = ("llama_cpp", "sentence_transformers", "fake", "external", "vllm")  # built-ins, for --help
 
 
 def _manager() -> EngineManager:
@@ -67,15 +66,16 @@ def start(
     from rich.console import Console
 
     from sage.common.errors import ResourceUnavailableError, SageError
+    from sage.llm.engines.backends import ENGINE_BACKENDS
     from sage.llm.engines.launch import default_backend
     from sage.llm.engines.spec import EngineSpec
 
     console = Console(stderr=True)
     if backend is None:
         backend = "external" if url else default_backend(kind or "llm")
-    if backend not in BACKENDS:
-        raise typer.BadParameter(f"--backend must be one of {', '.join(BACKENDS)}")
-    kind = kind or KIND_OF_BACKEND.get(backend, "llm")
+    if backend not in ENGINE_BACKENDS:  # plug-ins registered there are accepted too
+        raise typer.BadParameter(f"--backend must be one of {', '.join(ENGINE_BACKENDS)}")
+    kind = kind or ENGINE_BACKENDS.get(backend).default_kind
     placement = _placement(ray, ray_address, resource, scheduler)
     try:
         spec = EngineSpec(

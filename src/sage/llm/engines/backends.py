@@ -34,7 +34,8 @@ def _no_defaults(spec: EngineSpec) -> dict[str, object]:
 class EngineBackend:
     """One way to serve an engine.
 
-    ``serves``: the one engine kind it serves (``None``: any). ``launcher``: how the
+    ``serves``: the one engine kind it serves (``None``: any); ``default_kind``: the kind
+    ``sage engine start`` gives it when none is asked for. ``launcher``: how the
     engine manager brings it up (``"process"``, or ``"external"`` for a URL it only
     probes). ``resolve``: the spec fields to fill in (default model...), raising
     ConfigError when the spec cannot run. ``command``: argv and extra environment that
@@ -42,6 +43,7 @@ class EngineBackend:
     """
 
     serves: str | None = None
+    default_kind: str = "llm"
     launcher: str = "process"
     resolve: Callable[[EngineSpec], dict[str, object]] = _no_defaults
     command: Callable[[EngineSpec, int, int | None], Command] | None = None
@@ -151,12 +153,18 @@ ENGINE_BACKENDS.register(
     "sentence_transformers",
     EngineBackend(
         "embedding",
+        "embedding",
         resolve=_embedding_defaults,
         command=server_command("sage.llm.engines.embedding"),
     ),
 )
 ENGINE_BACKENDS.register(
-    "fake", EngineBackend(resolve=_fake_defaults, command=server_command("sage.llm.engines.fake"))
+    "fake",
+    EngineBackend(
+        default_kind="both",
+        resolve=_fake_defaults,
+        command=server_command("sage.llm.engines.fake"),
+    ),
 )
 ENGINE_BACKENDS.register("external", EngineBackend(launcher="external", resolve=_external_defaults))
 ENGINE_BACKENDS.register("vllm", EngineBackend(resolve=_vllm_defaults, command=_vllm_command))
