@@ -50,7 +50,20 @@ export class LineChart {
     const g = c.getContext("2d");
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, w, hgt);
-    const left = 46, right = 8, top = 8, bottom = 34;
+    g.font = "11px system-ui, sans-serif";
+    // legend entries ("name last-value"), wrapped into rows under the plot
+    const entries = [...this.series].map(([name, arr], i) => {
+      const last = [...arr].reverse().find(v => v !== null);
+      const label = `${name} ${last === undefined ? "–" : this.format(last)}`;
+      return { label, color: COLORS[i % COLORS.length], width: g.measureText(label).width + 26 };
+    });
+    const rows = [];
+    for (const e of entries) {
+      const row = rows[rows.length - 1];
+      if (row && row.width + e.width <= w - 46) { row.items.push(e); row.width += e.width; }
+      else rows.push({ items: [e], width: e.width });
+    }
+    const left = 46, right = 8, top = 8, bottom = 22 + 13 * Math.max(1, rows.length);
     const pw = w - left - right, ph = hgt - top - bottom;
     let max = this.yMax;
     if (max === null) {
@@ -58,7 +71,6 @@ export class LineChart {
       for (const arr of this.series.values()) for (const v of arr) if (v !== null && v > max) max = v;
       max = max > 0 ? niceCeil(max * 1.1) : 1;
     }
-    g.font = "11px system-ui, sans-serif";
     g.strokeStyle = "#e3e7ec"; g.fillStyle = "#6b7685"; g.lineWidth = 1;
     for (let i = 0; i <= 4; i++) {
       const y = top + ph - (ph * i) / 4;
@@ -73,9 +85,8 @@ export class LineChart {
     const t0 = this.times[0], t1 = this.times[n - 1];
     const x = t => left + (t1 > t0 ? ((t - t0) / (t1 - t0)) * pw : pw);
     const y = v => top + ph - Math.min(1, v / max) * ph;
-    let legendX = left;
     let i = 0;
-    for (const [name, arr] of this.series) {
+    for (const arr of this.series.values()) {
       const color = COLORS[i++ % COLORS.length];
       g.strokeStyle = color; g.lineWidth = 1.8; g.beginPath();
       let pen = false;
@@ -85,14 +96,18 @@ export class LineChart {
         pen = true;
       });
       g.stroke();
-      const last = [...arr].reverse().find(v => v !== null);
-      const label = `${name} ${last === undefined ? "–" : this.format(last)}`;
-      g.fillStyle = color; g.fillRect(legendX, hgt - 14, 10, 3);
-      g.fillStyle = "#1c2430"; g.fillText(label, legendX + 13, hgt - 9);
-      legendX += g.measureText(label).width + 26;
     }
+    rows.forEach((row, r) => {
+      let x0 = left;
+      const y0 = top + ph + 26 + 13 * r;
+      for (const e of row.items) {
+        g.fillStyle = e.color; g.fillRect(x0, y0 - 5, 10, 3);
+        g.fillStyle = "#1c2430"; g.fillText(e.label, x0 + 13, y0);
+        x0 += e.width;
+      }
+    });
     g.fillStyle = "#6b7685";
-    g.fillText(`last ${Math.round(t1 - t0)} s`, left + pw - 60, hgt - 22);
+    g.fillText(`last ${Math.round(t1 - t0)} s`, left + pw - 60, top + ph + 12);
   }
 }
 

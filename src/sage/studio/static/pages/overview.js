@@ -23,9 +23,7 @@ export function mount(root) {
   };
   let slo_ms = 1000;
   api("/api/config").then(cfg => { slo_ms = cfg.slo_ms; }).catch(() => {});
-  renderPolicy(policyBox, null);
-
-  let lastPolicy = null;
+  const setPolicy = policyPanel(policyBox);
   const apply = (ev, draw) => {
     const t = ev.t;
     const r = ev.rates || {};
@@ -61,8 +59,7 @@ export function mount(root) {
     apply(ev, true);
     renderServices(status, alerts, ev);
     renderEngines(engines, ev);
-    const policy = ev.gateway.policy;
-    if (policy && policy !== lastPolicy) { lastPolicy = policy; renderPolicy(policyBox, policy); }
+    setPolicy(ev.gateway.policy);
     if (!root.dataset.painted) { root.dataset.painted = "1"; performance.mark("sage-meaningful"); }
   };
   source.onerror = () => {
@@ -112,30 +109,51 @@ function renderEngines(box, ev) {
   ], engines));
 }
 
-async function renderPolicy(box, current) {
+// The policy card is built once; a policy change (from any client) only updates it, so
+// a user picking a policy never has the select replaced under them.
+function policyPanel(box) {
+  const name = h("b", { id: "policy-name" }, "…");
   const select = h("select", { id: "policy-select" });
   const msg = h("span", { class: "muted", id: "policy-msg" });
+  const options = h("div", { class: "muted", id: "policy-options" });
   const button = h("button", { id: "policy-apply", onclick: async () => {
     button.disabled = true;
     try {
       const res = await api("/api/policy", { method: "POST", body: { name: select.value }, admin: true });
       msg.textContent = `switched to ${res.name}`;
       msg.className = "up";
+      update(res.name);
     } catch (err) {
       msg.textContent = err.status === 401 || err.status === 403
         ? `${err.message} — paste the admin token (top right)` : err.message;
       msg.className = "down";
     } finally { button.disabled = false; }
   } }, "switch");
-  box.replaceChildren(h("div", { class: "row" },
-    h("span", {}, "active: ", h("b", { id: "policy-name" }, current || "…")), select, button, msg));
-  try {
-    const view = await api("/api/policy", { admin: true });
-    for (const name of view.available || []) select.append(h("option", { value: name, selected: name === (current || view.name) }, name));
-    const opts = Object.entries(view).filter(([k]) => !["name", "available"].includes(k));
-    if (opts.length) box.append(h("div", { class: "muted" }, opts.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(" · ")));
-  } catch (err) {
-    if (current) select.append(h("option", { value: current }, current));
-    msg.textContent = err.down ? "gateway down" : `choices need the admin token (${err.message})`;
-  }
+  box.replaceChildren(h("div", { class: "row" }, h("span", {}, "active: ", name), select, button, msg), options);
+
+  const load = async () => {
+    try {
+      const view = await api("/api/policy", { admin: true });
+      const available = view.available || [];
+      if (select.options.length < available.length) {  // first load, or after a fallback
+        const picked = select.options.length ? select.value : view.name;
+        select.replaceChildren(...available.map(p => h("option", { value: p }, p)));
+        select.value = picked;
+      }
+      const extra = Object.entries(view).filter(([k]) => !["name", "available"].includes(k));
+      options.textContent = extra.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(" · ");
+    } catch (err) {
+      options.textContent = err.down ? "gateway down" : `choices need the admin token (${err.message})`;
+    }
+  };
+  let current = null;
+  const update = policy => {
+    if (!policy || policy === current) return;
+    current = policy;
+    name.textContent = policy;
+    if (!select.options.length) select.append(h("option", { value: policy }, policy));
+    load();
+  };
+  load();
+  return update;
 }
