@@ -12,21 +12,8 @@ import pytest
 from openai import OpenAI
 from pydantic import BaseModel
 
+from tests.fixtures.openai_tools import ASK, WEATHER
 from tests.gateway.test_openai_client import kinds
-
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather in a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
-ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
 class Person(BaseModel):

@@ -12,23 +12,9 @@ import jsonschema
 import pytest
 
 from tests.fixtures.engines import RealEngines
+from tests.fixtures.openai_tools import ASK, WEATHER
 from tests.llm.engines.test_llm_engine import sse_events
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather in a city",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "city": {"type": "string"},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["city"],
-        },
-    },
-}
 TIME = {
     "type": "function",
     "function": {
@@ -41,7 +27,6 @@ TIME = {
         },
     },
 }
-ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 PERSON = {
     "type": "object",
     "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},

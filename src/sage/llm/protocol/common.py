@@ -12,6 +12,16 @@ MAX_STOP = 16  # stop sequences per request
 MAX_LOGPROBS = 20  # OpenAI's own cap on top_logprobs
 
 
+def as_items(value: str | list[Any]) -> list[Any]:
+    """One item per prompt or input: a text, or a list of token ids (a flat list of
+    ints is one item, a list of texts or of id lists is one item each)."""
+    if isinstance(value, str):
+        return [value]
+    if value and isinstance(value[0], int):
+        return [list(value)]
+    return list(value)
+
+
 class OpenAIObject(BaseModel):
     """Strict types (``"1"`` for an int is a 400); unknown fields are kept, as OpenAI
     clients send many (``user``, ``metadata``...) and external engines may use them."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from sage.llm.protocol.common import MAX_LOGPROBS, SamplingParams
+from sage.llm.protocol.common import MAX_LOGPROBS, SamplingParams, as_items
 
 MAX_PROMPTS = 64
 
@@ -34,11 +34,7 @@ class CompletionRequest(SamplingParams):
     @property
     def prompts(self) -> list[str | list[int]]:
         """Each prompt of the request: a text or a list of token ids."""
-        if isinstance(self.prompt, str):
-            return [self.prompt]
-        if isinstance(self.prompt[0], int):
-            return [list(self.prompt)]  # type: ignore[arg-type]
-        return list(self.prompt)  # type: ignore[arg-type]
+        return as_items(self.prompt)
 
     @property
     def prompt_text(self) -> str:

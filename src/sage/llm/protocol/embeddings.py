@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from sage.llm.openai_errors import OpenAIError
-from sage.llm.protocol.common import OpenAIBody
+from sage.llm.protocol.common import OpenAIBody, as_items
 
 EmbeddingInput = str | list[str] | list[int] | list[list[int]]
 
@@ -37,11 +37,7 @@ class EmbeddingRequest(OpenAIBody):
 
     def inputs(self) -> list[str | list[int]]:
         """One item per embedding to return (a text or a token-id list)."""
-        if isinstance(self.input, str):
-            return [self.input]
-        if isinstance(self.input[0], int):
-            return [list(self.input)]  # type: ignore[arg-type]
-        return list(self.input)  # type: ignore[arg-type]
+        return as_items(self.input)
 
     @property
     def texts(self) -> list[str]:
