@@ -187,11 +187,24 @@ class LlamaEngine:
         self, llm: Any, chat: bool, body: ChatCompletionRequest | CompletionRequest
     ) -> ChatRun | CompletionRun:
         """The request's run on ``llm`` (prompt tokenized, grammar built; nothing made yet)."""
+        run: ChatRun | CompletionRun
         if chat:
             assert isinstance(body, ChatCompletionRequest)
-            return ChatRun(llm, self.formatter, body, self.n_ctx)
-        assert isinstance(body, CompletionRequest)
-        return CompletionRun(llm, body, self.n_ctx)
+            run = ChatRun(llm, self.formatter, body, self.n_ctx)
+            prompts = [run.prompt]
+        else:
+            assert isinstance(body, CompletionRequest)
+            run = CompletionRun(llm, body, self.n_ctx)
+            prompts = [tokens for _, tokens in run.prompts]
+        for tokens in prompts:  # before the first chunk: a 400, not an in-band stream error
+            if len(tokens) >= self.n_ctx:
+                raise OpenAIError(
+                    400,
+                    f"the prompt is {len(tokens)} tokens; this model's context is {self.n_ctx}",
+                    code="context_length_exceeded",
+                    param="messages" if chat else "prompt",
+                )
+        return run
 
 
 def _as_openai_error(exc: BaseException) -> OpenAIError:
