@@ -81,11 +81,13 @@ def check_embedding(inputs: Sequence[Any], limits: InputLimits | None = None) ->
 
 def check_body(body: Any, limits: InputLimits | None = None) -> None:
     """The check that fits a parsed chat, completion or embedding request."""
+    from sage.llm.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+
     limits = limits or default_limits()
-    messages = getattr(body, "messages", None)
-    if messages is not None:
-        check_chat(messages, limits)
-    elif getattr(body, "input", None) is not None and callable(getattr(body, "inputs", None)):
+    # By type: unknown fields are kept on every body, so ``messages`` may be an extra.
+    if isinstance(body, ChatCompletionRequest):
+        check_chat(body.messages, limits)
+    elif isinstance(body, EmbeddingRequest):
         check_embedding(body.inputs(), limits)
-    elif getattr(body, "prompt", None) is not None:
+    elif isinstance(body, CompletionRequest):
         check_prompt(body.prompt, limits)

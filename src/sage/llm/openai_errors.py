@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sage.common.errors import SageError
 from sage.common.logging import get_logger
 
 log = get_logger("sage.llm.openai_errors")
@@ -30,8 +31,9 @@ def error_type(status: int) -> str:
     return "server_error" if status >= 500 else "invalid_request_error"
 
 
-class OpenAIError(Exception):
-    """Raise anywhere in a handler to answer with OpenAI's error JSON and ``status``."""
+class OpenAIError(SageError):
+    """Raise anywhere in a handler to answer with OpenAI's error JSON and ``status``
+    (a :class:`SageError`, so callers catching everything SAGE raises catch it too)."""
 
     def __init__(
         self,
