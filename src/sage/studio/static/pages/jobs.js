@@ -75,6 +75,10 @@ function mountJob(root, jobId) {
     const job = ev.job;
     if (job.status !== lastStatus) { lastStatus = job.status; renderHead(head, job); }
     if (ev.graph) renderPipelines(graphBox, counters, ev.graph, rates);
+    else if (TERMINAL.includes(job.status) || Date.now() / 1000 - (job.started_at || 0) > 10) {
+      graphBox.replaceChildren(h("p", { class: "muted" }, "no pipeline graph: only SAGE pipelines "
+        + "of local jobs report one (this job has not, or has not yet)"));
+    }
     if (ev.log) {
       log.append(ev.log);
       if (follow.checked) log.scrollTop = log.scrollHeight;
