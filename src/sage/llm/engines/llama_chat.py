@@ -185,9 +185,12 @@ class ChatRun:
             outcome = Outcome()
             held: list[str] = []
             held_logprobs: list[TokenLogprob] = []
+            calling: bool | None = None if self.tools_on else False  # decided by the 1st char
             for delta in generate(self.llm, self.prompt, self._sampling(index), self.n_ctx,
                                   cancelled, outcome):  # fmt: skip
-                if self.tools_on and (held or delta.text.lstrip().startswith("<")):
+                if calling is None and delta.text.strip():
+                    calling = delta.text.lstrip().startswith("<")
+                if calling is not False:
                     held.append(delta.text)
                     held_logprobs += delta.logprobs
                 elif delta.text or delta.logprobs:
