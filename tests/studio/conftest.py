@@ -1,5 +1,6 @@
 """One job manager, one studio and one headless Chromium (Debian's, driven by Playwright)
-for the whole studio suite, over the session's real gateway (``gateway_url``)."""
+for the browser tests (module scope: torn down right after them), over the session's
+real gateway (``gateway_url``)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ CHROMIUM_FLAGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".cache" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def jobmanager_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     manager = JobManager(tmp_path_factory.mktemp("studio-jm"))
     server = GatewayThread(jobmanager_app(manager)).start()
@@ -54,7 +55,7 @@ def _write_runs(root: Path) -> None:
     (agent / "report.html").write_text("<h1>agent report</h1>")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def studio_url(gateway_url: str, jobmanager_url: str,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     results = tmp_path_factory.mktemp("studio-results")
@@ -68,7 +69,7 @@ def studio_url(gateway_url: str, jobmanager_url: str,
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A fresh-profile headless Chromium; never `playwright install` (no downloads)."""
     if shutil.which(CHROMIUM) is None:
