@@ -31,6 +31,7 @@ class ProgressReporter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._jobs: list[tuple[PhysicalPlan, Runtime]] = []
+        self._last: dict[int, dict[str, Any]] = {}  # id(runtime) -> its last good metrics
         self._lock = threading.Lock()
         self._wake = threading.Event()
         threading.Thread(target=self._loop, name="sage-progress", daemon=True).start()
@@ -48,9 +49,9 @@ class ProgressReporter:
         pipelines = []
         for plan, runtime in jobs:
             try:
-                metrics = runtime.metrics().to_dict()
-            except Exception as exc:  # noqa: BLE001 - a dying runtime: report what we know
-                metrics = {"status": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+                metrics = self._last[id(runtime)] = runtime.metrics().to_dict()
+            except Exception:  # noqa: BLE001 - a runtime already shut down (Ray at exit)
+                metrics = self._last.get(id(runtime), {"status": "unknown"})
             pipelines.append({
                 "job": plan.job_name, "status": metrics.get("status"), "updated_at": now,
                 "error": metrics.get("error"), "plan": plan.describe(), "metrics": metrics,
