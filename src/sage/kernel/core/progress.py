@@ -57,6 +57,8 @@ class ProgressReporter:
                 "error": metrics.get("error"), "plan": plan.describe(), "metrics": metrics,
                 "channel_capacity": plan.config.channel_capacity,
             })
+        kept = {id(runtime) for _, runtime in jobs}
+        self._last = {k: v for k, v in self._last.items() if k in kept}
         return {"updated_at": now, "pid": os.getpid(), "pipelines": pipelines}
 
     def write(self) -> None:
