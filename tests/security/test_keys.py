@@ -90,3 +90,15 @@ def test_bad_settings_are_one_line_without_internals() -> None:
         "error: invalid settings: ports.gateway (SAGE_PORTS__GATEWAY): Input should be a "
         "valid integer, unable to parse string as an integer, got 'abc'"
     ]
+
+
+def test_gateway_port_in_use_is_one_line_before_models_load() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cmd = [sys.executable, "-m", "sage.cli.main", "llm", "serve", "--port", str(port)]
+        busy = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "COLUMNS": "200"})
+    assert busy.returncode == 2
+    assert busy.stderr.strip() == f"port {port} on 127.0.0.1 is already in use"
