@@ -33,6 +33,7 @@ class ProgressReporter:
         self._jobs: list[tuple[PhysicalPlan, Runtime]] = []
         self._last: dict[int, dict[str, Any]] = {}  # id(runtime) -> its last good metrics
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # the loop and the atexit hook share the file
         self._wake = threading.Event()
         threading.Thread(target=self._loop, name="sage-progress", daemon=True).start()
         atexit.register(self.write)
@@ -64,8 +65,9 @@ class ProgressReporter:
     def write(self) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
-            tmp.write_text(json.dumps(self.snapshot(), default=str))
-            os.replace(tmp, self.path)
+            with self._write_lock:
+                tmp.write_text(json.dumps(self.snapshot(), default=str))
+                os.replace(tmp, self.path)
         except OSError:
             pass  # the job manager deleted the job, or the disk is full: the job goes on
 
