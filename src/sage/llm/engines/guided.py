@@ -16,19 +16,23 @@ import numpy as np
 from sage.llm.openai_errors import OpenAIError
 
 _LOCK = threading.Lock()
+_TOKENIZERS: dict[str, Any] = {}  # model path -> llguidance tokenizer (slots share it)
 
 
 def lltokenizer(llm: Any) -> Any:
-    """llguidance's view of ``llm``'s vocabulary, built once per model (~1 s)."""
-    cached = getattr(llm, "_sage_lltokenizer", None)
-    if cached is not None:
-        return cached
+    """llguidance's view of ``llm``'s vocabulary, built once per model file (~1 s)."""
+    key = str(llm.model_path)
     with _LOCK:
-        if getattr(llm, "_sage_lltokenizer", None) is None:
+        if key not in _TOKENIZERS:
             from llguidance.llamacpp import lltokenizer_from_vocab
 
-            llm._sage_lltokenizer = lltokenizer_from_vocab(llm._model.vocab)
-    return llm._sage_lltokenizer
+            _TOKENIZERS[key] = lltokenizer_from_vocab(llm._model.vocab)
+        return _TOKENIZERS[key]
+
+
+def warm_up(llm: Any) -> None:
+    """Build the tokenizer in the background, so no request waits for it."""
+    threading.Thread(target=lltokenizer, args=(llm,), name="llguidance-vocab", daemon=True).start()
 
 
 def compile_gbnf(gbnf: str, param: str) -> str:

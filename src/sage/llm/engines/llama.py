@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from sage.llm.engines.guided import warm_up
 from sage.llm.engines.llama_chat import ChatRun, chat_formatter
 from sage.llm.engines.llama_completions import CompletionRun
 from sage.llm.engines.prompt_guard import guard_tokenizer
@@ -115,6 +116,7 @@ class LlamaEngine:
         ]
         self.n_ctx = n_ctx
         self.formatter = chat_formatter(self._all_slots[0].llm)
+        warm_up(self._all_slots[0].llm)  # llguidance's vocabulary, for constrained output
 
     def bind_loop(self) -> None:
         self.slots = asyncio.Queue()
