@@ -86,13 +86,14 @@ class Generate(ModelCalling, MapFunction):
         """The extractive or chosen span for one record with passages."""
         question = str(record.get("question", ""))
         passages = [str(p.get("text", "")) for p in record.get(self.context_field) or []]
-        client = self.client if self._has_model() else None
+        needs_model = self.use_embeddings or self.answer == "choice"
+        client = self.client if needs_model and self._has_model() else None
         ranked = candidates_for(question, passages, top_n=self.candidates, client=client,
                                 use_embeddings=self.use_embeddings)
         options = list(dict.fromkeys(c.text for c in ranked))
         if not options:
             return ShortAnswer("", "none", [])
-        if self.answer == "extractive" or client is None:
+        if self.answer == "extractive" or client is None or len(options) == 1:
             return ShortAnswer(options[0], "extractive", options)
         context = format_context(list(record.get(self.context_field) or []),
                                  self.max_context_words)
