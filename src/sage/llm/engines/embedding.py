@@ -9,6 +9,7 @@ Run: ``python -m sage.llm.engines.embedding --port 8090 [--model-path DIR]``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -116,8 +117,13 @@ def create_app(engine: EmbeddingEngine, api_key: str | None = None) -> FastAPI:
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
         # json.dumps directly: FastAPI's encoder walks every float and costs more than
-        # the model for one-sentence requests.
-        return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
+        # the model for one-sentence requests. Big answers (megabytes of floats) are
+        # printed off the loop, so /health and other callers are not held up.
+        if len(texts) > 256:
+            text = await asyncio.to_thread(json.dumps, payload, separators=(",", ":"))
+        else:
+            text = json.dumps(payload, separators=(",", ":"))
+        return Response(text, media_type="application/json")
 
     return app
 
