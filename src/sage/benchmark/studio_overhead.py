@@ -56,6 +56,7 @@ class StudioOverhead:
     studio_events_per_s: float = 0.0  # target >= 1
     errors: int = 0
     phases: list[Phase] = field(default_factory=list)
+    live_bytes: dict[str, int] = field(default_factory=dict)  # the SSE stream a page opens
     paint: dict[str, float] = field(default_factory=dict)  # medians of the page loads
     paint_runs: list[dict[str, float]] = field(default_factory=list)
 
@@ -185,6 +186,19 @@ PAINT_JS = """() => {
 }"""
 
 
+def measure_live_bytes(url: str, events: int = 4) -> dict[str, int]:
+    """Bytes a page receives on the live stream: the first event (the recent history)
+    and the median of the next ``events`` (one per second)."""
+    sizes: list[int] = []
+    with httpx.stream("GET", url, timeout=30.0) as response:
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                sizes.append(len(line.encode()) + 2)
+                if len(sizes) > events:
+                    break
+    return {"first_event": sizes[0], "event_median": int(statistics.median(sizes[1:]))}
+
+
 def measure_paint(studio_url: str, loads: int = 5) -> list[dict[str, float]]:
     """Cold loads of the overview in a fresh headless Chromium each (Debian's chromium,
     Playwright): first contentful paint, first meaningful paint (engines and service
@@ -226,6 +240,7 @@ def run_studio_overhead(*, rate: float = 50.0, duration_s: float = 10.0, repeats
                         live = f"{studio_url}/api/live" if studio_open else None
                         result.phases.append(_phase(stack.url, live, rate, duration_s))
                         tick()
+                result.live_bytes = measure_live_bytes(f"{studio_url}/api/live")
                 if paint_loads:
                     result.paint_runs = measure_paint(studio_url, paint_loads)
             finally:

@@ -55,7 +55,7 @@ class LiveFeed:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="studio-live")
         try:
-            yield _sse({"history": list(self.history)}, "history")
+            yield _sse({"history": [_chart_only(e) for e in self.history]}, "history")
             while True:
                 yield _sse(await queue.get())
         finally:
@@ -158,6 +158,13 @@ class LiveFeed:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         await self._engines.aclose()
+
+
+def _chart_only(event: dict[str, Any]) -> dict[str, Any]:
+    """A past event as the charts need it: without the engine list (a page draws the
+    engines from the next live event), so a page opening late loads little."""
+    gateway = {k: v for k, v in event["gateway"].items() if k != "engines"}
+    return {**event, "gateway": gateway}
 
 
 def _metric_sum(text: str, names: tuple[str, ...]) -> float:

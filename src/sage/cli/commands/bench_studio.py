@@ -50,6 +50,10 @@ def studio(
         f"open {result.open_p50_ms:.2f} ms (spread {result.open_p50_spread_ms:.2f}): "
         f"{result.p50_increase:+.1%} (target <= +5%); overview "
         f"{result.studio_events_per_s:.2f} updates/s (target >= 1)")
+    if result.live_bytes:
+        b = result.live_bytes
+        console.print(f"live stream: {b['first_event'] / 1024:.1f} KiB on opening (the recent "
+                      f"history), then {b['event_median']} B per update")
     if result.paint:
         p = result.paint
         console.print(
