@@ -36,6 +36,7 @@ from sage.llm.engines.external import with_served_models
 from sage.llm.exposure import require_key_when_exposed
 from sage.llm.limits import check_body
 from sage.llm.openai_errors import OpenAIError, install_error_handlers
+from sage.llm.prefix_hash import request_block_hashes
 from sage.llm.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from sage.llm.request_body import parse_body
 from sage.llm.sse import SSE_HEADERS
@@ -113,6 +114,7 @@ class _Gateway:
                 sizes = {
                     "prompt_tokens": body.prompt_chars() // 4,
                     "max_tokens": body.token_budget(),
+                    "prefix_hashes": request_block_hashes(body),
                 }
             sage_request = self.cp.new_request(
                 kind,

@@ -65,3 +65,14 @@ def shared_blocks(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]
             break
         n += 1
     return n
+
+
+def request_block_hashes(body: Any) -> tuple[int, ...]:
+    """Block hashes of a parsed chat or completions body (token-id prompts: none)."""
+    messages = getattr(body, "messages", None)
+    if messages is not None:
+        return prompt_block_hashes(messages)
+    prompts = getattr(body, "prompts", [])
+    if len(prompts) == 1 and isinstance(prompts[0], str):
+        return tuple(text_block_hashes([prompts[0]]))
+    return ()

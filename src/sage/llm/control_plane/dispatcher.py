@@ -252,6 +252,7 @@ class ControlPlane:
         prompt_tokens: int = 0,
         max_tokens: int = 0,
         n_inputs: int = 1,
+        prefix_hashes: tuple[int, ...] = (),
     ) -> Request:
         """A :class:`Request` stamped with this control plane's clock and model names."""
         now = self.clock()
@@ -266,6 +267,7 @@ class ControlPlane:
             prompt_tokens=prompt_tokens,
             max_tokens=max_tokens,
             n_inputs=n_inputs,
+            prefix_hashes=prefix_hashes,
         )
 
     async def submit(

@@ -35,6 +35,7 @@ class Request:
     prompt_tokens: int = 0  # estimate, for cost-aware policies
     max_tokens: int = 0
     n_inputs: int = 1  # embedding: number of texts in this request
+    prefix_hashes: tuple[int, ...] = field(default=(), repr=False)  # sage.llm.prefix_hash
     payload: Any = field(default=None, repr=False)  # opaque to policies
 
     @property

@@ -10,6 +10,7 @@ from sage.llm.control_plane.policies.fair import FairSharePolicy
 from sage.llm.control_plane.policies.fifo import FifoPolicy
 from sage.llm.control_plane.policies.hybrid import HybridPolicy
 from sage.llm.control_plane.policies.least_loaded import LeastLoadedPolicy
+from sage.llm.control_plane.policies.prefix_aware import PrefixAwarePolicy
 from sage.llm.control_plane.policies.priority import PriorityPolicy
 from sage.llm.control_plane.policies.registry import (
     POLICIES,
@@ -28,6 +29,7 @@ for _policy in (
     SloAwarePolicy,
     FairSharePolicy,
     HybridPolicy,
+    PrefixAwarePolicy,
 ):
     register_policy(_policy.name, _policy)
 
@@ -48,6 +50,7 @@ __all__ = [
     "LeastLoadedPolicy",
     "PlacingPolicy",
     "PolicyOptions",
+    "PrefixAwarePolicy",
     "PriorityPolicy",
     "RequestPolicy",
     "RoundRobinPolicy",

@@ -1,0 +1,208 @@
+"""Prefix-cache-aware placement: send a request where its prompt prefix is cached.
+
+Prefill is what a cached prefix saves (on CPU a 1.8k-token system prompt took 9 s cold and
+0.07 s warm), so a request should go to an engine that already holds its prefix, unless
+that engine is overloaded. Like llm-d's prefix scorer, an engine scores by the fraction
+of the request's prompt blocks (:mod:`sage.llm.prefix_hash`) it holds, minus a load term;
+like sgl-router, when the pool is out of balance (in-flight spread above ``balance_abs``
+*and* the busiest engine above ``balance_rel`` times the idlest) the request simply goes
+to the least loaded engine, so one hot prefix cannot pile all traffic on one engine.
+
+Beyond both: a request whose best engine is busy may wait for it up to ``hold_s`` when
+that engine holds ``hold_blocks`` more of its prefix than any free one (with one slot per
+engine, "free engines only" would otherwise mean "least loaded" whenever the pool is busy).
+
+Cache knowledge per engine is a bounded LRU set of block hashes, fed either by the
+policy's own routing (``source="approximate"``: what it sent where, like sgl-router's
+radix trees) or by the engines (``"precise"``: :meth:`observe` with what an engine's
+``GET /v1/cache`` or a simulated cache reports). A wrong guess is only a miss: an engine
+that evicted a prefix or died is just scored lower (a dead one is not a candidate).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from pydantic import Field
+
+from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions
+from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.types import Dispatch, EngineState, Request
+
+
+class BlockIndex:
+    """One engine's cached prompt blocks (chained hashes), LRU-bounded."""
+
+    __slots__ = ("blocks", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.blocks: OrderedDict[int, None] = OrderedDict()
+        self.limit = limit
+
+    def match(self, hashes: Sequence[int]) -> int:
+        """Leading blocks of ``hashes`` held here (chained: the first absent one ends it)."""
+        blocks, n = self.blocks, 0
+        for h in hashes:
+            if h not in blocks:
+                break
+            n += 1
+        return n
+
+    def add(self, hashes: Iterable[int]) -> None:
+        blocks = self.blocks
+        for h in hashes:
+            blocks[h] = None
+            blocks.move_to_end(h)
+        while len(blocks) > self.limit:
+            blocks.popitem(last=False)
+
+    def replace(self, hashes: Iterable[int]) -> None:
+        self.blocks = OrderedDict.fromkeys(hashes)
+        while len(self.blocks) > self.limit:
+            self.blocks.popitem(last=False)
+
+
+class PrefixAwarePolicy(PlacingPolicy):
+    """Arrival-order queue; each request to the engine expected to hold most of its prefix."""
+
+    name = "prefix_aware"
+
+    class Options(PolicyOptions):
+        source: Literal["approximate", "precise"] = "approximate"
+        load_weight: float = Field(0.5, ge=0, le=100, description="score lost per unit load")
+        balance_abs: int = Field(2, ge=0, description="in-flight spread tolerated")
+        balance_rel: float = Field(1.5, ge=1, description="busiest/idlest ratio tolerated")
+        hold_s: float = Field(1.0, ge=0, le=60, description="longest wait for a cached engine")
+        hold_blocks: int = Field(4, ge=1, description="blocks an engine must add to be waited for")
+        max_blocks: int = Field(65536, ge=1, description="blocks remembered per engine")
+
+    def __init__(
+        self,
+        max_queue: int = 1024,
+        source: str = "approximate",
+        load_weight: float = 0.5,
+        balance_abs: int = 2,
+        balance_rel: float = 1.5,
+        hold_s: float = 1.0,
+        hold_blocks: int = 4,
+        max_blocks: int = 65536,
+    ) -> None:
+        super().__init__(max_queue)
+        self.source = source
+        self.load_weight = load_weight
+        self.balance_abs = balance_abs
+        self.balance_rel = balance_rel
+        self.hold_s = hold_s
+        self.hold_blocks = hold_blocks
+        self.max_blocks = max_blocks
+        self._queue: dict[str, Request] = {}  # arrival order (dicts keep insertion order)
+        self.index: dict[str, BlockIndex] = {}
+        self.expected_hits = 0  # prompt blocks placed where they were expected cached
+        self.expected_blocks = 0
+
+    # -- queue -------------------------------------------------------------------------
+    def enqueue(self, request: Request, now: float) -> None:
+        self._queue[request.id] = request
+
+    def remove(self, request_id: str) -> Request | None:
+        return self._queue.pop(request_id, None)
+
+    def pending(self) -> list[Request]:
+        return list(self._queue.values())
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    # -- cache knowledge ---------------------------------------------------------------------
+    def _index_of(self, engine_id: str) -> BlockIndex:
+        index = self.index.get(engine_id)
+        if index is None:
+            index = self.index[engine_id] = BlockIndex(self.max_blocks)
+        return index
+
+    def observe(self, engine_id: str, hashes: Iterable[int]) -> None:
+        """What ``engine_id`` reports it holds now (precise mode; replaces the guess)."""
+        self._index_of(engine_id).replace(hashes)
+
+    def forget(self, engine_id: str) -> None:
+        """The engine is gone: its cache with it."""
+        self.index.pop(engine_id, None)
+
+    # -- decisions -------------------------------------------------------------------------
+    def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
+        out: list[Dispatch] = []
+        if not ledger.total_free():
+            return out
+        engines = [e for e in ledger.engines if e.healthy]
+        for engine_id in [k for k in self.index if k not in {e.id for e in engines}]:
+            self.forget(engine_id)  # dead or removed: a miss from now on, never an error
+        for request in list(self._queue.values()):
+            if not ledger.total_free():
+                break
+            engine = self._choose(request, engines, ledger, now)
+            if engine is None:
+                continue
+            del self._queue[request.id]
+            ledger.take(engine)
+            if request.prefix_hashes:
+                index = self._index_of(engine.id)
+                self.expected_hits += index.match(request.prefix_hashes)
+                self.expected_blocks += len(request.prefix_hashes)
+                if self.source == "approximate":
+                    index.add(request.prefix_hashes)
+            out.append(Dispatch(engine.id, [request]))
+        return out
+
+    def _choose(
+        self, request: Request, engines: list[EngineState], ledger: Ledger, now: float
+    ) -> EngineState | None:
+        """The engine for ``request`` now, or ``None`` (nothing free, or worth waiting)."""
+        servable = [e for e in engines if e.can_serve(request)]
+        free = [e for e in servable if ledger.free_of(e) > 0]
+        if not free:
+            return None
+        hashes = request.prefix_hashes
+        if not hashes or len(servable) == 1:
+            return ledger.least_loaded(request)
+
+        def busy(e: EngineState) -> int:
+            return e.capacity - ledger.free_of(e) if e.healthy else e.capacity
+
+        loads = [busy(e) for e in servable]
+        lo, hi = min(loads), max(loads)
+        if hi - lo > self.balance_abs and hi > self.balance_rel * lo:
+            return ledger.least_loaded(request)  # out of balance: load decides alone
+        matches = {e.id: self._index_of(e.id).match(hashes) for e in servable}
+        best_any = max(servable, key=lambda e: matches[e.id])
+        best_free = max(free, key=lambda e: (
+            matches[e.id] / len(hashes) - self.load_weight * busy(e) / max(1, e.capacity)
+        ))  # fmt: skip
+        if (
+            best_any is not best_free
+            and ledger.free_of(best_any) <= 0
+            and matches[best_any.id] - matches[best_free.id] >= self.hold_blocks
+            and now - request.arrival < self.hold_s
+        ):
+            return None  # its cached engine frees up soon: cheaper than a cold prefill
+        return best_free
+
+    def next_wakeup(self, now: float) -> float | None:
+        """When the first held request stops waiting for its engine."""
+        if not self.hold_s or not self._queue:
+            return None
+        times = [r.arrival + self.hold_s for r in self._queue.values() if r.arrival + self.hold_s > now]
+        return min(times) if times else None
+
+    def describe(self) -> dict[str, Any]:
+        rate = self.expected_hits / self.expected_blocks if self.expected_blocks else 0.0
+        return {
+            **super().describe(),
+            "source": self.source,
+            "hold_s": self.hold_s,
+            "balance_abs": self.balance_abs,
+            "balance_rel": self.balance_rel,
+            "expected_hit_rate": round(rate, 4),
+            "indexed_blocks": {k: len(v.blocks) for k, v in self.index.items()},
+        }
