@@ -60,6 +60,15 @@ def test_one_hot_prefix_cannot_pile_onto_one_engine() -> None:
     assert max(e.in_flight for e in pool) - min(e.in_flight for e in pool) <= 3
 
 
+def test_new_prefixes_spread_over_idle_engines() -> None:
+    policy, pool = PrefixAwarePolicy(), engines()
+    homes = []
+    for t in ("acme", "globex", "initech", "umbrella"):
+        homes.append(run(policy, pool, request(t)))
+        finish(pool, homes[-1])  # one at a time: every engine idle at each decision
+    assert sorted(homes) == ["e0", "e0", "e1", "e1"]
+
+
 def test_waits_for_its_busy_engine_then_gives_up() -> None:
     policy, pool = PrefixAwarePolicy(hold_s=1.0), engines(capacity=1)
     home = run(policy, pool, request("acme"))  # acme's engine is now busy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -48,6 +49,16 @@ def serve(
     no_engines: bool = typer.Option(
         False, "--no-engines", help="start no local engines (only --engine-url ones)"
     ),
+    llm_replicas: int = typer.Option(
+        1, "--llm-replicas", min=1, help="LLM engines of the model (cores split between them)"
+    ),
+    llm_capacity: int = typer.Option(
+        1, "--llm-capacity", min=1, help="concurrent requests per LLM engine (llama.cpp slots)"
+    ),
+    prefix_cache_mb: float | None = typer.Option(
+        None, "--prefix-cache-mb", min=0, help="per LLM engine, memory for cached prompt "
+        "prefixes (default 256; 0: only what the context holds)"
+    ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
 ) -> None:
     """Start engines (embedded defaults unless told otherwise) and the OpenAI-compatible
@@ -89,8 +100,12 @@ def serve(
     if not no_engines and not named:
         llm_model = settings.llm_model or "default"
         embedding_model = settings.embedding_model or "default"
+    llm_specs = []
+    if llm_model is not None and not no_engines:
+        llm_specs = _llm_engines(llm_model, llm_replicas, llm_capacity, prefix_cache_mb)
     stack = ServingStack(
-        llm_model=None if no_engines else llm_model,
+        llm_model=None,
+        start_engines=llm_specs,
         embedding_model=None if no_engines else embedding_model,
         engine_urls=specs,
         engines=engines,
@@ -117,6 +132,24 @@ def serve(
     finally:
         console.print("stopping gateway and engines ...")
         stack.stop()
+
+
+def _llm_engines(
+    model: str, replicas: int, capacity: int, prefix_cache_mb: float | None
+) -> list[Any]:
+    """The built-in LLM engine ``replicas`` times (threads split between them)."""
+    from sage.llm.engines.replicas import replica_specs
+    from sage.llm.engines.spec import DEFAULT_BACKEND, EngineSpec
+
+    extra = [] if prefix_cache_mb is None else ["--prefix-cache-mb", str(prefix_cache_mb)]
+    spec = EngineSpec(
+        kind="llm",
+        backend=DEFAULT_BACKEND["llm"],
+        model="" if model == "default" else model,
+        capacity=capacity,
+        extra_args=extra,
+    )
+    return replica_specs(spec, replicas)
 
 
 @app.command("tokenizer")

@@ -35,8 +35,9 @@ class Request:
     prompt_tokens: int = 0  # estimate, for cost-aware policies
     max_tokens: int = 0
     n_inputs: int = 1  # embedding: number of texts in this request
-    prefix_hashes: tuple[int, ...] = field(default=(), repr=False)  # sage.llm.prefix_hash
     payload: Any = field(default=None, repr=False)  # opaque to policies
+    # chained hashes of the prompt's blocks (sage.llm.prefix_hash), for cache-aware placement
+    prefix_hashes: tuple[int, ...] = field(default=(), repr=False)
 
     @property
     def engine_kind(self) -> str:

@@ -177,7 +177,8 @@ class PrefixAwarePolicy(PlacingPolicy):
         matches = {e.id: self._index_of(e.id).match(hashes) for e in servable}
         best_any = max(servable, key=lambda e: matches[e.id])
         best_free = max(free, key=lambda e: (
-            matches[e.id] / len(hashes) - self.load_weight * busy(e) / max(1, e.capacity)
+            matches[e.id] / len(hashes) - self.load_weight * busy(e) / max(1, e.capacity),
+            -len(self._index_of(e.id).blocks),  # a tie (a miss, say): the emptier cache
         ))  # fmt: skip
         if (
             best_any is not best_free
