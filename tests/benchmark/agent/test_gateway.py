@@ -35,3 +35,23 @@ def test_model_strategies_through_the_gateway(gateway: str) -> None:
         assert row["error_rate"] == 0.0, row
         if row["strategy"] in ("llm_rerank", "llm_json", "react", "llm"):
             assert row["llm_calls_mean"] >= 1 and row["tokens_mean"] > 0
+
+
+def test_calling_through_the_gateway_is_schema_valid(gateway: str) -> None:
+    """``-t calling`` against the default stack: constrained decoding makes every call
+    the model makes name an offered tool with JSON-object arguments."""
+    from sage.benchmark.agent.bfcl import BFCL_SELECTION, default_bfcl_dir
+    from sage.benchmark.agent.calling import ToolCaller
+
+    if not (default_bfcl_dir() / f"{BFCL_SELECTION}.json").exists():
+        pytest.skip(f"BFCL data not found at {default_bfcl_dir()} (see its README.md)")
+    config = AgentBenchConfig(datasets=["bfcl"], tasks=["calling"], tune_on=[], limit=1, seed=1)
+    run = run_agent_benchmark(config, caller=ToolCaller(gateway, max_tokens=160))
+    rows = {r["group"]: r for r in run.summary}
+    assert set(rows) == {
+        "BFCL_v4_simple_python", "BFCL_v4_multiple", "BFCL_v4_parallel_multiple",
+        "BFCL_v4_irrelevance"}
+    for result in run.results:
+        assert result.error is None, result.error
+        if result.scores["called"]:
+            assert result.scores["schema_valid"] == 1.0, result.prediction

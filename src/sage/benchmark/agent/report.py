@@ -11,11 +11,49 @@ from typing import Any
 from sage.benchmark.agent.runner import primary_metric
 
 COLUMNS = {
-    "selection": ["top1", "top3", "top5", "recall@5", "mrr"],
-    "planning": ["exact", "step_acc", "tool_f1"],
-    "timing": ["accuracy", "precision", "recall", "f1"],
+    "selection": ["top1", "top3", "top5", "recall@5", "ndcg@5", "mrr"],
+    "planning": ["exact", "exact_ordered", "step_acc", "tool_f1"],
+    "timing": ["balanced_accuracy", "auroc", "accuracy", "precision", "recall", "f1"],
+    "calling": ["ast_accuracy", "schema_valid", "called"],
 }
 COST = ["latency_ms_p50", "tokens_mean", "fallback_rate", "error_rate"]
+KEYS = ["dataset", "group", "strategy", "tuned_on", "n"]
+NOTES = (
+    "Each figure: value (95% bootstrap interval over items). "
+    "v = not above the best trivial baseline of its table (baselines: first_candidate, "
+    "random, all_candidates, always_call, never_call); * = fewer than 100 items; "
+    "'trivial' = every item offers at most k tools, so top-k is 1.0 for any ranking. "
+    "tuned_on: the data set whose train/dev split fitted the strategy ('-': nothing fitted)."
+)
+
+
+def cell(row: dict[str, Any], col: str) -> str:
+    """One table cell: value, interval and flags."""
+    if col == "n":
+        return f"{row['n']}{'*' if row.get('small_n') else ''}"
+    if col in ("dataset", "group", "strategy", "tuned_on"):
+        return str(row.get(col, ""))
+    if col in row.get("trivial", []):
+        return "trivial"
+    value = row.get(col)
+    if value is None or value != value:  # missing or NaN
+        return "-"
+    text = f"{value:.3f}"
+    ci = row.get(f"{col}_ci")
+    if ci and ci[0] == ci[0]:
+        text += f" ({ci[0]:.2f}-{ci[1]:.2f})"
+    if col in row.get("below_baseline", []):
+        text += " v"
+    return text
+
+
+def _cost(row: dict[str, Any]) -> list[str]:
+    return [
+        f"{row['latency_ms_p50']:.1f}",
+        f"{row['tokens_mean']:.0f}{'~' if row['tokens_estimated'] else ''}",
+        f"{row['fallback_rate']:.2f}",
+        f"{row['error_rate']:.2f}",
+    ]
 
 
 def rich_tables(summary: Sequence[dict[str, Any]]) -> list[Any]:
@@ -26,28 +64,25 @@ def rich_tables(summary: Sequence[dict[str, Any]]) -> list[Any]:
         rows = [r for r in summary if r["task"] == task]
         if not rows:
             continue
-        table = Table(title=f"agent benchmark: {task}")
-        for col in ["dataset", "group", "strategy", "n", *cols, *COST]:
-            table.add_column(
-                col, justify="left" if col in ("dataset", "group", "strategy") else "right"
-            )
+        table = Table(title=f"agent benchmark: {task}", caption=NOTES)
+        for col in [*KEYS, *cols, *COST]:
+            table.add_column(col, justify="left" if col in KEYS[:4] else "right")
         for r in rows:
-            cells = [r["dataset"], r["group"], r["strategy"], str(r["n"])]
-            cells += [f"{r.get(c, 0.0):.3f}" for c in cols]
-            cells += [
-                f"{r['latency_ms_p50']:.1f}",
-                f"{r['tokens_mean']:.0f}{'~' if r['tokens_estimated'] else ''}",
-                f"{r['fallback_rate']:.2f}",
-                f"{r['error_rate']:.2f}",
-            ]
-            table.add_row(*cells)
+            table.add_row(*[cell(r, c) for c in [*KEYS, *cols]], *_cost(r))
         tables.append(table)
     return tables
 
 
+def _label(row: dict[str, Any]) -> str:
+    tuned = row.get("tuned_on", "-")
+    return row["strategy"] + ("" if tuned == "-" else f" [tuned: {tuned}]")
+
+
 def plot_pool_scaling(summary: Sequence[dict[str, Any]], path: Path) -> Path | None:
     """Selection top-1 accuracy vs candidate-pool size, one line per dataset+strategy."""
-    rows = [r for r in summary if r["task"] == "selection" and r.get("pool_size")]
+    rows = [
+        r for r in summary if r["task"] == "selection" and r.get("pool_size") and not r["baseline"]
+    ]
     if not rows:
         return None
     import matplotlib
@@ -58,7 +93,7 @@ def plot_pool_scaling(summary: Sequence[dict[str, Any]], path: Path) -> Path | N
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     lines: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for r in rows:
-        lines.setdefault((r["dataset"], r["strategy"]), []).append((r["pool_size"], r["top1"]))
+        lines.setdefault((r["dataset"], _label(r)), []).append((r["pool_size"], r["top1"]))
     for (dataset, strategy), pts in sorted(lines.items()):
         pts.sort()
         style = "-" if dataset == "synthetic" else "--"
@@ -104,7 +139,7 @@ def plot_latency_accuracy(summary: Sequence[dict[str, Any]], path: Path) -> Path
             where = r["dataset"] + (f"@{r['pool_size']}" if r.get("pool_size") else "")
             ax.scatter(r["latency_ms_p50"], r.get(metric, 0.0), marker=marker)
             ax.annotate(
-                f"{r['strategy']} ({where})",
+                f"{_label(r)} ({where})",
                 (r["latency_ms_p50"], r.get(metric, 0.0)),
                 fontsize=7,
                 xytext=(3, 3),
@@ -130,11 +165,24 @@ def _html_table(rows: Sequence[dict[str, Any]], cols: Sequence[str]) -> str:
         cells = []
         for c in cols:
             v = r.get(c, "")
-            cells.append(
-                f"<td>{v:.3f}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>"
-            )
+            if c in KEYS or c in COLUMNS.get(r["task"], ()):
+                cells.append(f"<td>{html.escape(cell(r, c))}</td>")
+            elif isinstance(v, float):
+                cells.append(f"<td>{v:.3f}</td>")
+            else:
+                cells.append(f"<td>{html.escape(str(v))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _html_table_plain(rows: Sequence[dict[str, Any]]) -> str:
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in cols) + "</tr>"
+        for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def write_report(
@@ -143,6 +191,7 @@ def write_report(
     results: Sequence[dict[str, Any]],
     config: dict[str, Any],
     errors: Sequence[str],
+    fitted: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -152,6 +201,7 @@ def write_report(
             {
                 "config": config,
                 "summary": list(summary),
+                "fitted": list(fitted),
                 "item_errors": list(errors),
                 "items": list(results),
             },
@@ -166,21 +216,20 @@ def write_report(
     sections = [
         "<h1>SAGE agent benchmark</h1>",
         f"<pre>{html.escape(json.dumps(config, indent=1, default=str))}</pre>",
+        f"<p>{html.escape(NOTES)}</p>",
         "<p>Tokens marked <code>tokens_estimated</code> were estimated (~4 chars/token); "
         "others come from the response usage field. A fallback is an item where a strategy "
         "could not use the LLM's answer and used its baseline instead.</p>",
     ]
+    if fitted:
+        sections.append("<h2>fitted (train/dev of the tune set)</h2>")
+        sections.append(_html_table_plain(fitted))
     for task, cols in COLUMNS.items():
         rows = [r for r in summary if r["task"] == task]
         if rows:
             extra = ["tp", "fp", "tn", "fn"] if task == "timing" else []
             sections.append(f"<h2>{task}</h2>")
-            sections.append(
-                _html_table(
-                    rows,
-                    ["dataset", "group", "strategy", "n", *cols, *extra, *COST, "llm_calls_mean"],
-                )
-            )
+            sections.append(_html_table(rows, [*KEYS, *cols, *extra, *COST, "llm_calls_mean"]))
     for name, p in plots.items():
         if p is not None:
             paths[name] = p

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sage.benchmark.agent import datasets as ds
+from sage.benchmark.agent.calling import Caller, run_calling
 from sage.benchmark.agent.metering import MeteredClient
 from sage.benchmark.agent.runner import ItemResult, pick_items, run_strategy
 from sage.benchmark.agent.summary import summarize
@@ -78,9 +79,12 @@ def run_agent_benchmark(
     client: Any = None,
     embed_client: Any = None,
     progress: Callable[[str, int], Callable[[], None]] | None = None,
+    caller: Caller | None = None,
+    caller_name: str = "default",
 ) -> AgentBenchRun:
     """Run every (dataset, task, strategy[, tune set]). ``client`` serves chat (and
-    embeddings unless ``embed_client``); ``progress(label, total)`` returns a tick."""
+    embeddings unless ``embed_client``); ``caller`` answers ``-t calling`` (a
+    :class:`ToolCaller`); ``progress(label, total)`` returns a per-item tick."""
     loaded: dict[str, ds.Dataset] = {}
     skipped: list[str] = []
     for name in dict.fromkeys([*config.datasets, *config.tune_on]):
@@ -149,4 +153,12 @@ def run_agent_benchmark(
                     results += run_strategy(
                         dataset, task, name, strategy, items, meter, tick, tuned_on=tuned_on
                     )
+        if "calling" in config.tasks:
+            limit = config.llm_limit or config.limit
+            items = pick_items(dataset.items, "calling", split, limit, config.seed)
+            if caller is None:
+                skipped.append(f"{dname}/calling: needs a model (give --base-url or --start-stack)")
+            elif items:
+                tick = progress(f"{dname} calling/{caller_name}", len(items)) if progress else None
+                results += run_calling(dname, caller_name, items, caller, tick)
     return AgentBenchRun(results, summarize(results, config.seed), errors, skipped, fitted)

@@ -19,15 +19,31 @@ def _csv(value: str | None) -> list[str] | None:
 @app.command("agent")
 def agent(
     dataset: str = typer.Option(
-        "synthetic,bfcl", "--dataset", "-d", help="comma-separated: synthetic, bfcl, metatool"
+        "synthetic,bfcl",
+        "--eval-on",
+        "--dataset",
+        "-d",
+        help="data sets scored (comma-separated): synthetic, bfcl, metatool",
+    ),
+    tune_on: str = typer.Option(
+        "synthetic",
+        "--tune-on",
+        help="data sets whose train/dev split fits tunable strategies (thresholds, learned "
+        "weights), comma-separated: synthetic, bfcl; both give in-distribution and transfer "
+        "rows side by side",
     ),
     tasks: str = typer.Option(
-        "selection,planning,timing", "--tasks", "-t", help="comma-separated tasks"
+        "selection,planning,timing",
+        "--tasks",
+        "-t",
+        help="comma-separated: selection, planning, timing, calling (calling needs a model)",
     ),
     strategies: str | None = typer.Option(
         None, "--strategies", "-s", help="comma-separated strategy names (default: all)"
     ),
-    split: str = typer.Option("test", "--split", help="synthetic split: train, dev or test"),
+    split: str = typer.Option(
+        "test", "--split", help="split scored: test (default), dev, train or all"
+    ),
     limit: int | None = typer.Option(
         None, "--limit", "-n", help="items (base instructions) per task and source"
     ),
@@ -58,19 +74,27 @@ def agent(
         None, "--data-dir", help="a catalog.jsonl + items.jsonl to use instead of the shipped set"
     ),
     output: Path = typer.Option(Path("results/agent"), "--output", "-o", help="report folder"),
+    embed_cache: bool = typer.Option(
+        True, "--embed-cache/--no-embed-cache", help="cache embeddings in .cache/ (model+text)"
+    ),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="SAGE_API_KEY"),
 ) -> None:
-    """Tool selection (top-k, recall@k, MRR; pools 10/100/500), planning (exact, step
-    accuracy, tool F1) and timing (accuracy, P/R/F1, confusion) per strategy, with
-    latency, tokens and fallback rates. Writes results.json, PNG plots and report.html."""
+    """Tool selection (top-k, recall@5, NDCG@5, MRR; pools 10/100/500), planning (exact
+    in any order where the data is order-free, step accuracy, multiset tool F1), timing
+    (balanced accuracy, AUROC, accuracy, P/R/F1) and calling (BFCL AST accuracy) per
+    strategy, beside trivial baselines, with 95% bootstrap intervals, latency, tokens
+    and fallback rates. Writes results.json (per-item predictions), plots, report.html."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sage.benchmark.agent.report import rich_tables, write_report
     from sage.benchmark.agent.suite import AgentBenchConfig, run_agent_benchmark
+    from sage.common.errors import ConfigError
 
-    console = Console(width=max(Console().width, 180))
+    console = Console(width=max(Console().width, 240))
     config = AgentBenchConfig(
         datasets=_csv(dataset) or ["synthetic"],
+        tune_on=_csv(tune_on) or [],
         tasks=_csv(tasks) or ["selection", "planning", "timing"],
         strategies=_csv(strategies),
         split=split,
@@ -89,17 +113,27 @@ def agent(
 
             console.print("starting the default engines + gateway ...")
             url = stack.enter_context(serve_stack(llm_model="default", embedding_model="default"))
+        if url is None and "calling" in config.tasks and not start_stack:
+            console.print("[yellow]-t calling needs a model: give --base-url or --start-stack")
+        caller = None
         if url is not None:
+            from sage.benchmark.agent.calling import ToolCaller
             from sage.llm.client import LLMClient
 
             client = stack.enter_context(
-                LLMClient(url, model=model, embedding_model=embedding_model)
+                LLMClient(url, model=model, embedding_model=embedding_model, api_key=api_key)
             )
+            caller = ToolCaller(url, model=model or "default", api_key=api_key)
         embed_client = None
         if embeddings == "local":
             from sage.benchmark.agent.metering import LocalEmbedder
 
             embed_client = LocalEmbedder()
+        if embed_cache and (embed_client or client) is not None:
+            from sage.benchmark.agent.embed_cache import CachedEmbedder
+
+            key = "local:all-MiniLM-L6-v2" if embed_client else f"{url}:{embedding_model}"
+            embed_client = CachedEmbedder(embed_client or client, key)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -113,8 +147,11 @@ def agent(
                 return lambda: progress.advance(task_id)
 
             try:
-                run = run_agent_benchmark(config, client, embed_client, progress=track)
-            except (ValueError, FileNotFoundError) as exc:
+                run = run_agent_benchmark(
+                    config, client, embed_client, progress=track, caller=caller,
+                    caller_name=model or "default",
+                )
+            except (ValueError, FileNotFoundError, ConfigError) as exc:
                 console.print(f"[red]{exc}[/red]")
                 raise typer.Exit(2) from exc
     for table in rich_tables(run.summary):
@@ -126,7 +163,11 @@ def agent(
     if len(run.errors) > 20:
         console.print(f"... {len(run.errors) - 20} more malformed items (see results.json)")
     cfg = {**config.to_dict(), "base_url": url, "model": model, "embeddings": embeddings}
-    paths = write_report(output, run.summary, [r.__dict__ for r in run.results], cfg, run.errors)
+    for fit in run.fitted:
+        console.print(f"fitted {fit}")
+    paths = write_report(
+        output, run.summary, [r.__dict__ for r in run.results], cfg, run.errors, run.fitted
+    )
     console.print(f"report: {paths['html']}  results: {paths['json']}")
 
 

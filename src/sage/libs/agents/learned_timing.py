@@ -2,9 +2,9 @@
 the best offered tool matches, how request-like the message is), fitted on a train
 split with the threshold chosen on a dev split.
 
-Training adds one negative per positive: the same message offered another item's tools.
-That is what "no offered tool fits" looks like (BFCL's irrelevance category), which
-chit-chat negatives alone never teach."""
+Train and dev get one extra negative per positive: the same message offered an unrelated
+item's tools. That is what "no offered tool fits" looks like (BFCL's irrelevance
+category), which chit-chat negatives alone never teach."""
 
 from __future__ import annotations
 
@@ -84,13 +84,19 @@ class LearnedTiming:
         x = np.stack([self.features(e.message, e.tools) for e in examples])
         return x, np.asarray([e.should_call for e in examples], dtype=bool)
 
-    def _augmented(self, train: Sequence[TimingExample]) -> list[TimingExample]:
+    def _augmented(self, examples: Sequence[TimingExample]) -> list[TimingExample]:
+        """``examples`` plus, per positive, its message offered tools of an unrelated
+        item (no shared tool, no shared category): a negative by definition."""
         rng = random.Random(self.seed)
-        out = list(train)
-        positives = [e for e in train if e.should_call and e.tools]
+        out = list(examples)
+        positives = [e for e in examples if e.should_call and e.tools]
+
+        def topics(e: TimingExample) -> tuple[set[str], set[str]]:
+            return {t.id for t in e.tools}, {t.category for t in e.tools} - {"", "bfcl"}
+
         for e in positives:
-            own = {t.id for t in e.tools}
-            others = [o for o in positives if not own & {t.id for t in o.tools}]
+            ids, cats = topics(e)
+            others = [o for o in positives if not (ids & topics(o)[0] or cats & topics(o)[1])]
             if others:
                 out.append(TimingExample(e.message, rng.choice(others).tools, False))
         return out
@@ -112,8 +118,8 @@ class LearnedTiming:
         self.model = make_pipeline(
             StandardScaler(), LogisticRegression(C=self.c, class_weight="balanced")
         ).fit(x, y)
-        if dev:
-            dx, dy = self._matrix(dev)
+        if dev:  # the dev split gets the same kind of negatives the model was taught
+            dx, dy = self._matrix(self._augmented(dev) if self.augment else list(dev))
             self.threshold = best_threshold(self._score(dx), dy)
         return {"train_items": float(len(x)), "threshold": self.threshold}
 
