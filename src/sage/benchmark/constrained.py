@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from sage.benchmark.agent.bfcl import default_bfcl_dir
 from sage.llm.engines.llama_tools import normalize_schema, tools_system_prompt
 from sage.llm.protocol import ChatCompletionRequest
 
@@ -32,7 +34,7 @@ class Item:
     answer: list[dict[str, dict[str, list[Any]]]] = field(default_factory=list)
 
 
-def load_items(data: Path, limit: int | None = None) -> list[Item]:
+def load_items(data: Path) -> list[Item]:
     answers = {}
     for line in (data / "possible_answer" / "BFCL_v4_simple_python.json").open():
         row = json.loads(line)
@@ -46,7 +48,7 @@ def load_items(data: Path, limit: int | None = None) -> list[Item]:
             for f in row["function"]
         ]
         items.append(Item(row["id"], row["question"][0], tools, names, answers.get(row["id"], [])))
-    return items[:limit]
+    return items
 
 
 def schema_valid(call: dict[str, Any], item: Item) -> bool:
@@ -93,10 +95,16 @@ def _same(given: Any, expected: Any) -> bool:
 
 
 def _post(client: httpx.Client, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """Seconds and the reply; an error reply (say, a schema the engine refuses) is
+    returned as a reply without choices, so it counts as a failed item, not a crash."""
     start = time.perf_counter()
     reply = client.post("/v1/chat/completions", json=body)
-    reply.raise_for_status()
-    return time.perf_counter() - start, reply.json()
+    seconds = time.perf_counter() - start
+    if reply.status_code != 200:
+        print(f"  {reply.status_code}: {reply.text[:200]}", file=sys.stderr)
+        empty = {"message": {}}
+        return seconds, {"choices": [empty], "usage": {"completion_tokens": 0}, "error": reply.text}
+    return seconds, reply.json()
 
 
 def constrained_body(item: Item, model: str, max_tokens: int, choice: str) -> dict[str, Any]:
@@ -117,9 +125,11 @@ def run_validity(client: httpx.Client, items: list[Item], model: str, max_tokens
     """Every item once: rates of calls, schema-valid calls and AST matches."""
     calls = valid = matched = 0
     latencies = []
-    for item in items:
+    for i, item in enumerate(items):
         seconds, reply = _post(client, constrained_body(item, model, max_tokens, choice))
         latencies.append(seconds)
+        if i % 25 == 0:
+            print(f"{choice} {i}/{len(items)}: {valid} valid", file=sys.stderr, flush=True)
         tool_calls = reply["choices"][0]["message"].get("tool_calls") or []
         calls += bool(tool_calls)
         if tool_calls and all(schema_valid(c, item) for c in tool_calls):
@@ -144,6 +154,7 @@ def run_latency(client: httpx.Client, items: list[Item], model: str, max_tokens:
                 seconds, reply = _post(client, body)
                 rows.append((seconds, int(reply["usage"]["completion_tokens"])))
             runs[mode].append(rows)
+            print(f"latency {mode}: pass done", file=sys.stderr, flush=True)
     out: dict[str, Any] = {"items": len(items), "repeats": repeats}
     for mode, passes in runs.items():
         medians = [statistics.median(s for s, _ in rows) for rows in passes]
@@ -160,16 +171,18 @@ def run_latency(client: httpx.Client, items: list[Item], model: str, max_tokens:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/bfcl"))
+    parser.add_argument("--data", type=Path, default=None, help="BFCL folder (default: "
+                        "$SAGE_BFCL_DIR, else ../shared/data/bfcl)")  # fmt: skip
     parser.add_argument("--model", default="default")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--limit", type=int, default=None, help="items for the validity run")
+    parser.add_argument("--stride", type=int, default=1, help="every k-th item (a spread subset)")
     parser.add_argument("--latency-items", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--auto-items", type=int, default=40)
     parser.add_argument("-o", "--out", type=Path, default=None)
     args = parser.parse_args()
-    items = load_items(args.data, args.limit)
+    items = load_items(args.data or default_bfcl_dir())[:: args.stride][: args.limit]
     with httpx.Client(base_url=args.url.rstrip("/").removesuffix("/v1"), timeout=600) as client:
         result = {
             "required": run_validity(client, items, args.model, args.max_tokens),

@@ -24,6 +24,7 @@ _TYPE_ALIASES = {
     "dict": "object", "float": "number", "int": "integer", "bool": "boolean",
     "str": "string", "list": "array", "tuple": "array",
 }  # fmt: skip
+_ANY = ["string", "number", "integer", "boolean", "object", "array", "null"]
 
 TOOLS_PROMPT = """You are an expert in composing functions. You are given a question and a set \
 of possible functions. Based on the question, you will need to make one or more function/tool \
@@ -42,7 +43,7 @@ _WHEN = {
 
 
 def normalize_schema(schema: Any) -> Any:
-    """``schema`` with Python-ish type names made JSON Schema and ``any`` dropped."""
+    """``schema`` with Python-ish type names made JSON Schema (``any``: every type)."""
     if isinstance(schema, list):
         return [normalize_schema(s) for s in schema]
     if not isinstance(schema, dict):
@@ -50,10 +51,7 @@ def normalize_schema(schema: Any) -> Any:
     out = {k: normalize_schema(v) for k, v in schema.items()}
     kind = out.get("type")
     if isinstance(kind, str):
-        if kind == "any":
-            out.pop("type")
-        else:
-            out["type"] = _TYPE_ALIASES.get(kind, kind)
+        out["type"] = _ANY if kind == "any" else _TYPE_ALIASES.get(kind, kind)
     return out
 
 
