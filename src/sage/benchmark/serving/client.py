@@ -48,6 +48,7 @@ class RequestRecord:
     input_tokens: int = 0
     max_tokens: int = 0
     prompt_tokens: int = 0  # planned: chat prompt, or tokens per embedding input
+    cached_tokens: int = 0  # usage.prompt_tokens_details.cached_tokens (engine's prefix cache)
     n_inputs: int = 1
     error: str = ""
 
@@ -77,15 +78,16 @@ async def send_chat(
     client: httpx.AsyncClient,
     base_url: str,
     model: str,
-    prompt: str,
+    prompt: str | list[dict[str, str]],
     record: RequestRecord,
     headers: dict[str, str],
     seed: int,
 ) -> None:
-    """Stream one chat completion into ``record`` (TTFT, ITLs, tokens, e2e)."""
+    """Stream one chat completion into ``record`` (TTFT, ITLs, tokens, e2e); ``prompt``
+    is the user's text or the whole message list."""
     body: dict[str, Any] = {
         "model": model,
-        "messages": [{"role": "user", "content": prompt}],
+        "messages": as_messages(prompt),
         "max_tokens": record.max_tokens,
         "stream": True,
         "stream_options": {"include_usage": True},
@@ -129,6 +131,11 @@ async def send_chat(
         return
     usage = usage or {}
     finish_stream(record, start, tokens, usage.get("completion_tokens"), usage.get("prompt_tokens"))
+    record.cached_tokens = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+
+
+def as_messages(prompt: str | list[dict[str, str]]) -> list[dict[str, str]]:
+    return prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
 
 
 def finish_stream(

@@ -50,6 +50,7 @@ class Outcomes:
     itl: np.ndarray
     itl_owner: np.ndarray
     itl_weight: np.ndarray | None = None
+    cached_tokens: np.ndarray | None = None  # prompt tokens the engine's prefix cache held
 
     def __len__(self) -> int:
         return int(self.kind.shape[0])
@@ -147,7 +148,17 @@ def group_summary(
         "tpot_ms": stats_ms(outcomes.tpot[ok_rows]),
         "itl_ms": stats_ms(outcomes.itl[owner_rows], weights),
         "e2e_ms": stats_ms(outcomes.e2e[ok_rows]),
+        **_prefix_hits(outcomes, ok_rows & (outcomes.kind == KIND_LLM)),
     }
+
+
+def _prefix_hits(outcomes: Outcomes, rows: np.ndarray) -> dict[str, Any]:
+    """``prefix_hit_rate``: cached over prompt tokens of the answered chats (if known)."""
+    if outcomes.cached_tokens is None:
+        return {}
+    prompt = int(outcomes.input_tokens[rows].sum())
+    cached = int(outcomes.cached_tokens[rows].sum())
+    return {"cached_tokens": cached, "prefix_hit_rate": cached / prompt if prompt else None}
 
 
 def summarize(

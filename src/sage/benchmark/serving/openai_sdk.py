@@ -13,7 +13,7 @@ from typing import Any
 
 import openai
 
-from sage.benchmark.serving.client import POOL_LIMITS, RequestRecord, finish_stream
+from sage.benchmark.serving.client import POOL_LIMITS, RequestRecord, as_messages, finish_stream
 from sage.benchmark.serving.metrics import OK, REJECTED
 
 
@@ -39,7 +39,7 @@ def _classify(record: RequestRecord, exc: openai.OpenAIError) -> None:
 async def sdk_chat(
     client: openai.AsyncOpenAI,
     model: str,
-    prompt: str,
+    prompt: str | list[dict[str, str]],
     record: RequestRecord,
     headers: dict[str, str],
     seed: int,
@@ -52,7 +52,7 @@ async def sdk_chat(
     try:
         stream = await client.chat.completions.create(
             model=model,
-            messages=[{"role": "user", "content": prompt}],
+            messages=as_messages(prompt),  # type: ignore[arg-type]
             max_tokens=record.max_tokens,
             stream=True,
             stream_options={"include_usage": True},
@@ -81,6 +81,8 @@ async def sdk_chat(
         usage.completion_tokens if usage is not None else None,
         usage.prompt_tokens if usage is not None else None,
     )
+    details = getattr(usage, "prompt_tokens_details", None)
+    record.cached_tokens = int(getattr(details, "cached_tokens", 0) or 0)
 
 
 async def sdk_embedding(

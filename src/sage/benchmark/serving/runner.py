@@ -28,6 +28,7 @@ from sage.benchmark.serving.client import (
     send_embedding,
 )
 from sage.benchmark.serving.metrics import ERROR, Outcomes
+from sage.benchmark.serving.prefixes import with_prefix
 from sage.benchmark.serving.prompts import chat_prompt, synthetic_text
 from sage.benchmark.serving.workload import KIND_LLM, Workload, WorkloadSpec
 from sage.common.errors import ConfigError
@@ -81,6 +82,7 @@ class RunResult:
             input_tokens=np.array([r.input_tokens for r in recs], dtype=np.int64),
             itl=np.array([g for r in recs for g in r.itl], dtype=np.float64),
             itl_owner=np.array(owners, dtype=np.int64),
+            cached_tokens=np.array([r.cached_tokens for r in recs], dtype=np.int64),
         )
 
     def requests_table(self) -> dict[str, list[Any]]:
@@ -104,6 +106,7 @@ class RunResult:
             "max_tokens": [r.max_tokens for r in recs],
             "prompt_tokens": [r.prompt_tokens for r in recs],
             "n_inputs": [r.n_inputs for r in recs],
+            "cached_tokens": [r.cached_tokens for r in recs],
             "itl": [[round(g, 5) for g in r.itl] for r in recs],
             "error": [r.error for r in recs],
         }
@@ -161,7 +164,8 @@ async def run_workload(
             try:
                 if record.kind == KIND_LLM:
                     prompt = chat_prompt(int(workload.prompt_tokens[i]), rid)
-                    await send.chat(llm_model, prompt, record, headers, rid)
+                    await send.chat(llm_model, with_prefix(workload, i, prompt), record,
+                                    headers, rid)  # fmt: skip
                 else:
                     n_tokens = int(workload.prompt_tokens[i])
                     texts = [synthetic_text(n_tokens, rid * 97 + j) for j in range(record.n_inputs)]
@@ -225,8 +229,9 @@ class _HttpxSender:
         self.header_key = target.api_key  # sent as our own Authorization header
 
     async def chat(
-        self, model: str, prompt: str, record: RequestRecord, headers: dict[str, str], seed: int
-    ) -> None:
+        self, model: str, prompt: str | list[dict[str, str]], record: RequestRecord,
+        headers: dict[str, str], seed: int,
+    ) -> None:  # fmt: skip
         await send_chat(self.llm, self.target.llm_url, model, prompt, record, headers, seed)
 
     async def embedding(
@@ -256,8 +261,9 @@ class _SdkSender:
         )
 
     async def chat(
-        self, model: str, prompt: str, record: RequestRecord, headers: dict[str, str], seed: int
-    ) -> None:
+        self, model: str, prompt: str | list[dict[str, str]], record: RequestRecord,
+        headers: dict[str, str], seed: int,
+    ) -> None:  # fmt: skip
         await self.sdk.sdk_chat(self.llm, model, prompt, record, headers, seed)
 
     async def embedding(

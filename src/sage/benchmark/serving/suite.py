@@ -28,6 +28,7 @@ from sage.benchmark.serving.baselines import (
 from sage.benchmark.serving.client import RequestRecord, send_chat, send_embedding
 from sage.benchmark.serving.environment import Endpoints
 from sage.benchmark.serving.metrics import check_consistency, summarize
+from sage.benchmark.serving.prefixes import oracle_of
 from sage.benchmark.serving.report import RunEntry, save_run
 from sage.benchmark.serving.runner import Target, run_workload
 from sage.benchmark.serving.workload import SLO, Workload, WorkloadSpec, generate
@@ -147,6 +148,7 @@ def run_one(
         "workload": cfg.spec.name,
         "workload_spec": cfg.spec.model_dump(),
         "trace": workload.meta.get("trace"),
+        "oracle_prefix_hit_rate": oracle_of(workload),
         "llm_url": endpoints.llm_url,
         "embedding_url": endpoints.embedding_url,
         "gateway_url": endpoints.gateway_url,

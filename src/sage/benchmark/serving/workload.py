@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sage.benchmark.serving.arrivals import arrival_times
+from sage.benchmark.serving.prefixes import prefix_columns
 from sage.common.errors import ConfigError
 
 KIND_LLM = 0
@@ -79,6 +80,11 @@ class TenantSpec(BaseModel):
     embedding_inputs: LengthDist = Field(default_factory=lambda: fixed(1))
     llm_slo: SLO = Field(default_factory=SLO)
     embedding_slo: SLO = Field(default_factory=SLO)
+    prefix_tokens: int = Field(
+        0, ge=0, le=8192, description="own system prompt / tool catalog before every chat"
+    )
+    sessions: int = Field(0, ge=0, description="multi-turn: chats take turns over sessions")
+    max_history_tokens: int = Field(1800, ge=1, description="a longer session starts anew")
 
     def slo(self, kind: int) -> SLO:
         return self.llm_slo if kind == KIND_LLM else self.embedding_slo
@@ -101,6 +107,11 @@ class WorkloadSpec(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path) -> WorkloadSpec:
+        """A workload file, or a shipped one by name (``shared-prefix``, ``multi-turn``)."""
+        if not Path(path).exists() and str(path) in shipped_workloads():
+            name = f"data/workload_{str(path).replace('-', '_')}.json"
+            text = resources.files("sage.benchmark.serving").joinpath(name).read_text()
+            return cls.model_validate_json(text)
         return cls.model_validate_json(Path(path).read_text())
 
     @classmethod
@@ -125,6 +136,16 @@ class WorkloadSpec(BaseModel):
         return sum(t.weight * t.llm_fraction for t in self.tenants) / total
 
 
+def shipped_workloads() -> list[str]:
+    """Names of the workloads shipped in ``sage/benchmark/serving/data``."""
+    folder = resources.files("sage.benchmark.serving").joinpath("data")
+    return sorted(
+        f.name[len("workload_") : -len(".json")].replace("_", "-")
+        for f in folder.iterdir()
+        if f.name.startswith("workload_") and f.name.endswith(".json")
+    )
+
+
 @dataclass
 class Workload:
     """Requests in arrival order, column by column (``t`` in seconds from the start)."""
@@ -137,6 +158,9 @@ class Workload:
     n_inputs: np.ndarray  # int32; texts per embedding request (1 for chat)
     tenants: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    # Shared prefixes (sage.benchmark.serving.prefixes): id (-1: none) and tokens per row.
+    prefix: np.ndarray | None = None
+    prefix_tokens: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -155,6 +179,8 @@ class Workload:
             self.n_inputs[mask],
             list(self.tenants),
             dict(self.meta),
+            None if self.prefix is None else self.prefix[mask],
+            None if self.prefix_tokens is None else self.prefix_tokens[mask],
         )
 
     def only_tenant(self, name: str) -> Workload:
@@ -169,7 +195,10 @@ class Workload:
             "prompt_tokens": self.prompt_tokens.tolist(),
             "output_tokens": self.output_tokens.tolist(),
             "n_inputs": self.n_inputs.tolist(),
-        }
+            **({} if self.prefix is None or self.prefix_tokens is None else {
+                "prefix": self.prefix.tolist(), "prefix_tokens": self.prefix_tokens.tolist()
+            }),
+        }  # fmt: skip
 
     @classmethod
     def from_rows(
@@ -233,10 +262,13 @@ def generate(
         ).astype(np.int32)
         output = np.where(is_llm, tenant.output_tokens.sample(rng, m), 0).astype(np.int32)
         inputs = np.where(is_llm, 1, np.maximum(1, tenant.embedding_inputs.sample(rng, m)))
+        pid, plen = prefix_columns(index, tenant.prefix_tokens, tenant.sessions,
+                                   tenant.max_history_tokens, is_llm, prompt, output)  # fmt: skip
         parts.append(
-            (times, kinds, np.full(m, index, np.int16), prompt, output, inputs.astype(np.int32))
-        )
-    columns = [np.concatenate([p[i] for p in parts]) for i in range(6)]
+            (times, kinds, np.full(m, index, np.int16), prompt, output, inputs.astype(np.int32),
+             pid, plen)
+        )  # fmt: skip
+    columns = [np.concatenate([p[i] for p in parts]) for i in range(8)]
     order = np.argsort(columns[0], kind="stable")
     meta = {
         "workload": spec.name,
@@ -245,4 +277,7 @@ def generate(
         "duration": duration,
         "tenant_rates": rates,
     }
-    return Workload(*(c[order] for c in columns), [t.name for t in spec.tenants], meta)
+    sorted_columns = [c[order] for c in columns]
+    shared = any(t.prefix_tokens or t.sessions for t in spec.tenants)
+    prefix = sorted_columns[6:] if shared else [None, None]
+    return Workload(*sorted_columns[:6], [t.name for t in spec.tenants], meta, *prefix)
