@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sage.benchmark.serving.workload import LengthDist, WorkloadSpec
+from sage.benchmark.serving.workload import LengthDist, TenantSpec, WorkloadSpec
 from sage.benchmark.simulator.profiles import Calibration
 from sage.common.errors import ConfigError
 from sage.llm.engines.spec import DEFAULT_EMBEDDING_CAPACITY
@@ -56,7 +56,7 @@ def work_per_request(spec: WorkloadSpec, calibration: Calibration) -> tuple[floa
     llm_work = emb_work = 0.0
     for t in spec.tenants:
         share = t.weight / total
-        prompt = _mean(t.prompt_tokens) + llm.template_tokens
+        prompt = _mean(t.prompt_tokens) + llm.template_tokens + _mean_prefix(t)
         out = _mean(t.output_tokens)
         per_chat = llm.ttft_s(prompt) + max(0.0, out - 1) * llm.itl_s(1)
         llm_work += share * t.llm_fraction * per_chat / _parallelism(calibration)
@@ -81,6 +81,13 @@ def capacity_rate(spec: WorkloadSpec, calibration: Calibration, cluster: Cluster
 def _parallelism(calibration: Calibration) -> float:
     c = calibration.llm.capacity
     return c / (1.0 + calibration.llm.batch_slowdown * (c - 1))
+
+
+def _mean_prefix(tenant: TenantSpec) -> float:
+    """Prefix tokens a chat sends, as if none were cached (a session's history: half full)."""
+    if tenant.sessions:
+        return (tenant.prefix_tokens + tenant.max_history_tokens) / 2
+    return float(tenant.prefix_tokens)
 
 
 def _mean(dist: LengthDist) -> float:

@@ -42,6 +42,7 @@ from sage.benchmark.simulator.engines import (
     SimEngine,
     SimLLMEngine,
 )
+from sage.benchmark.simulator.prefix_cache import DEFAULT_CACHE_TOKENS, SimPrefixCache, block_hashes
 from sage.benchmark.simulator.profiles import Calibration
 from sage.llm.control_plane.policies import (
     RequestPolicy,
@@ -99,8 +100,10 @@ class Simulation:
         max_queue: int = 1024,
         exact: bool = False,
         advertise_speeds: bool = False,
+        prefix_cache_tokens: int = DEFAULT_CACHE_TOKENS,
     ) -> None:
         self.workload = workload
+        self.prefix_cache_tokens = prefix_cache_tokens
         self.calibration = calibration
         self.cluster = cluster or ClusterSpec()
         self.spec = spec
@@ -151,6 +154,9 @@ class Simulation:
                     if i < len(pool):
                         pool[i].host = host
                         host.engines.append(pool[i])
+        if self.workload.prefix is not None and self.prefix_cache_tokens > 0:
+            for engine in llm:
+                engine.cache = SimPrefixCache(self.prefix_cache_tokens)
         self.pools: dict[int, list[SimEngine]] = {KIND_LLM: list(llm), KIND_EMBEDDING: list(emb)}
         self._rr = {KIND_LLM: 0, KIND_EMBEDDING: 0}
         states: list[EngineState] = []
@@ -197,7 +203,16 @@ class Simulation:
         template = 0.0 if w.meta.get("llm_engine_tokens") else cal.llm.template_tokens
         is_llm = w.kind == KIND_LLM
         width = w.prompt_tokens + cal.embedding.extra_tokens_per_input
-        self.engine_tokens = np.where(is_llm, w.prompt_tokens + template, width).astype(np.float64)
+        prompt = w.prompt_tokens if w.prefix_tokens is None else w.prompt_tokens + w.prefix_tokens
+        self.engine_tokens = np.where(is_llm, prompt + template, width).astype(np.float64)
+        self._prefix_of: list[tuple[int, int] | None] | None = None
+        if w.prefix is not None and w.prefix_tokens is not None:
+            self._prefix_of = [
+                None if pid < 0 else (pid, plen)
+                for pid, plen in zip(w.prefix.tolist(), w.prefix_tokens.tolist(), strict=True)
+            ]
+        self.cached = [0] * n
+        self._hash_memo: dict[tuple[int, int], tuple[int, ...]] = {}
         self.input_tokens = np.where(is_llm, self.engine_tokens, w.n_inputs * width)
         # Per-tenant scheduling attributes, as the gateway would read them from headers.
         self._priority = [0] * len(w.tenants)
@@ -258,6 +273,8 @@ class Simulation:
         if len(requests) == 1:
             row = requests[0].payload
             job = Job([row], requests, requests[0].n_inputs, tokens[row], self._out[row])
+            if self._prefix_of is not None:
+                job.prefix = self._prefix_of[row]
         else:
             rows = [r.payload for r in requests]
             job = Job(
@@ -284,6 +301,7 @@ class Simulation:
             self._out[row],
             self._inputs[row],
             row,
+            self._hashes(row),
         )
         policy = self.policy
         assert policy is not None
@@ -307,7 +325,19 @@ class Simulation:
         index = self._rr[kind]
         self._rr[kind] = (index + 1) % len(pool)
         job = Job([row], None, self._inputs[row], self._tokens[row], self._out[row])
+        if self._prefix_of is not None:
+            job.prefix = self._prefix_of[row]
         pool[index].submit(job, now)
+
+    def _hashes(self, row: int) -> tuple[int, ...]:
+        """The block hashes the gateway would compute for this row's prompt prefix."""
+        prefix = None if self._prefix_of is None else self._prefix_of[row]
+        if prefix is None:
+            return ()
+        hashes = self._hash_memo.get(prefix)
+        if hashes is None:
+            hashes = self._hash_memo[prefix] = block_hashes(*prefix)
+        return hashes
 
     # -- completions -------------------------------------------------------------------
     def job_done(self, job: Job, now: float) -> None:
@@ -318,6 +348,7 @@ class Simulation:
             self.e2e[row] = now - arrival[row] + overhead
         if job.out:
             self.ttft[job.rows[0]] = job.ttft_at - arrival[job.rows[0]] + overhead
+            self.cached[job.rows[0]] = job.cached
         if self.policy is None:
             return
         engine = job.engine
@@ -406,6 +437,7 @@ class Simulation:
             input_tokens=np.where(ok, self.input_tokens, 0).astype(np.int64),
             itl=np.zeros(0),
             itl_owner=np.zeros(0, dtype=np.int64),
+            cached_tokens=None if self._prefix_of is None else np.asarray(self.cached),
         )
         tpot = result.tpot
         owners = np.flatnonzero(~np.isnan(tpot))

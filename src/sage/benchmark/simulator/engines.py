@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Protocol
 
+from sage.benchmark.simulator.prefix_cache import SimPrefixCache
 from sage.benchmark.simulator.profiles import EmbeddingProfile, LLMProfile
 
 DONE = 0  # event codes shared with the event loop
@@ -39,7 +40,8 @@ class EventSink(Protocol):
 class Job:
     """One call an engine receives: a chat request or a (merged) embedding call."""
 
-    __slots__ = ("rows", "requests", "items", "tokens", "out", "ttft_at", "engine")
+    __slots__ = ("rows", "requests", "items", "tokens", "out", "ttft_at", "engine", "prefix",
+                 "cached")  # fmt: skip
 
     def __init__(
         self, rows: list[int], requests: Any, items: int, tokens: float, out: int = 0
@@ -51,6 +53,8 @@ class Job:
         self.out = out
         self.ttft_at = float("nan")
         self.engine: SimEngine | None = None
+        self.prefix: tuple[int, int] | None = None  # (prefix id, tokens) it starts with
+        self.cached = 0  # prompt tokens its engine's prefix cache held
 
 
 class Run:
@@ -213,6 +217,7 @@ class SimLLMEngine(SimEngine):
         self.profile = profile
         self.slots = profile.capacity
         self.waiting: deque[Job] = deque()
+        self.cache: SimPrefixCache | None = None  # set when the workload shares prefixes
 
     def submit(self, job: Job, now: float) -> None:
         job.engine = self
@@ -223,14 +228,19 @@ class SimLLMEngine(SimEngine):
 
     def _start(self, job: Job, now: float) -> None:
         p = self.profile
-        first = p.ttft_s(job.tokens)
+        if self.cache is not None and job.prefix is not None:
+            job.cached = self.cache.lookup(*job.prefix)  # only the rest is prefilled
+        first = p.ttft_s(job.tokens - job.cached)
         itl = p.itl_s(len(self.running) + 1)
         self._begin(Run([job], first + max(0, job.out - 1) * itl, first), now)
 
     def finish(self, run: Run, now: float) -> None:
         self.settle_first_token(run)
         self._end(run, now)
-        self.sink.job_done(run.jobs[0], now)
+        job = run.jobs[0]
+        if self.cache is not None and job.prefix is not None:
+            self.cache.insert(job.prefix[0], int(job.tokens) + job.out)
+        self.sink.job_done(job, now)
         if self.waiting and len(self.running) < self.slots:
             self._start(self.waiting.popleft(), now)
 
