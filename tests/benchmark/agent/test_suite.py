@@ -142,3 +142,22 @@ def test_limited_timing_samples_hold_both_labels() -> None:
         assert sorted(i.should_call for i in picked) == [False, False, True, True]
     sel = pick_items(synthetic().items, "selection", "test", 3, 0)
     assert len(sel) == 9 and {i.pool_size for i in sel} == {10, 100, 500}
+
+
+def test_tuning_never_sees_the_scored_items() -> None:
+    config = AgentBenchConfig(
+        datasets=["synthetic"], tasks=["timing"], strategies=["embedding", "learned"],
+        limit=4, split="dev", tune_on=["synthetic"],
+        strategy_options={"learned": {"max_train": 40}},
+    )
+    run = run_agent_benchmark(config, client=StubClient())
+    assert {r["strategy"] for r in run.summary} == {"always_call", "never_call"}
+    assert sum("holds the items it is fitted on" in s for s in run.skipped) == 2
+    untuned = AgentBenchConfig(
+        datasets=["synthetic"], tasks=["timing"], strategies=["embedding", "learned"],
+        limit=4, tune_on=[],
+    )
+    run = run_agent_benchmark(untuned, client=StubClient())
+    assert {(r["strategy"], r["tuned_on"]) for r in run.summary if not r["baseline"]} == {
+        ("embedding", "-")}
+    assert any("learned, give --tune-on" in s for s in run.skipped)

@@ -129,9 +129,12 @@ def run_agent_benchmark(
 
                 runs: list[tuple[str, Any]] = []
                 probe = make()
-                if not is_tunable(probe):
-                    runs.append(("-", probe))
-                for tune in tune_sets if is_tunable(probe) else []:
+                if not is_tunable(probe) or not tune_sets:
+                    if getattr(probe, "needs_fit", False):
+                        skipped.append(f"{dname}/{task}/{name}: learned, give --tune-on")
+                    else:
+                        runs.append(("-", probe))
+                for tune in tune_sets if is_tunable(probe) else []:  # one row per tune set
                     if tune.name == dname and config.split in ("train", "dev", "all"):
                         skipped.append(
                             f"{dname}/{task}/{name} tuned on {tune.name}: the {config.split} "

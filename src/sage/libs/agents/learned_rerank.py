@@ -20,6 +20,7 @@ from sage.libs.agents.types import SelectionExample, SelectionResult
 
 class LearnedReranker:
     name = "learned"
+    needs_fit = True  # no useful default weights: fitted by the benchmark's --tune-on
 
     def __init__(
         self, client: EmbedClient, depth: int = 20, c: float = 1.0, max_train: int | None = None

@@ -2,8 +2,8 @@
 the best offered tool matches, how request-like the message is), fitted on a train
 split with the threshold chosen on a dev split.
 
-Train and dev get one extra negative per positive: the same message offered an unrelated
-item's tools. That is what "no offered tool fits" looks like (BFCL's irrelevance
+Training adds one negative per positive: the same message offered an unrelated item's
+tools. That is what "no offered tool fits" looks like (BFCL's irrelevance
 category), which chit-chat negatives alone never teach."""
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ _NUMBER = re.compile(r"\d")
 
 class LearnedTiming:
     name = "learned"
+    needs_fit = True  # no useful default weights: fitted by the benchmark's --tune-on
 
     def __init__(
         self,
@@ -118,8 +119,8 @@ class LearnedTiming:
         self.model = make_pipeline(
             StandardScaler(), LogisticRegression(C=self.c, class_weight="balanced")
         ).fit(x, y)
-        if dev:  # the dev split gets the same kind of negatives the model was taught
-            dx, dy = self._matrix(self._augmented(dev) if self.augment else list(dev))
+        if dev:  # as it is: the threshold is for the data's own mix of negatives
+            dx, dy = self._matrix(dev)
             self.threshold = best_threshold(self._score(dx), dy)
         return {"train_items": float(len(x)), "threshold": self.threshold}
 
