@@ -109,3 +109,12 @@ def test_same_decisions_on_an_engine_pool() -> None:
         if i % 2:
             finish(a, chosen)
             finish(b, chosen)  # type: ignore[arg-type]
+
+
+def test_hybrid_places_llm_requests_by_prefix_when_asked() -> None:
+    hybrid, pool = get_policy("hybrid", prefix_aware=True), engines()
+    homes = {t: run(hybrid, pool, request(t)) for t in ("acme", "globex")}  # type: ignore[arg-type]
+    for t in ("globex", "acme"):
+        engine = run(hybrid, pool, request(t, "more"))  # type: ignore[arg-type]
+        finish(pool, engine)
+        assert engine == homes[t]

@@ -65,7 +65,9 @@ def _print_paths(console: Any, paths: dict[str, Path]) -> None:
         console.print(f"  {name}: {path}")
 
 
-WORKLOAD_OPT = typer.Option(None, "--workload", "-w", help="workload JSON (default: shipped)")
+WORKLOAD_OPT = typer.Option(
+    None, "--workload", "-w", help="workload JSON or a shipped name: shared-prefix, multi-turn"
+)
 TRACE_OPT = typer.Option(None, "--trace", help="replay this JSONL/CSV trace instead")
 TIME_SCALE_OPT = typer.Option(1.0, "--time-scale", help="trace: multiply timestamps by this")
 BURST_OPT = typer.Option(

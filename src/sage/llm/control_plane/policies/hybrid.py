@@ -15,6 +15,7 @@ from pydantic import Field
 from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions, RequestPolicy
 from sage.llm.control_plane.policies.fair import FairSharePolicy
 from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.policies.prefix_aware import PrefixAwarePolicy
 from sage.llm.control_plane.policies.slo_aware import SloAwarePolicy
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
 
@@ -30,6 +31,7 @@ class HybridPolicy(PlacingPolicy):
         batch_size: int = Field(32, ge=1, le=4096, description="inputs per embedding batch")
         max_wait_s: float = Field(0.01, ge=0, le=10, description="longest batching delay")
         fair_share: bool = False  # LLM requests: fair share per tenant instead of EDF
+        prefix_aware: bool = False  # LLM requests: placed where their prompt prefix is cached
 
     def __init__(
         self,
@@ -37,14 +39,18 @@ class HybridPolicy(PlacingPolicy):
         batch_size: int = 32,
         max_wait_s: float = 0.01,
         fair_share: bool = False,
+        prefix_aware: bool = False,
     ) -> None:
         super().__init__(max_queue)
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
         self.fair_share = fair_share
-        self.llm: RequestPolicy = (
-            FairSharePolicy(max_queue) if fair_share else SloAwarePolicy(max_queue)
-        )
+        self.prefix_aware = prefix_aware
+        self.llm: RequestPolicy
+        if prefix_aware:
+            self.llm = PrefixAwarePolicy(max_queue)
+        else:
+            self.llm = FairSharePolicy(max_queue) if fair_share else SloAwarePolicy(max_queue)
         self.idle_pure = self.llm.idle_pure  # its embedding pass is idle-pure
         self._embed: OrderedDict[str, deque[Request]] = OrderedDict()  # model -> queue
         self._embed_inputs: dict[str, int] = {}
@@ -140,6 +146,7 @@ class HybridPolicy(PlacingPolicy):
             "batch_size": self.batch_size,
             "max_wait_s": self.max_wait_s,
             "fair_share": self.fair_share,
+            "prefix_aware": self.prefix_aware,
         }
 
 
