@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from sage.benchmark.serving.prefixes import oracle_of, prefix_text, with_prefix
+from sage.benchmark.serving.trace import load_trace
 from sage.benchmark.serving.workload import WorkloadSpec, generate, shipped_workloads
 
 
@@ -41,3 +44,14 @@ def test_a_longer_prefix_extends_a_shorter_one_and_no_prefix_is_plain() -> None:
     w = generate(WorkloadSpec.default(), 2.0, n=20, seed=0)
     assert w.prefix is None and oracle_of(w) is None
     assert with_prefix(w, 0, "q") == "q"
+
+
+def test_trace_replay_keeps_prefix_ids(tmp_path: Path) -> None:
+    trace = tmp_path / "t.jsonl"
+    trace.write_text(
+        '{"timestamp": 1.0, "kind": "chat", "prompt_tokens": 20, "prefix": 3, "prefix_tokens": 900}\n'
+        '{"timestamp": 0.0, "kind": "chat", "prompt_tokens": 10, "prefix": 3, "prefix_tokens": 800}\n'
+    )
+    w = load_trace(trace)
+    assert w.prefix is not None and w.prefix.tolist() == [3, 3]
+    assert w.prefix_tokens.tolist() == [800, 900]  # type: ignore[union-attr]

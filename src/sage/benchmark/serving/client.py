@@ -49,6 +49,8 @@ class RequestRecord:
     max_tokens: int = 0
     prompt_tokens: int = 0  # planned: chat prompt, or tokens per embedding input
     cached_tokens: int = 0  # usage.prompt_tokens_details.cached_tokens (engine's prefix cache)
+    prefix: int = -1  # the workload's shared prefix id (-1: none) and its planned tokens
+    prefix_tokens: int = 0
     n_inputs: int = 1
     error: str = ""
 

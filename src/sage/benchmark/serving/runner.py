@@ -107,6 +107,8 @@ class RunResult:
             "prompt_tokens": [r.prompt_tokens for r in recs],
             "n_inputs": [r.n_inputs for r in recs],
             "cached_tokens": [r.cached_tokens for r in recs],
+            "prefix": [r.prefix for r in recs],
+            "prefix_tokens": [r.prefix_tokens for r in recs],
             "itl": [[round(g, 5) for g in r.itl] for r in recs],
             "error": [r.error for r in recs],
         }
@@ -190,6 +192,9 @@ async def run_workload(
                 n_inputs=int(workload.n_inputs[i]),
                 input_tokens=int(workload.prompt_tokens[i]) * int(workload.n_inputs[i]),
             )
+            if workload.prefix is not None and workload.prefix_tokens is not None:
+                record.prefix = int(workload.prefix[i])
+                record.prefix_tokens = int(workload.prefix_tokens[i])
             records.append(record)
             delay = start + record.scheduled - loop.time()
             if delay > 0:

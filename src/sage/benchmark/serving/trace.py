@@ -32,6 +32,8 @@ class TraceRow(BaseModel):
     prompt_tokens: int = Field(ge=0)
     output_tokens: int = Field(0, ge=0)
     n_inputs: int = Field(1, ge=1)
+    prefix: int = Field(-1, ge=-1, description="shared prefix id (a session, a system prompt)")
+    prefix_tokens: int = Field(0, ge=0, description="tokens of that prefix before the prompt")
 
 
 def _rows(path: Path) -> list[tuple[int, dict[str, object]]]:
@@ -92,6 +94,8 @@ def load_trace(path: str | Path, time_scale: float = 1.0) -> Workload:
         [r.prompt_tokens for r in rows],
         [r.output_tokens if _KINDS[r.kind] == "llm" else 0 for r in rows],
         [r.n_inputs if _KINDS[r.kind] == "embedding" else 1 for r in rows],
+        prefix=[r.prefix for r in rows] if any(r.prefix >= 0 for r in rows) else None,
+        prefix_tokens=[r.prefix_tokens for r in rows],
         meta={
             "trace": str(path),
             "time_scale": time_scale,

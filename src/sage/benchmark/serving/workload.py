@@ -210,8 +210,11 @@ class Workload:
         output_tokens: list[int],
         n_inputs: list[int],
         meta: dict[str, Any] | None = None,
+        prefix: list[int] | None = None,
+        prefix_tokens: list[int] | None = None,
     ) -> Workload:
-        """Build from per-request lists (kinds as names); rows are sorted by time."""
+        """Build from per-request lists (kinds as names); rows are sorted by time; shared
+        prefix ids and lengths kept when given (``prefix`` ``None``: none shared)."""
         names = list(dict.fromkeys(tenants))
         order = np.argsort(np.asarray(t, dtype=np.float64), kind="stable")
         index = {n: i for i, n in enumerate(names)}
@@ -224,6 +227,8 @@ class Workload:
             np.asarray(n_inputs, dtype=np.int32)[order],
             names,
             dict(meta or {}),
+            None if prefix is None else np.asarray(prefix, dtype=np.int64)[order],
+            None if prefix is None else np.asarray(prefix_tokens, dtype=np.int32)[order],
         )
 
 

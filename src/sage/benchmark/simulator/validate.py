@@ -124,6 +124,11 @@ def replay_workload(result: dict[str, Any]) -> Workload:
             req["output_tokens"], req["max_tokens"], ok, req["kind"], strict=True
         )
     ]
+    prefix, prefix_tokens = req.get("prefix"), req.get("prefix_tokens")
+    if prefix is not None and prefix_tokens is not None and any(p >= 0 for p in prefix):
+        prompt = [max(0, p - n) for p, n in zip(prompt, prefix_tokens, strict=True)]  # kept apart
+    else:
+        prefix = None
     return Workload.from_rows(
         sent,
         req["kind"],
@@ -132,6 +137,8 @@ def replay_workload(result: dict[str, Any]) -> Workload:
         outputs,
         req["n_inputs"],
         meta={"llm_engine_tokens": True, "replay_of": result.get("config", {}).get("baseline")},
+        prefix=prefix,
+        prefix_tokens=prefix_tokens,
     )
 
 
