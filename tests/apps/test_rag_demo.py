@@ -17,6 +17,7 @@ from sage.apps.rag_demo import (
     run_questions,
     score_result,
 )
+from sage.apps.rag_demo.dataset import data_dir
 from sage.apps.rag_demo.gateway_stats import histogram_quantile, latency_buckets
 from sage.apps.rag_demo.runner import run_demo
 from sage.libs.text import load_documents
@@ -32,6 +33,9 @@ def test_shipped_data_is_consistent() -> None:
     assert len({q["id"] for q in questions}) == len(questions)
     for q in questions:
         assert q["answer"] and set(q["sources"]) <= ids, q["id"]
+    dev = load_questions(data_dir() / "dev_questions.jsonl")
+    assert len(dev) >= 30 and all(set(q["sources"]) <= ids for q in dev)
+    assert not {q["question"] for q in dev} & {q["question"] for q in questions}
 
 
 def test_histogram_quantile() -> None:
