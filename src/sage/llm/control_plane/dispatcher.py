@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sage.common.logging import get_logger
 from sage.llm.control_plane.admission import Admission
+from sage.llm.control_plane.cache_reports import CacheReports
 from sage.llm.control_plane.directory import EngineDirectory, default_model
 from sage.llm.control_plane.engines import EngineEndpoint, normalize_url, parse_kinds
 from sage.llm.control_plane.errors import NoHealthyEngineError
@@ -83,6 +84,7 @@ class ControlPlane:
         self.failover = Failover(
             self.directory, self.policies, self.health, max_attempts=max_attempts
         )
+        self.cache_reports = CacheReports(self.directory, lambda: self.policy)  # precise mode
         self._ids = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -110,12 +112,14 @@ class ControlPlane:
     async def start(self) -> None:
         await self.transport.open()
         self.health.start()
+        self.cache_reports.start()
 
     async def close(self) -> None:
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
         self.health.stop()
+        await self.cache_reports.stop()
         for request in self.policy.pending():
             self.policy.remove(request.id)
             fail(request, NoHealthyEngineError("the control plane is shutting down"))

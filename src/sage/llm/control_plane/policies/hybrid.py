@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -32,6 +32,7 @@ class HybridPolicy(PlacingPolicy):
         max_wait_s: float = Field(0.01, ge=0, le=10, description="longest batching delay")
         fair_share: bool = False  # LLM requests: fair share per tenant instead of EDF
         prefix_aware: bool = False  # LLM requests: placed where their prompt prefix is cached
+        prefix_source: Literal["approximate", "precise"] = "approximate"  # see prefix_aware
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class HybridPolicy(PlacingPolicy):
         max_wait_s: float = 0.01,
         fair_share: bool = False,
         prefix_aware: bool = False,
+        prefix_source: str = "approximate",
     ) -> None:
         super().__init__(max_queue)
         self.batch_size = batch_size
@@ -48,7 +50,7 @@ class HybridPolicy(PlacingPolicy):
         self.prefix_aware = prefix_aware
         self.llm: RequestPolicy
         if prefix_aware:
-            self.llm = PrefixAwarePolicy(max_queue)
+            self.llm = PrefixAwarePolicy(max_queue, source=prefix_source)
         else:
             self.llm = FairSharePolicy(max_queue) if fair_share else SloAwarePolicy(max_queue)
         self.idle_pure = self.llm.idle_pure  # its embedding pass is idle-pure

@@ -1,0 +1,38 @@
+"""Precise mode: engines' /v1/cache reports reach the policy; a silent engine is no error."""
+
+from __future__ import annotations
+
+import httpx
+
+from sage.llm.control_plane.cache_reports import CacheReports
+from sage.llm.control_plane.directory import EngineDirectory
+from sage.llm.control_plane.engines import EngineEndpoint
+from sage.llm.control_plane.policies import get_policy
+from sage.llm.control_plane.policies.prefix_aware import PrefixAwarePolicy
+from sage.llm.control_plane.types import EngineState
+
+
+def directory() -> EngineDirectory:
+    d = EngineDirectory()
+    for i in range(2):
+        state = EngineState(f"e{i}", frozenset({"llm"}), frozenset({"m"}))
+        d.add(EngineEndpoint(f"http://engine{i}", state))
+    return d
+
+
+def engines(request: httpx.Request) -> httpx.Response:
+    if request.url.host == "engine0":
+        return httpx.Response(200, json={"entries": [{"block_hashes": ["00000000000000ff"]}]})
+    return httpx.Response(404, json={"error": {"message": "not found"}})  # cannot tell
+
+
+async def test_reports_feed_a_precise_policy_only() -> None:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(engines))
+    policy = PrefixAwarePolicy(source="precise")
+    assert await CacheReports(directory(), lambda: policy).poll_once(client) == 1
+    assert policy.index["e0"].match([0xFF]) == 1 and "e1" not in policy.index
+    approximate = get_policy("prefix_aware")
+    assert await CacheReports(directory(), lambda: approximate).poll_once(client) == 0
+    nested = get_policy("hybrid", prefix_aware=True, prefix_source="precise")
+    assert await CacheReports(directory(), lambda: nested).poll_once(client) == 1
+    await client.aclose()
