@@ -136,8 +136,10 @@ class PrefixAwarePolicy(PlacingPolicy):
         if not ledger.total_free():
             return out
         engines = [e for e in ledger.engines if e.healthy]
-        for engine_id in [k for k in self.index if k not in {e.id for e in engines}]:
-            self.forget(engine_id)  # dead or removed: a miss from now on, never an error
+        if len(self.index) > len(engines) or len(engines) < len(ledger.engines):
+            alive = {e.id for e in engines}
+            for engine_id in [k for k in self.index if k not in alive]:
+                self.forget(engine_id)  # dead or removed: a miss from now on, never an error
         for request in list(self._queue.values()):
             if not ledger.total_free():
                 break
@@ -159,31 +161,40 @@ class PrefixAwarePolicy(PlacingPolicy):
         self, request: Request, engines: list[EngineState], ledger: Ledger, now: float
     ) -> EngineState | None:
         """The engine for ``request`` now, or ``None`` (nothing free, or worth waiting)."""
-        servable = [e for e in engines if e.can_serve(request)]
-        free = [e for e in servable if ledger.free_of(e) > 0]
-        if not free:
-            return None
         hashes = request.prefix_hashes
-        if not hashes or len(servable) == 1:
+        if not hashes:
             return ledger.least_loaded(request)
-
-        def busy(e: EngineState) -> int:
-            return e.capacity - ledger.free_of(e) if e.healthy else e.capacity
-
-        loads = [busy(e) for e in servable]
-        lo, hi = min(loads), max(loads)
-        if hi - lo > self.balance_abs and hi > self.balance_rel * lo:
+        free_of, index, n = ledger.free_of, self.index, len(hashes)
+        servable = 0
+        lo = hi = -1
+        best_any, best_any_match = None, -1
+        best_free, best_free_match, best_key = None, 0, (0.0, 0)
+        for engine in engines:  # one pass: loads, matches and scores
+            if not engine.can_serve(request):
+                continue
+            servable += 1
+            free = free_of(engine)
+            busy = engine.capacity - free
+            lo = busy if lo < 0 or busy < lo else lo
+            hi = busy if busy > hi else hi
+            held = index.get(engine.id)
+            match = held.match(hashes) if held is not None else 0
+            if match > best_any_match:
+                best_any, best_any_match = engine, match
+            if free > 0:
+                key = (match / n - self.load_weight * busy / max(1, engine.capacity),
+                       -len(held.blocks) if held is not None else 0)  # fmt: skip
+                if best_free is None or key > best_key:  # a tie: the emptier cache
+                    best_free, best_free_match, best_key = engine, match, key
+        if best_free is None:
+            return None
+        if servable == 1 or (hi - lo > self.balance_abs and hi > self.balance_rel * lo):
             return ledger.least_loaded(request)  # out of balance: load decides alone
-        matches = {e.id: self._index_of(e.id).match(hashes) for e in servable}
-        best_any = max(servable, key=lambda e: matches[e.id])
-        best_free = max(free, key=lambda e: (
-            matches[e.id] / len(hashes) - self.load_weight * busy(e) / max(1, e.capacity),
-            -len(self._index_of(e.id).blocks),  # a tie (a miss, say): the emptier cache
-        ))  # fmt: skip
         if (
             best_any is not best_free
-            and ledger.free_of(best_any) <= 0
-            and matches[best_any.id] - matches[best_free.id] >= self.hold_blocks
+            and best_any is not None
+            and free_of(best_any) <= 0
+            and best_any_match - best_free_match >= self.hold_blocks
             and now - request.arrival < self.hold_s
         ):
             return None  # its cached engine frees up soon: cheaper than a cold prefill
