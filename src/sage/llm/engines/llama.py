@@ -221,7 +221,6 @@ class LlamaEngine:
                 )
         return run
 
-
     def _reuse_prefix(self, llm: Any, run: ChatRun | CompletionRun) -> int:
         """Load the cached state sharing most with the (first) prompt; its cached tokens."""
         prompt = run.prompt if isinstance(run, ChatRun) else run.prompts[0][1]
