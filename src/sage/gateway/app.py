@@ -24,6 +24,7 @@ from sage.common.http_guard import install_http_guard
 from sage.common.http_server import uvicorn_options
 from sage.common.logging import get_logger
 from sage.gateway.auth import CallerContext, KeyRing, caller_context
+from sage.gateway.disconnect import unless_disconnected
 from sage.gateway.drain import Drain
 from sage.gateway.errors import refusal_error
 from sage.gateway.metrics import GatewayMetrics
@@ -130,7 +131,9 @@ class _Gateway:
                 payload = {**body.model_dump(exclude_none=True), "model": sage_request.model}
             elif body.model != sage_request.model:  # an alias or "default": name it exactly
                 payload = {**json.loads(raw), "model": sage_request.model}
-            reply = await self.cp.submit(sage_request, payload, stream=stream, inputs=inputs)
+            reply = await unless_disconnected(
+                request, self.cp.submit(sage_request, payload, stream=stream, inputs=inputs)
+            )
         except (OpenAIError, SageError) as exc:
             error = exc if isinstance(exc, OpenAIError) else refusal_error(exc)
             self.metrics.observe(kind.value, policy, tenant, error.status, 0.0)

@@ -89,6 +89,7 @@ class ControlPlane:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._running: dict[str, tuple[asyncio.Task[Any], list[Request]]] = {}
         self._closed = False
 
     # -- collaborators' settings, as attributes -----------------------------------------
@@ -135,10 +136,11 @@ class ControlPlane:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- engines -----------------------------------------------------------------------
     def add_engine(
@@ -297,11 +299,20 @@ class ControlPlane:
         self._kick()
         try:
             return await future
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the caller left (e.g. its client disconnected)
             gone = self.policy.remove(request.id) is None
             if gone and future.done() and not future.cancelled() and future.exception() is None:
                 future.result().release()
+            elif gone:
+                self._abandon(request.id)
             raise
+
+    def _abandon(self, request_id: str) -> None:
+        """Cancel the engine call of an abandoned request once nobody in its dispatch
+        waits any more: the upstream connection closes, so the engine stops decoding."""
+        running = self._running.get(request_id)
+        if running is not None and all(r.payload.future.done() for r in running[1]):
+            running[0].cancel()
 
     # -- scheduling loop --------------------------------------------------------------------
     def _kick(self) -> None:
@@ -329,7 +340,14 @@ class ControlPlane:
         live = [r for r in dispatch.requests if not r.payload.future.done()]
         if self.observer:
             self.observer.dispatched(endpoint.id, dispatch.requests)
-        self._spawn(self._run(endpoint, live))
+        task = self._spawn(self._run(endpoint, live))
+        for request in live:
+            self._running[request.id] = (task, live)
+        task.add_done_callback(lambda _: self._forget(live))
+
+    def _forget(self, requests: list[Request]) -> None:
+        for request in requests:
+            self._running.pop(request.id, None)
 
     async def _run(self, endpoint: EngineEndpoint, requests: list[Request]) -> None:
         held = False  # a stream keeps the slot until its consumer is done
@@ -353,6 +371,7 @@ class ControlPlane:
         except EngineFailure as failure:
             self.failover.engine_failed(endpoint, requests, failure, self.clock())
         except asyncio.CancelledError:
+            ok = all(r.payload.future.cancelled() for r in requests)  # abandoned: no fault
             raise
         except Exception as exc:  # a bug or an odd reply: fail the request, keep serving
             log.exception("dispatch to %s failed", endpoint.id)
