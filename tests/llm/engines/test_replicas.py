@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from sage.cli.main import app
+from sage.common.config import get_settings
 from sage.llm.engines.replicas import replica_specs
 from sage.llm.engines.spec import EngineSpec
+
+runner = CliRunner()
 
 
 def test_replicas_split_the_cores() -> None:
@@ -25,3 +33,19 @@ def test_fixed_port_or_zero_replicas_refused() -> None:
         replica_specs(EngineSpec(kind="llm", port=8001), 2)
     with pytest.raises(ValueError):
         replica_specs(EngineSpec(kind="llm"), 0)
+
+
+def test_engine_start_replicas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAGE_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["engine", "start", "--backend", "fake", "--replicas", "2"])
+        assert result.exit_code == 0, result.output
+        ids = result.stdout.strip().splitlines()[-2:]
+        listed = json.loads(runner.invoke(app, ["engine", "list", "--json"]).stdout)
+        assert sorted(e["id"] for e in listed) == sorted(ids) and len(set(ids)) == 2
+        refused = runner.invoke(app, ["engine", "start", "--replicas", "2", "--port", "8001"])
+        assert refused.exit_code != 0
+    finally:
+        runner.invoke(app, ["engine", "stop", "--all"])
+        get_settings.cache_clear()

@@ -61,6 +61,9 @@ def start(
     scheduler: str = typer.Option(
         "default", "--scheduler", help="with --ray: default, spread, pack or load_aware"
     ),
+    replicas: int = typer.Option(
+        1, "--replicas", min=1, help="start N engines of this spec (cores split between them)"
+    ),
 ) -> None:
     """Start an engine in the background (embedded default models when none is named)."""
     from rich.console import Console
@@ -68,6 +71,7 @@ def start(
     from sage.common.errors import ResourceUnavailableError, SageError
     from sage.llm.engines.backends import ENGINE_BACKENDS
     from sage.llm.engines.launch import default_backend
+    from sage.llm.engines.replicas import replica_specs
     from sage.llm.engines.spec import EngineSpec
 
     console = Console(stderr=True)
@@ -97,28 +101,37 @@ def start(
     if dry_run:
         _print_command(spec)
         return
+    specs = [spec]
+    if replicas > 1:
+        if engine_id:
+            raise typer.BadParameter("--id names one engine; leave it out with --replicas")
+        try:
+            specs = replica_specs(spec, replicas)  # cores split between them
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
     manager = _manager()
     manager.start_timeout = timeout
-    try:
-        with console.status(f"starting a {backend} {kind} engine (waiting for /health)..."):
-            info = manager.start(spec, engine_id=engine_id)
-    except ResourceUnavailableError as exc:  # bad input: the cluster can never host it
-        console.print(f"[red]engine cannot be placed:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except SageError as exc:
-        console.print(f"[red]engine failed to start:[/red] {exc}")
-        raise typer.Exit(1) from exc
-    where = f" on Ray node {info.ray.node_ip}" if info.ray else ""
-    console.print(
-        f"[green]engine {info.id}[/green] ({info.backend}, {info.kind}, model {info.model}) "
-        f"at [bold]{info.url}/v1[/bold]{where}" + (f", pid {info.pid}" if info.pid else "")
-    )
-    if info.ray and spec.api_key is None and info.spec.api_key:
+    for one in specs:
+        try:
+            with console.status(f"starting a {backend} {kind} engine (waiting for /health)..."):
+                info = manager.start(one, engine_id=engine_id)
+        except ResourceUnavailableError as exc:  # bad input: the cluster can never host it
+            console.print(f"[red]engine cannot be placed:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        except SageError as exc:
+            console.print(f"[red]engine failed to start:[/red] {exc}")
+            raise typer.Exit(1) from exc
+        where = f" on Ray node {info.ray.node_ip}" if info.ray else ""
         console.print(
-            f"bound {info.spec.host} with a generated API key, kept in the registry "
-            f"(`sage llm serve --engine {info.id}` uses it)"
+            f"[green]engine {info.id}[/green] ({info.backend}, {info.kind}, model {info.model}) "
+            f"at [bold]{info.url}/v1[/bold]{where}" + (f", pid {info.pid}" if info.pid else "")
         )
-    typer.echo(info.id)
+        if info.ray and one.api_key is None and info.spec.api_key:
+            console.print(
+                f"bound {info.spec.host} with a generated API key, kept in the registry "
+                f"(`sage llm serve --engine {info.id}` uses it)"
+            )
+        typer.echo(info.id)
 
 
 def _placement(
