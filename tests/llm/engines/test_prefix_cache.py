@@ -36,7 +36,8 @@ def chat(url: str, messages: list[dict[str, str]], stream: bool = False) -> dict
 
 def test_engine_reuses_an_earlier_prefix_and_says_so(real_engines: RealEngines) -> None:
     url = real_engines.llm.url
-    chat(url, ask(TENANT_A, "Do you sell anvils?"))
+    chat(url, ask(TENANT_A, "Do you sell anvils?"))  # a one-off so far: not stored
+    chat(url, ask(TENANT_A, "Do you sell rockets?"))  # its second request: stored
     other = chat(url, ask(TENANT_B, "Do you fly to Rome?"))  # the context now holds B
     assert other["prompt_tokens_details"]["cached_tokens"] < other["prompt_tokens"] // 2
     again = chat(url, ask(TENANT_A, "Do you sell magnets?"), stream=True)  # A from the cache
@@ -76,7 +77,7 @@ def fake_states(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_longest_prefix_wins_and_lru_evicts(fake_states: list[int]) -> None:
-    cache = PrefixCache(budget_mb=0.25, min_tokens=8)  # 256 KiB: two 100-token states
+    cache = PrefixCache(budget_mb=0.25, min_tokens=8, min_uses=0)  # 256 KiB: two 100-token states
     a, b, c = ([k] * 100 for k in (1, 2, 3))
     for tokens in (a, b):
         cache.save(FakeLlama(tokens))
@@ -89,7 +90,7 @@ def test_longest_prefix_wins_and_lru_evicts(fake_states: list[int]) -> None:
 
 
 def test_a_state_that_extends_another_replaces_it(fake_states: list[int]) -> None:
-    cache = PrefixCache(budget_mb=1, min_tokens=8)
+    cache = PrefixCache(budget_mb=1, min_tokens=8, min_uses=0)
     cache.save(FakeLlama([1] * 50))
     cache.save(FakeLlama([1] * 50 + [2] * 20))  # the next turn of the same session
     assert [len(e.tokens) for e in cache.entries.values()] == [70]
@@ -100,7 +101,18 @@ def test_a_state_that_extends_another_replaces_it(fake_states: list[int]) -> Non
 
 
 def test_context_already_holding_the_prefix_loads_nothing(fake_states: list[int]) -> None:
-    cache = PrefixCache(budget_mb=1, min_tokens=8)
+    cache = PrefixCache(budget_mb=1, min_tokens=8, min_uses=0)
     cache.save(FakeLlama([1] * 50))
     assert cache.restore(FakeLlama([1] * 50), [1] * 50 + [3]) == 50
     assert fake_states == []  # what the context holds is as good
+
+
+def test_one_off_prompts_are_not_stored(fake_states: list[int]) -> None:
+    cache = PrefixCache(budget_mb=1, min_tokens=8)
+    once = [5] * 70
+    cache.restore(FakeLlama([]), once)
+    cache.save(FakeLlama(once))
+    assert not cache.entries  # seen once: no copy
+    cache.restore(FakeLlama([]), once[:66] + [6])  # the same head again
+    cache.save(FakeLlama(once[:66] + [6, 7]))
+    assert len(cache.entries) == 1

@@ -25,6 +25,8 @@ import numpy as np
 
 DEFAULT_BUDGET_MB = 256
 MIN_TOKENS = 32  # a shorter prefix is cheaper to evaluate than to copy around
+HEAD_TOKENS = 64  # prompts are grouped by their first tokens to tell reuse from one-offs
+MAX_HEADS = 4096
 
 
 @dataclass
@@ -61,11 +63,19 @@ def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
 
 class PrefixCache:
     """LRU prefix states within ``budget_mb``; shared by every slot of one engine (the
-    slots are contexts of the same model, so a state saved by one loads in another)."""
+    slots are contexts of the same model, so a state saved by one loads in another).
 
-    def __init__(self, budget_mb: float = DEFAULT_BUDGET_MB, min_tokens: int = MIN_TOKENS) -> None:
+    A state is kept only once its prompt's first ``HEAD_TOKENS`` tokens came ``min_uses``
+    times: one-off prompts (no shared prefix) cost no copy, a tenant's or session's
+    second request starts keeping it."""
+
+    def __init__(
+        self, budget_mb: float = DEFAULT_BUDGET_MB, min_tokens: int = MIN_TOKENS, min_uses: int = 2
+    ) -> None:
         self.budget = int(budget_mb * 1024 * 1024)
         self.min_tokens = min_tokens
+        self.min_uses = min_uses
+        self.heads: OrderedDict[int, int] = OrderedDict()  # prompt head -> requests seen
         self.entries: OrderedDict[int, CachedPrefix] = OrderedDict()  # oldest first
         self.used = 0
         self.stats = CacheStats()
@@ -81,6 +91,7 @@ class PrefixCache:
         """Load into ``llm`` the state sharing the longest prefix with ``prompt`` when it
         beats what the context holds; returns the prompt tokens that need no evaluation."""
         tokens = np.asarray(prompt, dtype=np.intc)
+        self._seen(tokens)
         live = common_prefix(np.asarray(llm.input_ids[: llm.n_tokens]), tokens)
         best: CachedPrefix | None = None
         best_len = live
@@ -110,6 +121,8 @@ class PrefixCache:
         if not self.enabled or n < self.min_tokens:
             return
         tokens = np.array(llm.input_ids[:n], dtype=np.intc)
+        if self.heads.get(_head(tokens), 0) < self.min_uses:
+            return  # a one-off prompt so far
         with self._lock:
             for entry in self.entries.values():
                 if len(entry.tokens) >= n and common_prefix(entry.tokens, tokens) == n:
@@ -129,6 +142,13 @@ class PrefixCache:
             while self.used > self.budget:
                 self._drop(next(iter(self.entries)))
                 self.stats.evicted += 1
+
+    def _seen(self, tokens: np.ndarray) -> None:
+        head = _head(tokens)
+        with self._lock:
+            self.heads[head] = self.heads.pop(head, 0) + 1
+            if len(self.heads) > MAX_HEADS:
+                self.heads.popitem(last=False)
 
     def _drop(self, key: int) -> None:
         self.used -= self.entries.pop(key).nbytes
@@ -156,6 +176,10 @@ class PrefixCache:
             "prompt_tokens": s.prompt_tokens,
             "entries": entries,
         }
+
+
+def _head(tokens: np.ndarray) -> int:
+    return hash(tokens[:HEAD_TOKENS].tobytes())
 
 
 def _dump(llm: Any) -> bytes:
