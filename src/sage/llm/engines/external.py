@@ -36,23 +36,36 @@ def probe(
     return False
 
 
-def served_models(url: str, api_key: str | None = None, timeout: float = 5.0) -> list[str]:
-    """Model ids the engine lists in ``/v1/models`` (``[]`` when it cannot be reached)."""
+def served_models(
+    url: str, api_key: str | None = None, timeout: float = 5.0, kind: str = "both"
+) -> list[str]:
+    """Model ids the engine lists in ``/v1/models`` (``[]`` when it cannot be reached).
+
+    For ``kind`` ``llm`` or ``embedding``, models whose card names other ``kinds`` (as
+    SAGE's engines and gateway do) are left out: an LLM engine must not offer its
+    embedding model, which it would then answer 404 for.
+    """
     try:
         response = httpx.get(
             normalize_url(url) + "/v1/models", headers=auth_headers(api_key), timeout=timeout
         )
         response.raise_for_status()
-        return [str(m["id"]) for m in response.json().get("data", []) if "id" in m]
+        cards = [m for m in response.json().get("data", []) if "id" in m]
+        return [str(m["id"]) for m in cards if _serves(m, kind)]
     except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
         return []
 
 
+def _serves(card: dict[str, object], kind: str) -> bool:
+    kinds = card.get("kinds")
+    return kind == "both" or not isinstance(kinds, list) or kind in kinds
+
+
 def with_served_models(spec: EngineSpec) -> EngineSpec:
-    """``spec`` naming the models its engine lists, when it names none itself."""
+    """``spec`` naming the models its engine lists (of its kind), when it names none."""
     if spec.models or not spec.url:
         return spec
-    models = served_models(spec.url, spec.api_key)
+    models = served_models(spec.url, spec.api_key, kind=spec.kind)
     return spec.model_copy(update={"model": models[0], "aliases": models[1:]}) if models else spec
 
 

@@ -109,6 +109,7 @@ def create_app(engine: FakeEngine, api_key: str | None = None) -> FastAPI:
         lambda: [engine.llm_model, engine.embedding_model],
         api_key,
         stats=engine.stats,
+        kinds={engine.llm_model: ["llm"], engine.embedding_model: ["embedding"]},
     )
 
     @app.post("/fake/config")

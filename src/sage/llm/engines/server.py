@@ -12,7 +12,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ def create_engine_app(
     api_key: str | None = None,
     stats: Callable[[], dict[str, Any]] | None = None,
     max_model_len: int | None = None,
+    kinds: Mapping[str, list[str]] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the routes and error conventions common to all engines.
 
@@ -40,6 +41,8 @@ def create_engine_app(
     bare ``/health`` liveness answer (its details need the key too).
     ``stats``: extra counters reported by ``/health``.
     ``max_model_len``: the context size, listed with each model (as vLLM does).
+    ``kinds``: per model, ``["llm"]`` or ``["embedding"]`` in its card (as the gateway's
+    cards say), so a gateway registering this engine for one kind lists only those.
     """
     check_engine_key(api_key)
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
@@ -69,7 +72,10 @@ def create_engine_app(
 
     def cards() -> list[dict[str, Any]]:
         created = int(time.time())
-        return [model_card(m, max_model_len=max_model_len, created=created) for m in models()]
+        return [
+            model_card(m, max_model_len=max_model_len, created=created, **_kinds_of(m, kinds))
+            for m in models()
+        ]
 
     @app.get("/v1/models")
     async def list_models() -> JSONResponse:
@@ -85,6 +91,10 @@ def create_engine_app(
         )
 
     return app
+
+
+def _kinds_of(model: str, kinds: Mapping[str, list[str]] | None) -> dict[str, list[str]]:
+    return {"kinds": kinds[model]} if kinds and model in kinds else {}
 
 
 def check_engine_key(api_key: str | None) -> None:
