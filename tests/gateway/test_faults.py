@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import httpx
 
+from sage.common.config import GatewaySettings
 from sage.gateway.stack import ServingStack
 from sage.llm.engine_manager import EngineManager, pid_alive
 from sage.llm.engines.spec import EngineInfo
@@ -66,7 +67,10 @@ async def test_only_engine_killed_gives_clean_503_then_recovers(
     fake_engine_factory: Factory, fake_engine_manager: EngineManager
 ) -> None:
     engine = fake_engine_factory(capacity=1)
-    with ServingStack(engines=[engine], engine_manager=fake_engine_manager) as stack:
+    no_grace = GatewaySettings(engine_down_grace_s=0)  # the wait: tests/gateway/test_engine_loss
+    with ServingStack(
+        engines=[engine], engine_manager=fake_engine_manager, settings=no_grace
+    ) as stack:
         reply = await post_then_kill(stack.url, engine, slow(CHAT, 60_000))
         assert reply.status_code == 503
         error = reply.json()["error"]
@@ -86,7 +90,7 @@ async def test_dead_engine_without_manager_stays_down_with_503(
     fake_engine_factory: Factory,
 ) -> None:
     engine = fake_engine_factory(capacity=1)
-    gw = start_gateway([engine])
+    gw = start_gateway([engine], engine_down_grace_s=0)
     try:
         reply = await post_then_kill(gw.url, engine, slow(CHAT, 60_000))
         assert reply.status_code == 503

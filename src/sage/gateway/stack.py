@@ -151,6 +151,7 @@ class ServingStack:
         cp = ControlPlane(
             self.policy,
             max_queue=self.settings.max_queue,
+            engine_down_grace_s=self.settings.engine_down_grace_s,
             policy_options=self.policy_options,
             on_engine_down=restart_hook(self.manager) if self.manager else None,
         )

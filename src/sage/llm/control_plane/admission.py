@@ -16,11 +16,15 @@ from sage.llm.control_plane.types import EngineState, Request
 
 
 class Admission:
-    """Checks, in order: a healthy engine serves the request; the policy takes it (queue
-    bound, tenant share, deadline); the tenant's rate limit has a token for it."""
+    """Checks, in order: a healthy engine serves the request (or, within the engine-down
+    grace, a registered one that is down); the policy takes it (queue bound, tenant
+    share, deadline); the tenant's rate limit has a token for it."""
 
-    def __init__(self, rate_limiter: TenantRateLimiter | None = None) -> None:
+    def __init__(
+        self, rate_limiter: TenantRateLimiter | None = None, engine_down_grace_s: float = 0.0
+    ) -> None:
         self.rate_limiter = rate_limiter or TenantRateLimiter()
+        self.engine_down_grace_s = engine_down_grace_s  # > 0: a down engine's model queues
 
     def check(
         self,
@@ -30,7 +34,9 @@ class Admission:
         now: float,
     ) -> None:
         """Return if ``request`` is admitted (taking a rate token); raise the refusal if not."""
-        if not any(s.can_serve(request) for s in engines):
+        if not any(s.can_serve(request) for s in engines) and not (
+            self.engine_down_grace_s > 0 and any(s.serves(request) for s in engines)
+        ):
             raise NoHealthyEngineError(
                 f"no healthy {request.engine_kind} engine can serve model {request.model!r}"
             )

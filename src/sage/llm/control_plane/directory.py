@@ -69,6 +69,10 @@ class EngineDirectory:
         """Whether a healthy engine (other than ``besides``) can take ``request``."""
         return any(s.id != besides and s.can_serve(request) for s in self.states)
 
+    def serves_when_up(self, request: Request) -> bool:
+        """Whether a registered engine, healthy or not, serves ``request``."""
+        return any(s.serves(request) for s in self.states)
+
     def snapshot(self) -> list[EngineState]:
         """Copies of the engine states (for metrics and admin views)."""
         return [replace(s) for s in self.states]

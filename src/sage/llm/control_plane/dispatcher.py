@@ -61,6 +61,7 @@ class ControlPlane:
         request_timeout_s: float = 600.0,
         max_attempts: int = 3,
         health_interval_s: float = 0.5,
+        engine_down_grace_s: float = 10.0,
         on_engine_down: Callable[[str], Awaitable[Any] | Any] | None = None,
         observer: ControlPlaneObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -69,25 +70,30 @@ class ControlPlane:
         self.clock = clock
         self.policies = PolicyHolder(policy, max_queue=max_queue, options=policy_options)
         self.directory = EngineDirectory()
-        self.admission = Admission()
+        self.admission = Admission(engine_down_grace_s=engine_down_grace_s)
         self.transport = EngineTransport(request_timeout_s)
         self.health = HealthMonitor(
             self.directory,
             self.probe,
             interval_s=health_interval_s,
-            on_down=lambda: self.failover.fail_unservable(),
+            on_down=self._sweep,
             on_up=self._kick,
             spawn=self._spawn,
             on_engine_down=on_engine_down,
             observer=observer,
         )
         self.failover = Failover(
-            self.directory, self.policies, self.health, max_attempts=max_attempts
+            self.directory,
+            self.policies,
+            self.health,
+            max_attempts=max_attempts,
+            engine_down_grace_s=engine_down_grace_s,
         )
         self.cache_reports = CacheReports(self.directory, lambda: self.policy)  # precise mode
         self._ids = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._sweep_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: dict[str, tuple[asyncio.Task[Any], list[Request]]] = {}
         self._closed = False
@@ -119,6 +125,8 @@ class ControlPlane:
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
         self.health.stop()
         await self.cache_reports.stop()
         for request in self.policy.pending():
@@ -211,7 +219,7 @@ class ControlPlane:
     def remove_engine(self, engine_id: str) -> bool:
         if self.directory.remove(engine_id) is None:
             return False
-        self.failover.fail_unservable()
+        self._sweep()
         return True
 
     def engines(self) -> list[EngineEndpoint]:
@@ -297,6 +305,8 @@ class ControlPlane:
         request.payload = Job(raw, stream, future, inputs, extra)
         self.policy.enqueue(request, now)
         self._kick()
+        if not self.directory.can_serve(request):  # its engine is down: wait in the grace
+            self._sweep()
         try:
             return await future
         except asyncio.CancelledError:  # the caller left (e.g. its client disconnected)
@@ -370,6 +380,7 @@ class ControlPlane:
             endpoint.failures = 0
         except EngineFailure as failure:
             self.failover.engine_failed(endpoint, requests, failure, self.clock())
+            self._sweep()
         except asyncio.CancelledError:
             ok = all(r.payload.future.cancelled() for r in requests)  # abandoned: no fault
             raise
@@ -389,6 +400,18 @@ class ControlPlane:
         self._kick()
 
     # -- health -------------------------------------------------------------------------------
+    def _sweep(self) -> None:
+        """Fail queued requests no engine can serve that may not wait for a down one;
+        come back when the next waiting one's grace runs out."""
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
+            self._sweep_timer = None
+        now = self.clock()
+        wake = self.failover.fail_unservable(now)
+        if wake is not None and not self._closed:
+            loop = asyncio.get_running_loop()
+            self._sweep_timer = loop.call_later(max(0.0, wake - now) + 1e-3, self._sweep)
+
     def mark_unhealthy(self, engine_id: str) -> None:
         """The engine is down: fail what only it could serve, and tell the manager."""
         self.health.mark_unhealthy(engine_id)

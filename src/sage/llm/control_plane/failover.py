@@ -4,6 +4,11 @@ A request gets ``max_attempts`` tries. An engine that answered 5xx is only taken
 rotation while another engine can serve the retry; one that dropped the connection and
 then failed a probe is down. When no attempt or no engine is left, the request fails
 with :class:`NoHealthyEngineError` (503), or gets the engine's own error reply as is.
+
+When the only engines of a model are down (killed, restarting), their requests wait up to
+``engine_down_grace_s`` (or their own later deadline) for one to come back, then run; a
+wait that runs out gets the 503. An engine restarts in seconds: a 503 at once would fail
+requests a short wait serves.
 """
 
 from __future__ import annotations
@@ -37,11 +42,23 @@ class Failover:
         health: HealthMonitor,
         *,
         max_attempts: int = 3,
+        engine_down_grace_s: float = 0.0,
     ) -> None:
         self.directory = directory
         self.policies = policies
         self.health = health
         self.max_attempts = max_attempts
+        self.engine_down_grace_s = engine_down_grace_s
+
+    def may_wait(self, request: Request, now: float) -> bool:
+        """Whether ``request`` may wait for a down engine that serves it (its wait starts
+        the first time it has to: the grace, or its deadline when that is later)."""
+        if self.engine_down_grace_s <= 0 or not self.directory.serves_when_up(request):
+            return False
+        job: Job = request.payload
+        if job.wait_until is None:
+            job.wait_until = max(now + self.engine_down_grace_s, request.deadline or 0.0)
+        return now < job.wait_until
 
     def engine_failed(
         self,
@@ -83,7 +100,7 @@ class Failover:
                     request,
                     NoHealthyEngineError(f"engines failed {job.attempts} times: {failure}"),
                 )
-            elif not self.directory.can_serve(request):
+            elif not self.directory.can_serve(request) and not self.may_wait(request, now):
                 fail(
                     request,
                     NoHealthyEngineError(
@@ -94,11 +111,18 @@ class Failover:
             else:
                 self.policies.policy.enqueue(request, now)
 
-    def fail_unservable(self) -> None:
-        """Fail every queued request no healthy engine can serve any more."""
+    def fail_unservable(self, now: float) -> float | None:
+        """Fail every queued request no healthy engine can serve any more and that may
+        not wait for one; when the next of those waiting runs out (None: none waits)."""
         policy = self.policies.policy
+        wake: float | None = None
         for request in policy.pending():
-            if not self.directory.can_serve(request):
+            if self.directory.can_serve(request):
+                continue
+            if self.may_wait(request, now):
+                until = request.payload.wait_until
+                wake = until if wake is None else min(wake, until)
+            else:
                 policy.remove(request.id)
                 fail(
                     request,
@@ -106,3 +130,4 @@ class Failover:
                         f"no healthy {request.engine_kind} engine can serve {request.model!r}"
                     ),
                 )
+        return wake

@@ -67,6 +67,7 @@ class Job:
     inputs: list[Any] | None = None  # embedding inputs, for batching
     extra: dict[str, Any] = field(default_factory=dict)  # embedding options kept on merge
     attempts: int = 0
+    wait_until: float | None = None  # waits this long for a down engine (set once)
 
 
 class EngineFailure(Exception):

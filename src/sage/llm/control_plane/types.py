@@ -99,10 +99,12 @@ class EngineState:
         return max(0, self.capacity - self.in_flight) if self.healthy else 0
 
     def can_serve(self, request: Request) -> bool:
-        return (
-            self.healthy
-            and request.engine_kind in self.kinds
-            and (not self.models or request.model in self.models)
+        return self.healthy and self.serves(request)
+
+    def serves(self, request: Request) -> bool:
+        """Whether this engine serves ``request``'s kind and model (healthy or not)."""
+        return request.engine_kind in self.kinds and (
+            not self.models or request.model in self.models
         )
 
     def estimate_service_s(self, request: Request) -> float:
