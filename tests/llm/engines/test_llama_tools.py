@@ -39,8 +39,12 @@ def test_python_type_names_become_json_schema() -> None:
 
 
 def test_replies_parse_into_tool_calls() -> None:
-    calls = parse_tool_calls('<tool_call>[{"name": "f", "arguments": {"a": 1}}]</tool_call>')
-    assert calls is not None and calls[0]["function"] == {"name": "f", "arguments": '{"a": 1}'}
+    parsed = parse_tool_calls('<tool_call>[{"name": "f", "arguments": {"a": 1}}]</tool_call>')
+    assert parsed is not None
+    calls, closed = parsed
+    assert closed and calls[0]["function"] == {"name": "f", "arguments": '{"a": 1}'}
     assert calls[0]["id"].startswith("call_")
     assert parse_tool_calls("plain text") is None
     assert parse_tool_calls('<tool_call>[{"name": "f", "argu') is None  # cut at max_tokens
+    cut = parse_tool_calls('<tool_call>[{"name": "f", "arguments": {}}, {"name": "f", "ar')
+    assert cut is not None and len(cut[0]) == 1 and not cut[1]  # the finished call kept

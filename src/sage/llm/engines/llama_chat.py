@@ -135,17 +135,19 @@ class ChatRun:
         }
 
     def _message(self, text: str, finish: str) -> tuple[dict[str, Any], str]:
-        calls = parse_tool_calls(text) if self.tools_on else None
-        if calls:
-            return {"role": "assistant", "content": None, "tool_calls": calls}, "tool_calls"
+        parsed = parse_tool_calls(text) if self.tools_on else None
+        if parsed:
+            calls, closed = parsed  # cut short: the finished calls, finish_reason "length"
+            message = {"role": "assistant", "content": None, "tool_calls": calls}
+            return message, "tool_calls" if closed else finish
         return {"role": "assistant", "content": text}, finish
 
-    def response(self, model: str) -> dict[str, Any]:
+    def response(self, model: str, cancelled: threading.Event | None = None) -> dict[str, Any]:
         choices = []
         for index in range(self.body.n):
             outcome = Outcome()
             deltas = list(generate(self.llm, self.prompt, self._sampling(index), self.n_ctx,
-                                   outcome=outcome))  # fmt: skip
+                                   cancelled, outcome))  # fmt: skip
             self.completion_tokens += outcome.completion_tokens
             message, finish = self._message("".join(d.text for d in deltas), outcome.finish_reason)
             logprobs = [e for d in deltas for e in d.logprobs]

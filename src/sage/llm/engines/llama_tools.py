@@ -155,17 +155,38 @@ def grammar_for(body: ChatCompletionRequest) -> str | None:
     return compile_gbnf(text, "tools" if body.effective_tool_choice != "none" else "response_format")
 
 
-def parse_tool_calls(text: str) -> list[dict[str, Any]] | None:
-    """OpenAI ``tool_calls`` from a reply, or None when it is plain text (or was cut)."""
+def _complete_calls(inner: str) -> tuple[list[Any], bool]:
+    """The call objects of a JSON list, and whether the list was closed: a reply cut at
+    ``max_tokens`` (a small model repeating calls) still yields the calls it finished."""
+    decoder = json.JSONDecoder()
+    text = inner.lstrip()
+    if not text.startswith("["):
+        return [], False
+    calls: list[Any] = []
+    pos = 1
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text):
+            return calls, False
+        if text[pos] == "]":
+            return calls, True
+        try:
+            call, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            return calls, False
+        calls.append(call)
+
+
+def parse_tool_calls(text: str) -> tuple[list[dict[str, Any]], bool] | None:
+    """OpenAI ``tool_calls`` from a reply and whether the call list was complete, or None
+    when the reply is plain text (or was cut before its first call was complete)."""
     stripped = text.strip()
     if not stripped.startswith(CALL_OPEN):
         return None
-    inner = stripped[len(CALL_OPEN) :].removesuffix(CALL_CLOSE)
-    try:
-        calls = json.loads(inner)
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(calls, list):
+    calls, closed = _complete_calls(stripped[len(CALL_OPEN) :].removesuffix(CALL_CLOSE))
+    calls = [c for c in calls if isinstance(c, dict)]
+    if not calls:
         return None
     return [
         {
@@ -177,8 +198,7 @@ def parse_tool_calls(text: str) -> list[dict[str, Any]] | None:
             },
         }
         for call in calls
-        if isinstance(call, dict)
-    ]
+    ], closed
 
 
 def render_tool_calls(calls: list[Any]) -> str:
