@@ -76,3 +76,26 @@ async def test_abandoned_running_call_frees_its_engine_slot(
         assert reply.status_code == 200, reply.text
     finally:
         gw.stop()
+
+
+async def test_abandoned_non_streamed_call_stops_decoding_in_the_llama_engine(
+    real_engines: RealEngines,
+) -> None:
+    engine = real_engines.llm
+    gw = start_gateway([engine], policy="fifo")
+    body = {**LONG, "n": 8}  # 8 x 1500 tokens: minutes of decoding unless it stops
+    try:
+        async with httpx.AsyncClient(base_url=gw.url, timeout=300) as client:
+            call = asyncio.ensure_future(client.post("/v1/chat/completions", json=body))
+            await asyncio.to_thread(
+                wait_until, lambda: fake_stats(engine)["free_slots"] == 0, "decoding to start"
+            )
+            call.cancel()  # the client disconnects
+            await asyncio.gather(call, return_exceptions=True)
+            slots = fake_stats(engine)["slots"]
+            await asyncio.to_thread(
+                wait_until, lambda: fake_stats(engine)["free_slots"] == slots, "a free engine"
+            )
+        assert idle(gw.url)
+    finally:
+        gw.stop()

@@ -24,7 +24,6 @@ from sage.common.http_guard import install_http_guard
 from sage.common.http_server import uvicorn_options
 from sage.common.logging import get_logger
 from sage.gateway.auth import CallerContext, KeyRing, caller_context
-from sage.gateway.disconnect import unless_disconnected
 from sage.gateway.drain import Drain
 from sage.gateway.errors import refusal_error
 from sage.gateway.metrics import GatewayMetrics
@@ -33,6 +32,7 @@ from sage.gateway.security import admin_token_for, check_api_keys, check_engine_
 from sage.llm.control_plane.dispatcher import ControlPlane, EngineReply
 from sage.llm.control_plane.policies import available_policies
 from sage.llm.control_plane.types import RequestKind
+from sage.llm.disconnect import unless_disconnected
 from sage.llm.engines.external import with_served_models
 from sage.llm.exposure import require_key_when_exposed
 from sage.llm.limits import check_body

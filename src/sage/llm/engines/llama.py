@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from sage.llm.disconnect import unless_disconnected
 from sage.llm.engines.guided import warm_up
 from sage.llm.engines.llama_chat import ChatRun, chat_formatter
 from sage.llm.engines.llama_completions import CompletionRun
@@ -122,6 +123,11 @@ class LlamaEngine:
         self.formatter = chat_formatter(self._all_slots[0].llm)
         warm_up(self._all_slots[0].llm)  # llguidance's vocabulary, for constrained output
 
+    def stats(self) -> dict[str, int]:
+        """Slots in all and free now (``/health``): whether abandoned work still runs."""
+        free = self.slots.qsize() if self.slots is not None else 0
+        return {"slots": len(self._all_slots), "free_slots": free}
+
     def bind_loop(self) -> None:
         self.slots = asyncio.Queue()
         for slot in self._all_slots:
@@ -138,22 +144,27 @@ class LlamaEngine:
         return await self.slots.get()
 
     async def run(self, chat: bool, body: ChatCompletionRequest | CompletionRequest) -> dict[str, Any]:
-        """One non-streaming call; returns the OpenAI response dict."""
+        """One non-streaming call; returns the OpenAI response dict. Cancelled (the client
+        left), decoding stops at the next token."""
         slot = await self._acquire()
         loop = asyncio.get_running_loop()
+        cancelled = threading.Event()
 
         def call() -> Any:
             try:
                 run = self._run(slot.llm, chat, body)
                 cached = self._reuse_prefix(slot.llm, run)
-                response = run.response(body.model or self.model_name)
+                response = run.response(body.model or self.model_name, cancelled)
                 _report_cached(response, cached)
                 self._keep_prefix_later(slot, body)
                 return response
             finally:
                 self._release(loop, slot)
 
-        return await loop.run_in_executor(slot.executor, call)
+        try:
+            return await loop.run_in_executor(slot.executor, call)
+        finally:
+            cancelled.set()  # the client went away: stop decoding (the thread frees the slot)
 
     def _release(self, loop: asyncio.AbstractEventLoop, slot: Slot) -> None:
         """Give the slot back from the worker thread: reliable even when the request's
@@ -255,7 +266,11 @@ def _as_openai_error(exc: BaseException) -> OpenAIError:
 
 def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
     app = create_engine_app(
-        "SAGE llama.cpp engine", lambda: [engine.model_name], api_key, max_model_len=engine.n_ctx
+        "SAGE llama.cpp engine",
+        lambda: [engine.model_name],
+        api_key,
+        max_model_len=engine.n_ctx,
+        stats=engine.stats,
     )
 
     @asynccontextmanager
@@ -271,7 +286,9 @@ def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
         """The prefix states this engine holds (block hashes), for cache-aware routing."""
         return engine.prefix_cache.describe()
 
-    async def respond(chat: bool, body: ChatCompletionRequest | CompletionRequest) -> Any:
+    async def respond(
+        request: Request, chat: bool, body: ChatCompletionRequest | CompletionRequest
+    ) -> Any:
         check_input(chat, body)
         if body.stream:
             chunks = engine.stream(chat, body)
@@ -281,16 +298,16 @@ def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
                 media_type="text/event-stream",
                 headers=SSE_HEADERS,
             )
-        return JSONResponse(await engine.run(chat, body))
+        return JSONResponse(await unless_disconnected(request, engine.run(chat, body)))
 
     # Parsed as the gateway parses them (JSON mode, same models): same verdicts.
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
-        return await respond(True, (await parse_body(request, ChatCompletionRequest))[1])
+        return await respond(request, True, (await parse_body(request, ChatCompletionRequest))[1])
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Any:
-        return await respond(False, (await parse_body(request, CompletionRequest))[1])
+        return await respond(request, False, (await parse_body(request, CompletionRequest))[1])
 
     return app
 

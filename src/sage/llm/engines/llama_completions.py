@@ -86,11 +86,11 @@ class CompletionRun:
         logprobs = _logprobs(entries, offset) if self.body.logprobs is not None else None
         return {"index": index, "text": text, "logprobs": logprobs, "finish_reason": finish}
 
-    def response(self, model: str) -> dict[str, Any]:
+    def response(self, model: str, cancelled: threading.Event | None = None) -> dict[str, Any]:
         choices = []
         for index, prompt_text, tokens, sampling in self._runs():
             outcome = Outcome()
-            deltas = list(generate(self.llm, tokens, sampling, self.n_ctx, outcome=outcome))
+            deltas = list(generate(self.llm, tokens, sampling, self.n_ctx, cancelled, outcome))
             self.completion_tokens += outcome.completion_tokens
             head = prompt_text if self.body.echo else ""
             entries = [e for d in deltas for e in d.logprobs]

@@ -1,8 +1,9 @@
-"""Abandoned requests: a client that disconnects while its request waits (queued, or
-running without a reply yet) cancels it, so it leaves the queue or its engine call.
+"""Abandoned requests: a client that disconnects while its reply is being made cancels
+the work (the gateway: the request leaves the queue or its engine call; the llama engine:
+decoding stops).
 
-Starlette only notices a disconnect while it streams a response; a handler awaiting the
-control plane would wait for an answer nobody reads. After the body is read, the next ASGI
+Starlette only notices a disconnect while it streams a response; a handler awaiting a
+whole reply would make an answer nobody reads. After the body is read, the next ASGI
 ``receive`` message can only be ``http.disconnect``, so one watcher task suffices.
 """
 
