@@ -10,9 +10,8 @@ whole reply would make an answer nobody reads. After the body is read, the next 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from starlette.requests import Request
 
@@ -30,23 +29,27 @@ class ClientGone(OpenAIError):
         super().__init__(CLIENT_CLOSED, "the client closed the request", code="client_closed")
 
 
-async def _disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
 async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
-    """``await work``, cancelled (raising :class:`ClientGone`) if the client leaves first."""
-    task: asyncio.Future[T] = asyncio.ensure_future(work)
-    watcher: asyncio.Future[Any] = asyncio.ensure_future(_disconnected(request))
+    """``await work`` in this task, cancelled (raising :class:`ClientGone`) if the client
+    leaves first. One watcher task: ``work`` itself runs inline, with no task of its own."""
+    current = asyncio.current_task()
+    assert current is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        gone = True
+        current.cancel()
+
+    watcher = asyncio.ensure_future(watch())
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        current.uncancel()  # our own cancel, turned into an answer
+        raise ClientGone() from None
     finally:
         watcher.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-    if task.cancelled():
-        raise ClientGone()
-    return task.result()
