@@ -78,7 +78,7 @@ class ToolCaller:
     """Asks one OpenAI-compatible endpoint for tool calls (official ``openai`` SDK)."""
 
     def __init__(self, base_url: str, model: str = "default", api_key: str | None = None,
-                 max_tokens: int = 256, timeout: float = 300.0) -> None:
+                 max_tokens: int = 256, timeout: float = 300.0, tool_choice: str = "auto") -> None:
         from openai import OpenAI
 
         url = base_url.rstrip("/")
@@ -89,10 +89,11 @@ class ToolCaller:
         )
         self.model = model
         self.max_tokens = max_tokens
+        self.tool_choice = tool_choice  # "required": a call is forced (irrelevance then fails)
 
     def __call__(self, question: str, tools: list[dict[str, Any]]) -> tuple[list[Any], int]:
         """(tool_calls, total tokens) for one user question."""
-        kwargs: dict[str, Any] = {"tools": tools, "tool_choice": "auto"} if tools else {}
+        kwargs: dict[str, Any] = {"tools": tools, "tool_choice": self.tool_choice} if tools else {}
         reply = self.client.chat.completions.create(
             model=self.model,
             messages=[{"role": "user", "content": question}],

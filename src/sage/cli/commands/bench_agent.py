@@ -78,6 +78,9 @@ def agent(
         True, "--embed-cache/--no-embed-cache", help="cache embeddings in .cache/ (model+text)"
     ),
     api_key: str | None = typer.Option(None, "--api-key", envvar="SAGE_API_KEY"),
+    tool_choice: str = typer.Option(
+        "auto", "--tool-choice", help="calling: auto (BFCL's setting) or required (forces a call)"
+    ),
 ) -> None:
     """Tool selection (top-k, recall@5, NDCG@5, MRR; pools 10/100/500), planning (exact
     in any order where the data is order-free, step accuracy, multiset tool F1), timing
@@ -123,7 +126,9 @@ def agent(
             client = stack.enter_context(
                 LLMClient(url, model=model, embedding_model=embedding_model, api_key=api_key)
             )
-            caller = ToolCaller(url, model=model or "default", api_key=api_key)
+            caller = ToolCaller(
+                url, model=model or "default", api_key=api_key, tool_choice=tool_choice
+            )
         embed_client = None
         if embeddings == "local":
             from sage.benchmark.agent.metering import LocalEmbedder
