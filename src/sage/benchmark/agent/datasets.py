@@ -97,18 +97,18 @@ def bfcl(
         errors.append(ItemError(str(folder / f"{row.stem}.json"), row.line, problem))
         return None
 
-    rows = src.rows
-    for row in rows.get(BFCL_SELECTION, []):
+    def native(row: BfclRow, task: str, **kw: Any) -> None:
+        """An item over the row's own functions, if it has an answer."""
         ids = gold(row)
         if ids:
-            add(
-                row,
-                id=f"bfcl-{row.id}",
-                task="selection",
-                candidates=[t.id for t in row.tools],
-                gold_tools=list(dict.fromkeys(ids)),
-                meta={"source": BFCL_SELECTION, "pooled": False},
-            )
+            candidates = [t.id for t in row.tools]
+            gold_tools = list(dict.fromkeys(ids)) if task == "selection" else ids
+            add(row, id=f"bfcl-{row.id}", task=task, candidates=candidates,
+                gold_tools=gold_tools, **kw)
+
+    rows = src.rows
+    for row in rows.get(BFCL_SELECTION, []):
+        native(row, "selection", meta={"source": BFCL_SELECTION, "pooled": False})
     everything = sorted(tools)
     rng = random.Random(seed)
     for row in rows.get(BFCL_POSITIVES, []):
@@ -141,17 +141,9 @@ def bfcl(
                 meta={"source": stem},
             )
     for row in rows.get(BFCL_PLANNING, []):
-        ids = gold(row)
-        if ids:
-            add(
-                row,
-                id=f"bfcl-{row.id}",
-                task="planning",
-                candidates=[t.id for t in row.tools],
-                gold_tools=ids,
-                pool_size=len(row.tools),
-                meta={"source": BFCL_PLANNING, "length": len(ids), "order_free": True},
-            )
+        length = len(row.answer or [])
+        native(row, "planning", pool_size=len(row.tools),
+               meta={"source": BFCL_PLANNING, "length": length, "order_free": True})
     for stem in CALLING_FILES:
         for row in rows.get(stem, []):
             if not is_negative(stem) and gold(row) is None:
