@@ -135,6 +135,9 @@ def run_validity(client: httpx.Client, items: list[Item], model: str, max_tokens
         if tool_calls and all(schema_valid(c, item) for c in tool_calls):
             valid += 1
             matched += ast_match(tool_calls[0], item)
+        else:
+            finish = reply["choices"][0].get("finish_reason")
+            print(f"  {item.id}: no valid call (finish_reason {finish})", file=sys.stderr)
     n = len(items)
     return {"tool_choice": choice, "items": n, "call_rate": calls / n, "valid_rate": valid / n,
             "ast_accuracy": matched / n, "median_s": statistics.median(latencies)}  # fmt: skip
@@ -184,13 +187,13 @@ def main() -> None:
     args = parser.parse_args()
     items = load_items(args.data or default_bfcl_dir())[:: args.stride][: args.limit]
     with httpx.Client(base_url=args.url.rstrip("/").removesuffix("/v1"), timeout=600) as client:
-        result = {
-            "required": run_validity(client, items, args.model, args.max_tokens),
-            "auto": run_validity(client, items[: args.auto_items], args.model, args.max_tokens,
-                                 "auto"),  # fmt: skip
-            "latency": run_latency(client, items[: args.latency_items], args.model,
-                                   args.max_tokens, args.repeats),  # fmt: skip
-        }
+        result = {"required": run_validity(client, items, args.model, args.max_tokens)}
+        if args.auto_items > 0:
+            result["auto"] = run_validity(client, items[: args.auto_items], args.model,
+                                          args.max_tokens, "auto")  # fmt: skip
+        if args.latency_items > 0:
+            result["latency"] = run_latency(client, items[: args.latency_items], args.model,
+                                            args.max_tokens, args.repeats)  # fmt: skip
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

@@ -3,7 +3,8 @@
 llama.cpp's own grammar sampler checks every vocabulary entry against the grammar at
 every step (SmolLM2's 49k tokens: ~200 ms a token on this CPU, slower than the model);
 llguidance computes the same mask in well under a millisecond. Grammars are written as
-GBNF (llama-cpp-python's JSON-schema converter) and handed to llguidance as they are.
+Lark with ``%json`` schemas, which llguidance compiles natively (string lengths,
+whitespace and the like bound in the lexer, not unrolled into nested rules).
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ def warm_up(llm: Any) -> None:
     threading.Thread(target=lltokenizer, args=(llm,), name="llguidance-vocab", daemon=True).start()
 
 
-def compile_gbnf(gbnf: str, param: str) -> str:
-    """llguidance's grammar for a GBNF text; a 400 naming ``param`` if it cannot be."""
+def compile_grammar(lark: str, param: str) -> str:
+    """llguidance's grammar for a Lark text; a 400 naming ``param`` if it cannot be."""
     from llguidance import LLMatcher
     from llguidance._grammar_from import grammar_from
 
     try:
-        grammar = grammar_from("gbnf", gbnf)
+        grammar = grammar_from("lark", lark)
     except ValueError as exc:
         raise OpenAIError(400, f"cannot build a grammar for this request: {exc}", param=param) from None
     error = LLMatcher.validate_grammar(grammar)

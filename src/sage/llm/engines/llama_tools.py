@@ -2,7 +2,7 @@
 
 The model is shown the tools the way SmolLM2 was tuned for function calling (a JSON
 list in ``<tools>`` and calls as ``<tool_call>[{"name", "arguments"}]</tool_call>``)
-and decoded under a GBNF grammar built with llama-cpp-python's JSON-schema converter:
+and decoded under a Lark grammar whose JSON parts llguidance compiles from the schemas:
 with ``auto`` the grammar is "plain text (not starting with ``<``) or a call list",
 with ``required`` or a named function only calls. Every call therefore names an offered
 tool and has schema-valid arguments, whatever the model's size.
@@ -14,7 +14,6 @@ import json
 import uuid
 from typing import Any
 
-from sage.llm.openai_errors import OpenAIError
 from sage.llm.protocol.chat import ChatCompletionRequest, NamedToolChoice, ResponseFormatJSONSchema
 
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
@@ -91,20 +90,38 @@ def response_format_prompt(body: ChatCompletionRequest) -> str | None:
     return None
 
 
-def _converter() -> Any:
-    from llama_cpp.llama_grammar import SchemaConverter
+# Free-text leaves of a tool call's arguments are bounded, so a small model caught in a
+# repetition loop closes its string (or list) instead of running into ``max_tokens`` with
+# an unparseable call; a schema's own bounds win. JSON may put one space between tokens,
+# as the prompt's example does, never a newline or an indent a model could loop on.
+TOOL_STRING_MAX_CHARS = 256
+TOOL_ARRAY_MAX_ITEMS = 64
+_WHITESPACE = {"whitespace_pattern": " ?"}
 
-    return SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+
+def bound_free_text(schema: Any) -> Any:
+    """``schema`` with a length cap on unbounded strings and arrays, and no properties
+    beyond the declared ones (a tool's arguments are the ones it names)."""
+    if isinstance(schema, list):
+        return [bound_free_text(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: bound_free_text(v) for k, v in schema.items()}
+    kinds = out.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    free = not any(k in out for k in ("enum", "const", "pattern", "format"))
+    if "string" in kinds and free and "maxLength" not in out:
+        out["maxLength"] = TOOL_STRING_MAX_CHARS
+    if "array" in kinds and "maxItems" not in out:
+        out["maxItems"] = TOOL_ARRAY_MAX_ITEMS
+    if "object" in kinds and "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
 
 
-def _schema_rule(converter: Any, schema: dict[str, Any], name: str, param: str) -> str:
-    try:
-        schema = converter.resolve_refs(normalize_schema(schema), name)
-        return str(converter.visit(schema, name))
-    except (KeyError, ValueError, TypeError, AssertionError, NotImplementedError) as exc:
-        raise OpenAIError(
-            400, f"cannot constrain output to this JSON schema: {exc}", param=param
-        ) from None
+def _json_rule(schema: dict[str, Any]) -> str:
+    """A Lark ``%json`` rule for ``schema`` (llguidance compiles JSON schemas natively)."""
+    return "%json " + json.dumps({**schema, "x-guidance": _WHITESPACE}, ensure_ascii=False)
 
 
 def _calls_schema(body: ChatCompletionRequest) -> dict[str, Any]:
@@ -113,9 +130,12 @@ def _calls_schema(body: ChatCompletionRequest) -> dict[str, Any]:
             "type": "object",
             "properties": {
                 "name": {"const": t.function.name},
-                "arguments": t.function.parameters or {"type": "object"},
+                "arguments": bound_free_text(
+                    normalize_schema(t.function.parameters or {"type": "object"})
+                ),
             },
             "required": ["name", "arguments"],
+            "additionalProperties": False,
         }
         for t in _offered(body)
     ]
@@ -127,22 +147,20 @@ def _calls_schema(body: ChatCompletionRequest) -> dict[str, Any]:
 
 
 def grammar_text(body: ChatCompletionRequest) -> str | None:
-    """GBNF for what this request allows the model to say, or None for free text."""
-    converter = _converter()
+    """Lark (llguidance) for what this request allows the model to say, or None for free text."""
     choice = body.effective_tool_choice
     if choice != "none":
-        calls = _schema_rule(converter, _calls_schema(body), "calls", "tools")
-        call = f'"{CALL_OPEN}" {calls} "{CALL_CLOSE}"'
-        root = call if choice != "auto" else f'{call} | [^<\\x00] [^\\x00]*'
-    elif body.response_format is not None and body.response_format.type != "text":
+        call = f'"{CALL_OPEN}" {_json_rule(_calls_schema(body))} "{CALL_CLOSE}"'
+        if choice != "auto":
+            return f"start: {call}"
+        return f"start: call | text\ncall: {call}\ntext: /[^<\\x00][^\\x00]*/"
+    if body.response_format is not None and body.response_format.type != "text":
         fmt = body.response_format
-        schema = {"type": "object"}
+        schema: dict[str, Any] = {"type": "object"}
         if isinstance(fmt, ResponseFormatJSONSchema) and fmt.json_schema.schema_ is not None:
-            schema = fmt.json_schema.schema_
-        root = _schema_rule(converter, schema, "answer", "response_format.json_schema.schema")
-    else:
-        return None
-    return f"root ::= {root}\n{converter.format_grammar()}"
+            schema = normalize_schema(fmt.json_schema.schema_)
+        return f"start: {_json_rule(schema)}"
+    return None
 
 
 def grammar_for(body: ChatCompletionRequest) -> str | None:
@@ -150,9 +168,10 @@ def grammar_for(body: ChatCompletionRequest) -> str | None:
     text = grammar_text(body)
     if text is None:
         return None
-    from sage.llm.engines.guided import compile_gbnf
+    from sage.llm.engines.guided import compile_grammar
 
-    return compile_gbnf(text, "tools" if body.effective_tool_choice != "none" else "response_format")
+    param = "tools" if body.effective_tool_choice != "none" else "response_format"
+    return compile_grammar(text, param)
 
 
 def _complete_calls(inner: str) -> tuple[list[Any], bool]:
