@@ -24,7 +24,7 @@ class InputLimits(BaseModel):
     max_chat_messages: int = Field(1024, ge=1)
     max_input_chars: int = Field(1_000_000, ge=1, description="all text of one request")
     request_timeout_s: float = Field(
-        300.0, gt=0, description="llama.cpp engine: a stream is cut (finish 'abort') after this"
+        300.0, gt=0, description="llama.cpp engine: decoding stops after this (finish length)"
     )
 
 

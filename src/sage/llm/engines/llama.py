@@ -161,9 +161,12 @@ class LlamaEngine:
             finally:
                 self._release(loop, slot)
 
+        future = loop.run_in_executor(slot.executor, call)
+        budget = loop.call_later(default_limits().request_timeout_s, cancelled.set)
         try:
-            return await loop.run_in_executor(slot.executor, call)
+            return await future
         finally:
+            budget.cancel()
             cancelled.set()  # the client went away: stop decoding (the thread frees the slot)
 
     def _release(self, loop: asyncio.AbstractEventLoop, slot: Slot) -> None:

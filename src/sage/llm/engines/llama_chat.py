@@ -206,8 +206,6 @@ class ChatRun:
                 elif delta.text or delta.logprobs:
                     yield self._chunk(index, {"content": delta.text}, logprobs=delta.logprobs)
             self.completion_tokens += outcome.completion_tokens
-            if outcome.finish_reason == "abort":
-                return
             finish = outcome.finish_reason
             if held:
                 message, finish = self._message("".join(held), finish)
@@ -218,5 +216,7 @@ class ChatRun:
                 )  # fmt: skip
                 yield self._chunk(index, delta_out, logprobs=held_logprobs)
             yield self._chunk(index, {}, finish)
+            if outcome.stopped:  # no time left for the other choices
+                break
         if self.body.include_usage:
             yield {**self._chunk(0, {}), "choices": [], "usage": self.usage()}

@@ -120,8 +120,8 @@ class CompletionRun:
                 yield self._chunk(self._choice(index, delta.text, None, delta.logprobs, offset))
                 offset += len(delta.text)
             self.completion_tokens += outcome.completion_tokens
-            if outcome.finish_reason == "abort":
-                return
             yield self._chunk(self._choice(index, "", outcome.finish_reason, [], offset))
+            if outcome.stopped:  # no time left for the other choices
+                break
         if self.body.include_usage:
             yield {**self._chunk({}), "choices": [], "usage": self.usage()}

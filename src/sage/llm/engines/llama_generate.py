@@ -88,6 +88,7 @@ class Outcome:
     finish_reason: str = "stop"
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    stopped: bool = False  # cut short: the client left or the time budget ran out
 
 
 class _LogitsTap:
@@ -189,7 +190,7 @@ def generate(
         logits_processor=[tap],
     ):
         if cancelled is not None and cancelled.is_set():
-            outcome.finish_reason = "abort"
+            outcome.finish_reason, outcome.stopped = "length", True  # a budget, like max_tokens
             return
         if token == eos and (tap.guide is not None or not sampling.ignore_eos):
             outcome.finish_reason = "stop"
