@@ -22,6 +22,7 @@ async def test_a_request_waits_for_its_engine_to_come_back(fake_engine: EngineIn
         await wait_for(lambda: cp.queue_depth() == 1, "the request to queue")
         cp.mark_healthy("e")
         assert (await waiting).status == 200
+        assert cp.engines()[0].describe()["restarts"] == 1  # shown by /health and the studio
 
 
 @pytest.mark.parametrize("grace_s", [0.2, 0.0])  # the wait runs out; no wait at all

@@ -70,6 +70,7 @@ class EngineEndpoint:
     info: EngineInfo | None = field(default=None, repr=False)  # the manager's record, if any
     api_key: str | None = field(default=None, repr=False)  # sent as ``Authorization: Bearer``
     failures: int = 0
+    restarts: int = 0  # times it came back after being down (a restart or a recovery)
     headers: dict[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -91,4 +92,5 @@ class EngineEndpoint:
             "in_flight": s.in_flight,
             "healthy": s.healthy,
             "failures": self.failures,
+            "restarts": self.restarts,
         }

@@ -100,6 +100,7 @@ class HealthMonitor:
             endpoint.url = normalize_url(url)
         if not endpoint.state.healthy:
             endpoint.state.healthy = True
+            endpoint.restarts += 1
             endpoint.state.in_flight = max(0, endpoint.state.in_flight)
             self.report(engine_id, True)
             log.info("engine %s is healthy again", engine_id)

@@ -105,6 +105,7 @@ function renderEngines(box, ev) {
     { label: "in flight / capacity", num: true, value: e => `${e.in_flight} / ${e.capacity}` },
     { label: "max batch", num: true, value: e => e.max_batch },
     { label: "failures", num: true, value: e => e.failures ?? 0 },
+    { label: "restarts", num: true, value: e => e.restarts ?? 0 },
     { label: "prefix hit", num: true, value: e => fmt((ev.prefix_cache_hit_rate || {})[e.id]) },
   ], engines));
 }
