@@ -82,7 +82,7 @@ def read_settings_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a YAML or TOML settings file into a plain dict."""
     p = Path(path)
     if p.suffix not in {".toml", ".yaml", ".yml"}:
-        raise ValueError(f"settings file must be .yaml, .yml or .toml: {p}")
+        raise ConfigError(f"settings file must be .yaml, .yml or .toml: {p}")
     text = p.read_text(encoding="utf-8")
     if p.suffix == ".toml":
         return tomllib.loads(text)

@@ -87,7 +87,7 @@ class ServingStack:
         log_level: str = "warning",
     ) -> None:
         if mode not in ("thread", "process"):
-            raise ValueError("mode must be 'thread' or 'process'")
+            raise ConfigError("mode must be 'thread' or 'process'")
         self.settings = settings or GatewaySettings()
         models = {"llm": llm_model, "embedding": embedding_model}
         self.to_start = list(start_engines) + [
@@ -173,7 +173,7 @@ class ServingStack:
         """``sage llm serve --no-engines`` in a child; engine keys travel in its
         environment, never on its command line."""
         if self.settings.api_keys:
-            raise ValueError("process mode passes no gateway API keys; use thread mode")
+            raise ConfigError("process mode passes no gateway API keys; use thread mode")
         specs = self.specs + [as_external(i) for i in self.engine_infos]
         cmd = [sys.executable, "-m", "sage.cli.main", "llm", "serve", "--no-engines"]
         cmd += ["--host", self.host, "--port", str(self.port), "--policy", self.policy]

@@ -16,6 +16,7 @@ from sage.benchmark.agent.metering import MeteredClient
 from sage.benchmark.agent.runner import ItemResult, pick_items, run_strategy
 from sage.benchmark.agent.summary import summarize
 from sage.benchmark.agent.tuning import fit_strategy, is_tunable
+from sage.common.errors import ConfigError
 from sage.libs.agents import available_strategies, baseline_strategies, create_strategy
 from sage.libs.agents import strategy_needs as needs_of
 
@@ -58,9 +59,9 @@ def load_dataset(name: str, config: AgentBenchConfig) -> ds.Dataset:
         return ds.bfcl(config.bfcl_dir, seed=config.seed)
     if name == "metatool":
         if config.metatool_file is None:
-            raise ValueError("the metatool dataset needs --metatool-file")
+            raise ConfigError("the metatool dataset needs --metatool-file")
         return ds.metatool(config.metatool_file)
-    raise ValueError(f"unknown dataset {name!r}; choose synthetic, bfcl or metatool")
+    raise ConfigError(f"unknown dataset {name!r}; choose synthetic, bfcl or metatool")
 
 
 def uses_llm(task: str, name: str) -> bool:
@@ -96,7 +97,7 @@ def run_agent_benchmark(
             skipped.append(f"{name}: {exc}")  # shared data not set up here: say so
     for name in config.tune_on:
         if name not in TUNE_SETS:
-            raise ValueError(f"--tune-on takes {' or '.join(TUNE_SETS)}, not {name!r}")
+            raise ConfigError(f"--tune-on takes {' or '.join(TUNE_SETS)}, not {name!r}")
     tune_sets = [loaded[n] for n in config.tune_on if n in loaded]
     errors = [str(e) for d in loaded.values() for e in d.errors]
     meter = MeteredClient(client) if client is not None else None

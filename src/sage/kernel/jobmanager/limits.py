@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import resource
 
+from sage.common.errors import ConfigError
+
 # name -> (RLIMIT, multiplier to the RLIMIT's unit)
 LIMITS: dict[str, tuple[int, int]] = {
     "memory_mb": (resource.RLIMIT_AS, 1 << 20),
@@ -19,9 +21,9 @@ def check_limits(limits: dict[str, int]) -> dict[str, int]:
     """``limits`` if every name is known and every value positive; ``ValueError`` else."""
     for name, value in limits.items():
         if name not in LIMITS:
-            raise ValueError(f"unknown limit {name!r}; known: {', '.join(LIMITS)}")
+            raise ConfigError(f"unknown limit {name!r}; known: {', '.join(LIMITS)}")
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"limit {name} must be a positive integer, not {value!r}")
+            raise ConfigError(f"limit {name} must be a positive integer, not {value!r}")
     return dict(limits)
 
 

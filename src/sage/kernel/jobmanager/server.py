@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from sage.common.admin_token import ADMIN_TOKEN_HEADER, ensure_admin_token, token_matches
+from sage.common.errors import ConfigError
 from sage.common.http_guard import detail_error, install_http_guard
 from sage.common.security import SecuritySettings
 from sage.kernel.jobmanager.manager import JobConflictError, JobManager, UnknownJobError
@@ -42,11 +43,11 @@ def require_key_for(host: str, api_key: str | None, min_length: int = 8) -> None
     """Refuse to expose the job manager beyond loopback without an API key, and keys
     shorter than ``min_length``."""
     if api_key is not None and api_key != "" and len(api_key.strip()) < min_length:
-        raise ValueError(f"the job manager API key is too short: at least {min_length} "
-                         "characters (security.min_key_length)")
+        raise ConfigError(f"the job manager API key is too short: at least {min_length} "
+                          "characters (security.min_key_length)")
     if host not in LOOPBACK and not api_key:
-        raise ValueError(f"binding the job manager to {host} needs an API key "
-                         "(--api-key or SAGE_JOBMANAGER_API_KEY)")
+        raise ConfigError(f"binding the job manager to {host} needs an API key "
+                          "(--api-key or SAGE_JOBMANAGER_API_KEY)")
 
 
 def create_app(manager: JobManager, api_key: str | None = None,

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sage.common.errors import ConfigError
+
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairwise cosine similarity of the rows of ``a`` and ``b`` (zero rows -> 0)."""
@@ -30,7 +32,7 @@ def mmr(query: Sequence[float] | np.ndarray, candidates: Sequence[Sequence[float
     ``lambda_=1`` is plain relevance order; ``0`` is pure diversity.
     """
     if not 0.0 <= lambda_ <= 1.0:
-        raise ValueError("lambda_ must be in [0, 1]")
+        raise ConfigError("lambda_ must be in [0, 1]")
     cand = np.asarray(candidates, dtype=np.float32)
     if cand.size == 0 or k <= 0:
         return []

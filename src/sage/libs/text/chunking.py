@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sage.common.errors import ConfigError
 from sage.libs.text.loaders import Document
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -33,9 +34,9 @@ class Chunk:
 def chunk_fixed(text: str, size: int = 120, overlap: int = 20) -> list[str]:
     """Windows of ``size`` words, each sharing ``overlap`` words with the previous one."""
     if size <= 0:
-        raise ValueError("size must be positive")
+        raise ConfigError("size must be positive")
     if not 0 <= overlap < size:
-        raise ValueError("overlap must be in [0, size)")
+        raise ConfigError("overlap must be in [0, size)")
     words = text.split()
     if not words:
         return []
@@ -95,7 +96,7 @@ def _pack(units: Iterable[str], max_words: int) -> list[str]:
 def chunk_sentences(text: str, max_words: int = 120) -> list[str]:
     """Whole sentences packed into chunks of at most ``max_words`` words."""
     if max_words <= 0:
-        raise ValueError("max_words must be positive")
+        raise ConfigError("max_words must be positive")
     return _pack(split_sentences(text), max_words)
 
 
@@ -103,7 +104,7 @@ def chunk_markdown(text: str, max_words: int = 120) -> list[str]:
     """One chunk per markdown section (split further by sentences when long), each
     prefixed with its heading path so a chunk stays meaningful on its own."""
     if max_words <= 0:
-        raise ValueError("max_words must be positive")
+        raise ConfigError("max_words must be positive")
     sections: list[tuple[list[str], list[str]]] = []
     path: list[str] = []
     body: list[str] = []
@@ -146,7 +147,7 @@ def chunk_documents(documents: Iterable[Document], strategy: str = "markdown",
         elif strategy == "markdown":
             pieces = chunk_markdown(doc.text, max_words)
         else:
-            raise ValueError(f"unknown chunking strategy {strategy!r}")
+            raise ConfigError(f"unknown chunking strategy {strategy!r}")
         for n, piece in enumerate(pieces):
             meta = {**doc.metadata, "doc_id": doc.id, "chunk": n}
             chunks.append(Chunk(f"{doc.id}#{n}", doc.id, piece, meta))

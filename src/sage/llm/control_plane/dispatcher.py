@@ -9,7 +9,8 @@ Event driven on one asyncio loop: every arrival, completion and policy wake-up r
 * :class:`Admission` (admission.py): refusals and per-tenant rate limits;
 * :class:`EngineTransport` (transport.py): HTTP calls, embedding batches, stream relay;
 * :class:`HealthMonitor` (health.py): engines out of rotation and probed back in;
-* :class:`Failover` (failover.py): a failed dispatch's requests retried or failed.
+* :class:`Failover` (failover.py): a failed dispatch's requests retried or failed;
+* :class:`InFlight` (inflight.py): running tasks; abandoned requests cancelled.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from sage.common.errors import ConfigError
 from sage.common.logging import get_logger
 from sage.llm.control_plane.admission import Admission
 from sage.llm.control_plane.cache_reports import CacheReports
@@ -29,6 +31,7 @@ from sage.llm.control_plane.engines import EngineEndpoint, normalize_url, parse_
 from sage.llm.control_plane.errors import NoHealthyEngineError
 from sage.llm.control_plane.failover import Failover, fail
 from sage.llm.control_plane.health import ControlPlaneObserver, HealthMonitor
+from sage.llm.control_plane.inflight import InFlight
 from sage.llm.control_plane.policies import RequestPolicy
 from sage.llm.control_plane.policy_holder import PolicyHolder
 from sage.llm.control_plane.rate_limit import TenantRateLimiter
@@ -72,13 +75,14 @@ class ControlPlane:
         self.directory = EngineDirectory()
         self.admission = Admission(engine_down_grace_s=engine_down_grace_s)
         self.transport = EngineTransport(request_timeout_s)
+        self.inflight = InFlight()
         self.health = HealthMonitor(
             self.directory,
             self.probe,
             interval_s=health_interval_s,
             on_down=self._sweep,
             on_up=self._kick,
-            spawn=self._spawn,
+            spawn=self.inflight.spawn,
             on_engine_down=on_engine_down,
             observer=observer,
         )
@@ -94,8 +98,6 @@ class ControlPlane:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._sweep_timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._running: dict[str, tuple[asyncio.Task[Any], list[Request]]] = {}
         self._closed = False
 
     # -- collaborators' settings, as attributes -----------------------------------------
@@ -132,9 +134,7 @@ class ControlPlane:
         for request in self.policy.pending():
             self.policy.remove(request.id)
             fail(request, NoHealthyEngineError("the control plane is shutting down"))
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.inflight.cancel_all()
         await self.transport.close()
 
     async def __aenter__(self) -> ControlPlane:
@@ -143,12 +143,6 @@ class ControlPlane:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     # -- engines -----------------------------------------------------------------------
     def add_engine(
@@ -197,7 +191,7 @@ class ControlPlane:
         """Register the engine ``spec`` describes, at ``url`` (default ``spec.url``)."""
         where = url or spec.url
         if not where:
-            raise ValueError("an engine needs a URL")
+            raise ConfigError("an engine needs a URL")
         return self.add_engine(
             where,
             kind=spec.kind,
@@ -307,22 +301,7 @@ class ControlPlane:
         self._kick()
         if not self.directory.can_serve(request):  # its engine is down: wait in the grace
             self._sweep()
-        try:
-            return await future
-        except asyncio.CancelledError:  # the caller left (e.g. its client disconnected)
-            gone = self.policy.remove(request.id) is None
-            if gone and future.done() and not future.cancelled() and future.exception() is None:
-                future.result().release()
-            elif gone:
-                self._abandon(request.id)
-            raise
-
-    def _abandon(self, request_id: str) -> None:
-        """Cancel the engine call of an abandoned request once nobody in its dispatch
-        waits any more: the upstream connection closes, so the engine stops decoding."""
-        running = self._running.get(request_id)
-        if running is not None and all(r.payload.future.done() for r in running[1]):
-            running[0].cancel()
+        return await self.inflight.wait(request, self.policy)
 
     # -- scheduling loop --------------------------------------------------------------------
     def _kick(self) -> None:
@@ -350,14 +329,7 @@ class ControlPlane:
         live = [r for r in dispatch.requests if not r.payload.future.done()]
         if self.observer:
             self.observer.dispatched(endpoint.id, dispatch.requests)
-        task = self._spawn(self._run(endpoint, live))
-        for request in live:
-            self._running[request.id] = (task, live)
-        task.add_done_callback(lambda _: self._forget(live))
-
-    def _forget(self, requests: list[Request]) -> None:
-        for request in requests:
-            self._running.pop(request.id, None)
+        self.inflight.track(self.inflight.spawn(self._run(endpoint, live)), live)
 
     async def _run(self, endpoint: EngineEndpoint, requests: list[Request]) -> None:
         held = False  # a stream keeps the slot until its consumer is done

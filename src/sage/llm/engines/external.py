@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from sage.common.errors import ConfigError
 from sage.llm.engines.spec import EngineSpec
 from sage.llm.engines.urls import auth_headers, normalize_url
 
@@ -77,29 +78,29 @@ def parse_engine_url(text: str) -> EngineSpec:
     """
     url, *parts = [p.strip() for p in text.split(",") if p.strip()] or [""]
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"engine URL must start with http:// or https://: {url!r}")
+        raise ConfigError(f"engine URL must start with http:// or https://: {url!r}")
     fields: dict[str, object] = {"backend": "external", "url": normalize_url(url)}
     models: list[str] = []
     for part in parts:
         key, sep, value = part.partition("=")
         if not sep or not value:
-            raise ValueError(f"expected key=value in engine spec, got {part!r}")
+            raise ConfigError(f"expected key=value in engine spec, got {part!r}")
         if key == "kind":
             if value not in ("llm", "embedding", "both"):
-                raise ValueError(f"kind must be llm, embedding or both, not {value!r}")
+                raise ConfigError(f"kind must be llm, embedding or both, not {value!r}")
             fields["kind"] = value
         elif key in ("capacity", "max_batch"):
             if not value.isdigit() or int(value) < 1:
-                raise ValueError(f"{key} must be a positive integer, not {value!r}")
+                raise ConfigError(f"{key} must be a positive integer, not {value!r}")
             fields[key] = int(value)
         elif key == "model":
             models.append(value)
         elif key == "api_key_env":
             if value not in os.environ:
-                raise ValueError(f"api_key_env={value}: the environment variable is not set")
+                raise ConfigError(f"api_key_env={value}: the environment variable is not set")
             fields["api_key"] = os.environ[value]
         else:
-            raise ValueError(f"unknown engine spec key {key!r}")
+            raise ConfigError(f"unknown engine spec key {key!r}")
     if models:
         fields["model"], fields["aliases"] = models[0], models[1:]
     return EngineSpec.model_validate(fields)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from sage.common.errors import ConfigError
 from sage.llm.engines.spec import EngineSpec
 
 
@@ -21,11 +22,11 @@ def replica_specs(spec: EngineSpec, replicas: int, cores: int | None = None) -> 
     """``replicas`` copies of ``spec`` (ports left to the manager), threads split for
     llama.cpp engines; one replica is ``spec`` itself."""
     if replicas < 1:
-        raise ValueError("replicas must be >= 1")
+        raise ConfigError("replicas must be >= 1")
     if replicas == 1:
         return [spec]
     if spec.port is not None:
-        raise ValueError("replicas need ports chosen by the engine manager (no fixed port)")
+        raise ConfigError("replicas need ports chosen by the engine manager (no fixed port)")
     extra = list(spec.extra_args)
     if spec.backend == "llama_cpp" and "--n-threads" not in extra:
         extra += ["--n-threads", str(threads_per_replica(replicas, cores))]

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from sage.common.errors import ConfigError
 from sage.common.ports import DEFAULT_HOST
 
 EngineKind = Literal["llm", "embedding", "both"]  # "both": fake and external engines
@@ -53,7 +54,7 @@ class RayPlacement(BaseModel):
     def _check_resources(cls, value: dict[str, float]) -> dict[str, float]:
         negative = {k: v for k, v in value.items() if v < 0}
         if negative:
-            raise ValueError(f"resource amounts must be >= 0, got {negative}")
+            raise ConfigError(f"resource amounts must be >= 0, got {negative}")
         return value
 
     def describe(self) -> str:
@@ -119,7 +120,7 @@ class EngineSpec(BaseModel):
             value.startswith("cuda:") and value[5:].isdigit()
         ):
             return value
-        raise ValueError(f"device must be 'cpu' or 'cuda:N', not {value!r}")
+        raise ConfigError(f"device must be 'cpu' or 'cuda:N', not {value!r}")
 
 
 class EngineInfo(BaseModel):

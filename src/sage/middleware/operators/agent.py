@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sage.common.errors import ConfigError
 from sage.kernel import MapFunction
 from sage.libs.agents import create_strategy
 from sage.libs.agents.planning import split_clauses
@@ -64,11 +65,11 @@ class AgentOperator(ModelCalling, MapFunction):
                  max_steps: int = 4, candidates: int = 3, compose: bool = False,
                  max_tokens: int = 48, client: Any = None, timeout: float = 120.0) -> None:
         if not tools:
-            raise ValueError("an agent needs at least one tool")
+            raise ConfigError("an agent needs at least one tool")
         if max_steps < 1:
-            raise ValueError("max_steps must be >= 1")
+            raise ConfigError("max_steps must be >= 1")
         if isinstance(planner, str) and planner not in ("rules", "tools"):
-            raise ValueError(f"planner must be 'rules', 'tools' or a callable, not {planner!r}")
+            raise ConfigError(f"planner must be 'rules', 'tools' or a callable, not {planner!r}")
         self._init_client(base_url, client, None, None, timeout,
                           required=compose or planner == "tools")
         self.tools = {t.id: t for t in tools}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sage.common.errors import ConfigError
 from sage.llm.client import LLMClient
 
 
@@ -23,7 +24,7 @@ class ModelCalling:
                      embedding_model: str | None, timeout: float,
                      required: bool = True) -> None:
         if required and base_url is None and client is None:
-            raise ValueError(f"{type(self).__name__} needs base_url= (the gateway) or client=")
+            raise ConfigError(f"{type(self).__name__} needs base_url= (the gateway) or client=")
         self.base_url = base_url
         self.model = model
         self.embedding_model = embedding_model
@@ -35,7 +36,7 @@ class ModelCalling:
     def client(self) -> Any:
         if self._client is None:
             if self.base_url is None:
-                raise ValueError(f"{type(self).__name__} has no base_url to call a model")
+                raise ConfigError(f"{type(self).__name__} has no base_url to call a model")
             self._client = LLMClient(self.base_url, model=self.model,
                                      embedding_model=self.embedding_model,
                                      timeout=self.timeout)

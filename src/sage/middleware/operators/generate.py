@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sage.common.errors import ConfigError
 from sage.kernel import MapFunction
 from sage.middleware.operators.base import ModelCalling
 from sage.middleware.operators.short_answer import ANSWER_MODES, ShortAnswer, candidates_for, pick
@@ -54,7 +55,7 @@ class Generate(ModelCalling, MapFunction):
                  answer: str = "free", candidates: int = 5, use_embeddings: bool = False,
                  client: Any = None, timeout: float = 120.0) -> None:
         if answer not in ANSWER_MODES:
-            raise ValueError(f"answer must be one of {ANSWER_MODES}, not {answer!r}")
+            raise ConfigError(f"answer must be one of {ANSWER_MODES}, not {answer!r}")
         self._init_client(base_url, client, model, None, timeout,
                           required=answer != "extractive")
         self.answer = answer

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sage.common.errors import ConfigError
 from sage.kernel import MapFunction
 from sage.middleware.operators.base import ModelCalling
 
@@ -32,7 +33,7 @@ class Retrieve(ModelCalling, MapFunction):
                  filter_field: str = "filter", client: Any = None,
                  timeout: float = 120.0) -> None:
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}")
+            raise ConfigError(f"mode must be one of {MODES}")
         # BM25 never calls a model, so it needs no gateway.
         self._init_client(base_url, client, None, None, timeout, required=mode != "bm25")
         self.mode = mode

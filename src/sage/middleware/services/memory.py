@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from sage.common.errors import ConfigError
 from sage.libs.agents.protocols import EmbedClient
 from sage.libs.retrieval import cosine_matrix
 
@@ -46,9 +47,9 @@ class MemoryService:
                  half_life: float = 7 * 24 * 3600.0, recency_weight: float = 0.3,
                  clock: Callable[[], float] = time.time) -> None:
         if not 0.0 <= recency_weight <= 1.0:
-            raise ValueError("recency_weight must be in [0, 1]")
+            raise ConfigError("recency_weight must be in [0, 1]")
         if half_life <= 0:
-            raise ValueError("half_life must be positive")
+            raise ConfigError("half_life must be positive")
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +69,7 @@ class MemoryService:
     def _embed(self, texts: list[str]) -> list[list[float]]:
         if self._embedder is None:
             if self.base_url is None:
-                raise ValueError("MemoryService needs an embedder or a base_url to embed")
+                raise ConfigError("MemoryService needs an embedder or a base_url to embed")
             from sage.llm.client import LLMClient
 
             self._embedder = LLMClient(self.base_url)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from sage.common.errors import ConfigError
 from sage.kernel import BaseService
 from sage.libs.retrieval import BM25Index, reciprocal_rank_fusion, weighted_fusion
 from sage.platform.storage import Hit, VectorIndex
@@ -85,7 +86,7 @@ class VectorStoreService(BaseService):
     def save(self, path: str | Path | None = None) -> str:
         target = Path(path) if path is not None else self.path
         if target is None:
-            raise ValueError("no path to save to")
+            raise ConfigError("no path to save to")
         if self.index is None:
             raise ValueError("the store is empty")
         self.index.save(target)
@@ -154,7 +155,7 @@ class VectorStoreService(BaseService):
             fused = weighted_fusion([{h.id: h.score for h in dense}, dict(sparse)],
                                     list(weights))
         else:
-            raise ValueError(f"unknown fusion {fusion!r} (rrf or weighted)")
+            raise ConfigError(f"unknown fusion {fusion!r} (rrf or weighted)")
         return [self._by_id(vid, score) for vid, score in fused[:k]]
 
     def _by_id(self, vid: str, score: float) -> dict[str, Any]:
