@@ -11,7 +11,7 @@ import httpx
 
 from sage.llm.engines.spec import EngineInfo
 from tests.fixtures.engines import RealEngines, fake_stats, wait_until
-from tests.gateway.conftest import CHAT, slow, start_gateway
+from tests.fixtures.gateway import CHAT, slow, start_gateway
 
 LONG = {
     "messages": [{"role": "user", "content": "Count to a thousand."}],

@@ -12,7 +12,7 @@ import pytest
 
 from sage.llm.engines.spec import EngineInfo
 from tests.fixtures.admin import ADMIN
-from tests.gateway.conftest import Gateway
+from tests.fixtures.gateway import Gateway
 
 MSG = [{"role": "user", "content": "Say hello."}]
 

@@ -14,7 +14,7 @@ from sage.common.errors import ConfigError
 from sage.gateway.app import check_exposure
 from sage.llm.engines.spec import EngineInfo
 from tests.fixtures.engines import RealEngines, fake_stats, wait_until
-from tests.gateway.conftest import CHAT, Gateway, slow, start_gateway
+from tests.fixtures.gateway import CHAT, Gateway, slow, start_gateway
 
 KEYS = [
     TenantKey(key="key-a", tenant="team-a", priority=5),

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.fixtures.admin import ADMIN
-from tests.gateway.conftest import Gateway
+from tests.fixtures.gateway import Gateway
 
 MSG = [{"role": "user", "content": "hi"}]
 

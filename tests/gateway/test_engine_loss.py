@@ -14,7 +14,7 @@ import httpx
 from sage.llm.engine_manager import EngineManager
 from sage.llm.engines.spec import EngineInfo
 from tests.fixtures.engines import fake_stats, wait_until
-from tests.gateway.conftest import CHAT, slow, start_gateway
+from tests.fixtures.gateway import CHAT, slow, start_gateway
 
 Factory = Callable[..., EngineInfo]
 

@@ -15,7 +15,7 @@ from sage.gateway.stack import ServingStack
 from sage.llm.engine_manager import EngineManager, pid_alive
 from sage.llm.engines.spec import EngineInfo
 from tests.fixtures.engines import fake_stats, wait_until
-from tests.gateway.conftest import CHAT, slow, start_gateway
+from tests.fixtures.gateway import CHAT, slow, start_gateway
 
 Factory = Callable[..., EngineInfo]
 

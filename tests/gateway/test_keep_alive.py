@@ -18,7 +18,7 @@ from sage.common.ports import CLIENT_POOL_IDLE_S, SERVER_KEEP_ALIVE_S
 from sage.gateway.app import uvicorn_config
 from sage.llm.control_plane.dispatcher import ControlPlane
 from sage.llm.control_plane.types import RequestKind
-from tests.gateway.conftest import CHAT
+from tests.fixtures.gateway import CHAT
 
 
 def test_sage_servers_keep_connections_longer_than_common_clients_pool_them() -> None:

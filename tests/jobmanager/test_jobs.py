@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from sage.cli.main import app
 from sage.common.processes import process_running
 from sage.kernel.jobmanager.client import JobManagerClient, JobManagerError
-from tests.jobmanager.conftest import API_KEY, RunningJobManager
+from tests.fixtures.jobmanager import API_KEY, RunningJobManager
 
 PY = sys.executable
 runner = CliRunner()
@@ -133,7 +133,7 @@ def test_exposed_bind_requires_an_api_key(tmp_path: Path) -> None:
 
 
 def test_restart_keeps_the_table_and_reconciles(tmp_path: Path) -> None:
-    from tests.jobmanager.conftest import start_job_manager
+    from tests.fixtures.jobmanager import start_job_manager
 
     data = tmp_path / "jm"
     jm = start_job_manager(data)

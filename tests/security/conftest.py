@@ -10,7 +10,7 @@ import pytest
 from sage.common.config import GatewaySettings
 from sage.llm.engines.spec import EngineInfo
 from tests.fixtures.engines import RealEngines
-from tests.gateway.conftest import Gateway, start_gateway
+from tests.fixtures.gateway import Gateway, start_gateway
 
 
 @pytest.fixture(scope="module")

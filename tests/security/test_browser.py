@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.fixtures.admin import ADMIN
-from tests.gateway.conftest import CHAT, Gateway
+from tests.fixtures.gateway import CHAT, Gateway
 
 EVIL = {"Origin": "http://evil.example"}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from tests.fixtures.engines import RealEngines
-from tests.gateway.conftest import Gateway
+from tests.fixtures.gateway import Gateway
 
 OVER_CONTEXT = "word " * 5000  # the engine's context is 2,048 tokens
 

@@ -16,7 +16,7 @@ import pytest
 from sage.common.processes import process_running
 from sage.kernel.jobmanager.client import JobManagerClient, JobManagerError
 from tests.fixtures.admin import ADMIN
-from tests.jobmanager.conftest import RunningJobManager, start_job_manager
+from tests.fixtures.jobmanager import RunningJobManager, start_job_manager
 
 SECRET = "hunter2-very-secret"
 

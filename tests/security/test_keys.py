@@ -19,7 +19,7 @@ from sage.gateway.app import check_exposure, create_app
 from sage.llm.control_plane.dispatcher import ControlPlane
 from sage.llm.engines.spec import EngineInfo
 from tests.fixtures.admin import ADMIN
-from tests.gateway.conftest import start_gateway
+from tests.fixtures.gateway import start_gateway
 
 ENGINE_KEY = "fake-engine-key"
 TENANT_KEY = "tenant-key-1"

@@ -11,7 +11,7 @@ from sage.common.config import GatewaySettings
 from sage.common.security import InputLimits, SecuritySettings
 from sage.llm.engines.spec import EngineInfo
 from tests.fixtures.engines import fake_stats
-from tests.gateway.conftest import CHAT, Gateway, start_gateway
+from tests.fixtures.gateway import CHAT, Gateway, start_gateway
 
 
 def test_embedding_inputs_are_capped(fake_gateway: Gateway) -> None:

@@ -17,13 +17,13 @@ from sage.kernel.jobmanager.manager import JobManager
 from sage.kernel.jobmanager.server import create_app as jobmanager_app
 from sage.studio.config import StudioConfig
 from sage.studio.server import start_in_thread
+from tests.fixtures.studio import SCREENSHOTS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / ".cache" / "screenshots"
 
 
 @pytest.fixture(scope="module")

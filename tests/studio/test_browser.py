@@ -18,7 +18,7 @@ from sage.common.ports import ephemeral_port
 from sage.kernel.jobmanager.client import JobManagerClient
 from sage.studio.config import StudioConfig
 from sage.studio.server import start_in_thread
-from tests.studio.conftest import SCREENSHOTS
+from tests.fixtures.studio import SCREENSHOTS
 
 pytestmark = pytest.mark.engines
 
