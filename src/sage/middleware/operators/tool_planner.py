@@ -2,9 +2,9 @@
 ``tools`` (one tool: a named ``tool_choice``; several: ``"required"``); the engine
 decodes under a grammar (llama.cpp) or its own tool parser (vLLM, OpenAI), so the reply
 is a call to an offered tool with schema-valid JSON arguments, not prose to parse.
-``max_string`` adds a ``maxLength`` to string arguments (off by default: the llama
-engine's grammar compiler rejects long ones today), so a small model cannot ramble
-inside a string until ``max_tokens`` cuts the call off. A reply without a usable call is
+``max_string`` adds a ``maxLength`` to string arguments, so a small model cannot ramble
+inside a string until ``max_tokens`` cuts the call off (off by default: SAGE's llama
+engine bounds free strings itself; useful against other servers). A reply without a usable call is
 a *fallback* (the operator then uses the rule extractor) and is counted.
 """
 
