@@ -13,6 +13,7 @@ from sage.common.models import DEFAULT_LLM_NAME, default_llm_path
 from sage.common.security import InputLimits
 from sage.llm.engines import llama
 from sage.llm.protocol import ChatCompletionRequest
+from tests.fixtures.engines import wait_until
 
 LONG = {
     "model": DEFAULT_LLM_NAME,
@@ -56,8 +57,6 @@ async def test_a_stream_stops_at_the_budget(engine: llama.LlamaEngine, short_bud
     assert finish[-1] == "length"
     assert chunks[-1]["usage"]["completion_tokens"] < LONG["max_tokens"]
     # The decoding thread hands the slot back just after its last chunk.
-    for _ in range(200):
-        if engine.stats()["free_slots"] == engine.stats()["slots"]:
-            break
-        await asyncio.sleep(0.01)
-    assert engine.stats()["free_slots"] == engine.stats()["slots"]
+    await asyncio.to_thread(
+        wait_until, lambda: engine.stats()["free_slots"] == engine.stats()["slots"], "the slot"
+    )

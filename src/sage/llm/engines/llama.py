@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -162,12 +162,8 @@ class LlamaEngine:
                 self._release(loop, slot)
 
         future = loop.run_in_executor(slot.executor, call)
-        budget = loop.call_later(default_limits().request_timeout_s, cancelled.set)
-        try:
+        with _decoding_budget(loop, cancelled):
             return await future
-        finally:
-            budget.cancel()
-            cancelled.set()  # the client went away: stop decoding (the thread frees the slot)
 
     def _release(self, loop: asyncio.AbstractEventLoop, slot: Slot) -> None:
         """Give the slot back from the worker thread: reliable even when the request's
@@ -201,16 +197,12 @@ class LlamaEngine:
                 self._release(loop, slot)
 
         loop.run_in_executor(slot.executor, produce)  # no await in between: slot handed over
-        budget = loop.call_later(default_limits().request_timeout_s, cancelled.set)
-        try:
+        with _decoding_budget(loop, cancelled):
             while (item := await queue.get()) is not _END:
                 if isinstance(item, BaseException):
                     raise _as_openai_error(item)
                 item["model"] = model
                 yield item
-        finally:
-            budget.cancel()
-            cancelled.set()  # the client went away: stop decoding (the thread frees the slot)
 
     def _run(
         self, llm: Any, chat: bool, body: ChatCompletionRequest | CompletionRequest
@@ -250,6 +242,18 @@ class LlamaEngine:
         """Store what ``llm`` holds now; runs on the slot's thread after the reply."""
         hashes = prompt_block_hashes(body.messages) if isinstance(body, ChatCompletionRequest) else ()
         self.prefix_cache.save(llm, hashes)
+
+
+@contextlib.contextmanager
+def _decoding_budget(loop: asyncio.AbstractEventLoop, cancelled: threading.Event) -> Iterator[None]:
+    """Stop the request's decoding thread once its time budget runs out, and when the
+    awaiting side ends for any reason (done, error, or the client went away)."""
+    budget = loop.call_later(default_limits().request_timeout_s, cancelled.set)
+    try:
+        yield
+    finally:
+        budget.cancel()
+        cancelled.set()  # the thread stops at its next token and frees the slot
 
 
 def _report_cached(response: dict[str, Any], cached: int) -> None:
