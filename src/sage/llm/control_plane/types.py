@@ -80,6 +80,9 @@ class EngineState:
     decode_tokens_per_s: float = 0.0
     prefill_tokens_per_s: float = 0.0
     embed_items_per_s: float = 0.0
+    # Engines with the same non-empty group share hardware (one host's CPU cores, or one
+    # GPU): work placed on one slows the others. "" = shares with nobody we know of.
+    device_group: str = ""
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
