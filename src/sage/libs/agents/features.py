@@ -12,16 +12,6 @@ from sage.libs.agents.protocols import EmbedClient
 from sage.libs.agents.text import words
 from sage.libs.agents.tools import Tool, split_name
 
-TIMING_FEATURES = (
-    "best_tool_cosine",
-    "no_tools",
-    "tool_name_cover",
-    "message_cover",
-    "prototype_margin",
-    "rules_call_prob",
-    "question_mark",
-    "has_number",
-)
 RERANK_FEATURES = (
     "cosine",
     "cosine_gap",
