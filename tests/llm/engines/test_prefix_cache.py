@@ -115,3 +115,17 @@ def test_one_off_prompts_are_not_stored(fake_states: list[int]) -> None:
     cache.restore(FakeLlama([]), once[:66] + [6])  # the same head again
     cache.save(FakeLlama(once[:66] + [6, 7]))
     assert len(cache.entries) == 1
+
+
+def test_one_copy_per_shared_prefix(fake_states: list[int]) -> None:
+    """The same system prompt with another question replaces the older state (no copies
+    crowding out other tenants' prefixes); a sibling with a long history of its own stays."""
+    cache = PrefixCache(budget_mb=1, min_tokens=8, min_uses=0)
+    system = [1] * 100
+    cache.save(FakeLlama(system + [2] * 10))
+    cache.save(FakeLlama(system + [3] * 12))  # same tenant, another question
+    assert [e.tokens[-1] for e in cache.entries.values()] == [3]
+    cache.save(FakeLlama(system + [4] * 60))  # a session with a long history of its own
+    cache.save(FakeLlama(system + [5] * 10))  # another question: the history stays
+    assert [e.tokens[-1] for e in cache.entries.values()] == [4, 5]
+    assert cache.restore(FakeLlama([]), system + [5]) == 100  # the prefix is still held

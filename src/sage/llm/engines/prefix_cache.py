@@ -27,6 +27,7 @@ DEFAULT_BUDGET_MB = 256
 MIN_TOKENS = 32  # a shorter prefix is cheaper to evaluate than to copy around
 HEAD_TOKENS = 64  # prompts are grouped by their first tokens to tell reuse from one-offs
 MAX_HEADS = 4096
+SIBLING_RATIO = 4  # a state sharing 4x more than its own tail gives way to a newer one
 
 
 @dataclass
@@ -118,7 +119,7 @@ class PrefixCache:
 
     def save(self, llm: Any, block_hashes: tuple[int, ...] = ()) -> None:
         """Keep the KV ``llm`` holds now (prompt and answer), unless it is short, already
-        stored, or alone larger than the budget; older states it extends are dropped."""
+        stored, or alone larger than the budget; older states it supersedes are dropped."""
         n = int(llm.n_tokens)
         if not self.enabled or n < self.min_tokens:
             return
@@ -134,8 +135,7 @@ class PrefixCache:
         if entry.nbytes > self.budget:
             return
         with self._lock:
-            for key in [k for k, e in self.entries.items()
-                        if common_prefix(e.tokens, tokens) == len(e.tokens)]:  # fmt: skip
+            for key in [k for k, e in self.entries.items() if self._superseded(e, tokens)]:
                 self._drop(key)
             self._ids += 1
             self.entries[self._ids] = entry
@@ -144,6 +144,15 @@ class PrefixCache:
             while self.used > self.budget:
                 self._drop(next(iter(self.entries)))
                 self.stats.evicted += 1
+
+    def _superseded(self, entry: CachedPrefix, tokens: np.ndarray) -> bool:
+        """Whether the new state ``tokens`` makes ``entry`` (nearly) redundant: it extends
+        it (a session's next turn), or both share a long prefix and ``entry`` only adds a
+        short tail (the same system prompt with another question): keeping one copy per
+        shared prefix, the newest, leaves room for other tenants' prefixes."""
+        shared = common_prefix(entry.tokens, tokens)
+        tail = len(entry.tokens) - shared
+        return tail == 0 or (shared >= self.min_tokens and tail * SIBLING_RATIO <= shared)
 
     def _seen(self, tokens: np.ndarray) -> None:
         head = _head(tokens)
