@@ -129,3 +129,12 @@ def test_one_copy_per_shared_prefix(fake_states: list[int]) -> None:
     cache.save(FakeLlama(system + [5] * 10))  # another question: the history stays
     assert [e.tokens[-1] for e in cache.entries.values()] == [4, 5]
     assert cache.restore(FakeLlama([]), system + [5]) == 100  # the prefix is still held
+
+
+def test_clearing_the_cache_makes_the_next_request_cold(real_engines: RealEngines) -> None:
+    url = real_engines.llm.url
+    chat(url, ask(TENANT_A, "Do you sell anvils?"))
+    cleared = httpx.delete(url + "/v1/cache", timeout=30).json()
+    assert cleared["entries"] == [] and cleared["used_bytes"] == 0
+    again = chat(url, ask(TENANT_A, "Do you sell rockets?"))  # neither stored nor live
+    assert again["prompt_tokens_details"]["cached_tokens"] < again["prompt_tokens"] // 2

@@ -26,6 +26,7 @@ class Baseline:
 
     name: str
     policy: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()  # policy options this baseline sets
 
 
 SILOED = "siloed"
@@ -34,6 +35,9 @@ DEFAULT_POLICIES = ("fifo", "round_robin", "least_loaded", "priority", "slo_awar
 
 _BASELINES: Registry[Baseline] = Registry("baseline")
 _BASELINES.register(SILOED, Baseline(SILOED))
+# prefix_aware fed by the engines' own cache reports instead of its routing history
+PRECISE = "unified/prefix_aware_precise"
+_BASELINES.register(PRECISE, Baseline(PRECISE, "prefix_aware", (("source", "precise"),)))
 
 
 def unified_name(policy: str) -> str:
@@ -67,7 +71,7 @@ def parse_baselines(text: str | None) -> list[str]:
         if part == "all":
             out += [SILOED, *(unified_name(p) for p in available_policies())]
             continue
-        if part in available_policies():
+        if part in available_policies() or unified_name(part) in registry:
             part = unified_name(part)
         out.append(registry.get(part).name)
     return list(dict.fromkeys(out))
@@ -78,6 +82,12 @@ def policy_of(baseline: str) -> str | None:
     result file that no registered baseline has)."""
     registry = baselines()
     return registry.get(baseline).policy if baseline in registry else None
+
+
+def options_of(baseline: str) -> dict[str, Any]:
+    """The policy options a baseline runs with (``{}``: the policy's defaults)."""
+    registry = baselines()
+    return dict(registry.get(baseline).options) if baseline in registry else {}
 
 
 def gateway_policy(gateway_url: str, api_key: str | None = None) -> str | None:
@@ -105,12 +115,40 @@ def gateway_engines(gateway_url: str | None) -> list[dict[str, Any]]:
         return []
 
 
-def set_gateway_policy(gateway_url: str, policy: str, api_key: str | None = None) -> None:
-    """Switch the gateway's policy and check it took."""
+def clear_prefix_caches(gateway_url: str | None) -> int:
+    """Empty the prefix caches of a gateway's LLM engines (``DELETE /v1/cache``), so a run
+    starts cold whatever ran before; returns how many engines did (others cannot)."""
+    if gateway_url is None:
+        return 0
+    try:
+        health = httpx.get(gateway_url.rstrip("/") + "/health", headers=admin_headers(), timeout=5.0)
+        engines = health.json()["engines"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return 0
+    cleared = 0
+    for engine in engines:
+        if "llm" not in engine.get("kinds", ()) or not engine.get("url"):
+            continue
+        try:
+            cleared += httpx.delete(engine["url"] + "/v1/cache", timeout=60.0).status_code == 200
+        except httpx.HTTPError:
+            pass  # an engine without a prefix cache (an external server)
+    return cleared
+
+
+def set_gateway_policy(
+    gateway_url: str,
+    policy: str,
+    api_key: str | None = None,
+    options: dict[str, Any] | None = None,
+    reset: bool = False,
+) -> None:
+    """Switch the gateway's policy and check it took. ``reset`` starts from the policy's
+    defaults plus ``options`` (a benchmark run must not inherit an earlier run's options)."""
     headers = {"authorization": f"Bearer {api_key}"} if api_key else admin_headers()
     response = httpx.post(
         gateway_url.rstrip("/") + "/admin/policy",
-        json={"name": policy},
+        json={"name": policy, "options": options or {}, "reset": reset},
         headers=headers,
         timeout=10.0,
     )

@@ -53,6 +53,7 @@ class RequestRecord:
     prefix_tokens: int = 0
     n_inputs: int = 1
     error: str = ""
+    answer: str = ""  # the chat's text (a multi-turn session sends it back next turn)
 
 
 def scheduling_headers(
@@ -99,6 +100,7 @@ async def send_chat(
     last = start
     tokens = 0
     usage: dict[str, Any] | None = None
+    text: list[str] = []
     try:
         async with client.stream(
             "POST", base_url + "/v1/chat/completions", json=body, headers=headers
@@ -119,7 +121,8 @@ async def send_chat(
                     record.error = f"in-stream error: {chunk['error'].get('message', '')}"
                     return
                 choices = chunk.get("choices") or ()
-                if choices and (choices[0].get("delta") or {}).get("content"):
+                if choices and (piece := (choices[0].get("delta") or {}).get("content")):
+                    text.append(piece)
                     if tokens == 0:
                         record.ttft = now - start
                     else:
@@ -134,6 +137,7 @@ async def send_chat(
     usage = usage or {}
     finish_stream(record, start, tokens, usage.get("completion_tokens"), usage.get("prompt_tokens"))
     record.cached_tokens = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+    record.answer = "".join(text) if record.outcome == OK else ""
 
 
 def as_messages(prompt: str | list[dict[str, str]]) -> list[dict[str, str]]:

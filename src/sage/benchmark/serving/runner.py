@@ -1,5 +1,6 @@
 """The open-loop load generator: send each request of a :class:`Workload` at its time,
-whatever is still outstanding, and collect one :class:`RequestRecord` per request.
+whatever is still outstanding, and collect one :class:`RequestRecord` per request (the
+turns of a multi-turn session wait for their previous answer: :mod:`.sessions`).
 
 Open loop matters: a closed loop (N clients waiting for replies) slows its own sending
 when the server slows, which hides queueing delay. Connections are unbounded so queueing
@@ -30,6 +31,7 @@ from sage.benchmark.serving.client import (
 from sage.benchmark.serving.metrics import ERROR, Outcomes
 from sage.benchmark.serving.prefixes import with_prefix
 from sage.benchmark.serving.prompts import chat_prompt, synthetic_text
+from sage.benchmark.serving.sessions import Sessions
 from sage.benchmark.serving.workload import KIND_LLM, Workload, WorkloadSpec
 from sage.common.errors import ConfigError
 
@@ -153,6 +155,7 @@ async def run_workload(
         )
         tenants = {t.name: t for t in spec.tenants}
         records: list[RequestRecord] = []
+        sessions = Sessions(workload, spec)  # multi-turn tenants: closed loop per session
 
         async def one(i: int, record: RequestRecord) -> None:
             tenant = tenants.get(record.tenant)
@@ -164,7 +167,11 @@ async def run_workload(
             rid = seed * 1_000_003 + i
             record.sent = time.perf_counter() - t0
             try:
-                if record.kind == KIND_LLM:
+                if record.kind == KIND_LLM and sessions.session_of(i) is not None:
+                    prompt = chat_prompt(int(workload.prompt_tokens[i]), rid)
+                    await sessions.turn(i, prompt, record, t0, lambda messages: send.chat(
+                        llm_model, messages, record, headers, rid))  # fmt: skip
+                elif record.kind == KIND_LLM:
                     prompt = chat_prompt(int(workload.prompt_tokens[i]), rid)
                     await send.chat(llm_model, with_prefix(workload, i, prompt), record,
                                     headers, rid)  # fmt: skip
@@ -199,6 +206,7 @@ async def run_workload(
             delay = start + record.scheduled - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+            sessions.enter(i)
             tasks.append(loop.create_task(one(i, record)))
             if on_sent is not None:
                 on_sent()

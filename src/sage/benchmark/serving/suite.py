@@ -19,8 +19,10 @@ import httpx
 
 from sage.benchmark.serving.baselines import (
     SILOED,
+    clear_prefix_caches,
     gateway_engines,
     gateway_policy,
+    options_of,
     policy_of,
     set_gateway_policy,
     wait_idle,
@@ -109,8 +111,10 @@ def run_one(
     """One run of ``workload`` against ``baseline``; writes its result file."""
     policy = policy_of(baseline)
     if policy is not None and endpoints.gateway_url is not None:
-        set_gateway_policy(endpoints.gateway_url, policy, endpoints.api_key)
+        set_gateway_policy(endpoints.gateway_url, policy, endpoints.api_key,
+                           options_of(baseline), reset=True)  # fmt: skip
     drain(endpoints)
+    cleared = clear_prefix_caches(endpoints.gateway_url) if workload.prefix is not None else 0
     label = f"{baseline} @ {rate:g}/s" + (f" ({cfg.victim} alone)" if alone else "")
     task = progress.add_task(label, total=len(workload)) if progress is not None else None
 
@@ -138,6 +142,8 @@ def run_one(
     config = {
         "baseline": baseline,
         "policy": policy,
+        "policy_options": options_of(baseline),
+        "prefix_caches_cleared": cleared,
         "rate": rate,
         "repeat": repeat,
         "seed": cfg.seed + repeat,

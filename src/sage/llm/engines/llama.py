@@ -232,6 +232,13 @@ class LlamaEngine:
         prompt = run.prompt if isinstance(run, ChatRun) else run.prompts[0][1]
         return self.prefix_cache.restore(llm, prompt)
 
+    async def clear_prefixes(self) -> None:
+        """Forget every cached prefix, stored or held by a slot's context (each context is
+        reset on its own thread, after whatever it runs now)."""
+        self.prefix_cache.clear()
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(s.executor, s.llm.reset) for s in self._all_slots))
+
     def _keep_prefix_later(self, slot: Slot, body: ChatCompletionRequest | CompletionRequest) -> None:
         """Queue the save on the slot's own thread: the reply does not wait for it, and the
         slot's next request (queued behind it) sees the context unchanged."""
@@ -291,6 +298,12 @@ def create_app(engine: LlamaEngine, api_key: str | None = None) -> FastAPI:
     @app.get("/v1/cache")
     async def prefix_cache() -> dict[str, Any]:
         """The prefix states this engine holds (block hashes), for cache-aware routing."""
+        return engine.prefix_cache.describe()
+
+    @app.delete("/v1/cache")
+    async def clear_prefix_cache() -> dict[str, Any]:
+        """Forget every cached prefix (benchmarks start each run cold this way)."""
+        await engine.clear_prefixes()
         return engine.prefix_cache.describe()
 
     async def respond(

@@ -164,6 +164,14 @@ class PrefixCache:
     def _drop(self, key: int) -> None:
         self.used -= self.entries.pop(key).nbytes
 
+    def clear(self) -> None:
+        """Drop every stored state and the counters (a benchmark run starts cold)."""
+        with self._lock:
+            self.entries.clear()
+            self.heads.clear()
+            self.used = 0
+            self.stats = CacheStats()
+
     # -- what the control plane may ask ---------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """``GET /v1/cache``: budget, use, counters and each state's prompt block hashes
