@@ -84,6 +84,7 @@ class _Gateway:
         self.metrics = GatewayMetrics(
             queue_depth=lambda: float(control_plane.queue_depth()),
             queued=lambda: control_plane.policy.pending(),
+            engines=lambda: control_plane.directory.states,
         )
         self.drain = Drain()
         if control_plane.observer is None:

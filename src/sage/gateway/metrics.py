@@ -9,7 +9,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from sage.llm.control_plane.types import Request, RequestKind
+from sage.llm.control_plane.types import EngineState, Request, RequestKind
 
 _LATENCY_BUCKETS = (
     0.001,
@@ -42,6 +42,7 @@ class GatewayMetrics:
         self,
         queue_depth: Callable[[], float] | None = None,
         queued: Callable[[], Iterable[Request]] | None = None,
+        engines: Callable[[], Iterable[EngineState]] | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         labels = ("kind", "policy", "tenant")
@@ -74,6 +75,8 @@ class GatewayMetrics:
             self.queue.set_function(queue_depth)
         if queued is not None:  # counted per class only when scraped (the studio: 1/s)
             self.registry.register(_QueueByKind(queued))
+        if engines is not None:  # read when scraped: no cost per request
+            self.registry.register(_EngineSpeeds(engines))
         self.batch_requests = Histogram(
             "sage_gateway_embedding_batch_requests",
             "Requests merged per embedding dispatch.",
@@ -132,3 +135,25 @@ class _QueueByKind(Collector):
         for kind, count in counts.items():
             family.add_metric([kind], count)
         yield family
+
+
+class _EngineSpeeds(Collector):
+    """``sage_gateway_engine_<figure>{engine, device_group}``: each engine's speeds as the
+    policies see them (declared, or learned from the replies; 0 until known)."""
+
+    FIGURES = ("decode_tokens_per_s", "prefill_tokens_per_s", "embed_items_per_s")
+
+    def __init__(self, engines: Callable[[], Iterable[EngineState]]) -> None:
+        self.engines = engines
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        states = list(self.engines())
+        for figure in self.FIGURES:
+            family = GaugeMetricFamily(
+                f"sage_gateway_engine_{figure}",
+                f"Engine {figure.replace('_', ' ')} (declared or learned).",
+                labels=["engine", "device_group"],
+            )
+            for state in states:
+                family.add_metric([state.id, state.device_group], getattr(state, figure))
+            yield family

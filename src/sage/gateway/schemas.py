@@ -24,6 +24,9 @@ class EngineRegistration(BaseModel):
     capacity: int | None = Field(None, ge=1, le=1024, description="default: by kind")
     max_batch: int = Field(64, ge=1, le=4096)
     api_key: str | None = Field(None, description="sent to the engine, never shown again")
+    device_group: str = Field(
+        "", max_length=200, description="engines with the same group share hardware"
+    )
 
     def to_spec(self) -> EngineSpec:
         names = ([self.model] if self.model else []) + self.models
@@ -36,6 +39,7 @@ class EngineRegistration(BaseModel):
             aliases=names[1:],
             max_batch=self.max_batch,
             api_key=self.api_key,
+            device_group=self.device_group,
             **given,
         )
 

@@ -10,7 +10,8 @@ Event driven on one asyncio loop: every arrival, completion and policy wake-up r
 * :class:`EngineTransport` (transport.py): HTTP calls, embedding batches, stream relay;
 * :class:`HealthMonitor` (health.py): engines out of rotation and probed back in;
 * :class:`Failover` (failover.py): a failed dispatch's requests retried or failed;
-* :class:`InFlight` (inflight.py): running tasks; abandoned requests cancelled.
+* :class:`InFlight` (inflight.py): running tasks; abandoned requests cancelled;
+* :class:`SpeedEstimator` (speeds.py): engine speeds learned from relayed replies.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sage.llm.control_plane.inflight import InFlight
 from sage.llm.control_plane.policies import RequestPolicy
 from sage.llm.control_plane.policy_holder import PolicyHolder
 from sage.llm.control_plane.rate_limit import TenantRateLimiter
+from sage.llm.control_plane.speeds import SpeedEstimator
 from sage.llm.control_plane.transport import (
     PATHS,
     EngineFailure,
@@ -68,13 +70,16 @@ class ControlPlane:
         on_engine_down: Callable[[str], Awaitable[Any] | Any] | None = None,
         observer: ControlPlaneObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
+        learn_speeds: bool = True,
     ) -> None:
         self.max_queue = max_queue
         self.clock = clock
         self.policies = PolicyHolder(policy, max_queue=max_queue, options=policy_options)
         self.directory = EngineDirectory()
         self.admission = Admission(engine_down_grace_s=engine_down_grace_s)
-        self.transport = EngineTransport(request_timeout_s)
+        # Speeds learned from replies (for deadline-aware policies); None: not learned.
+        self.speeds = SpeedEstimator() if learn_speeds else None
+        self.transport = EngineTransport(request_timeout_s, self.speeds)
         self.inflight = InFlight()
         self.health = HealthMonitor(
             self.directory,
@@ -157,11 +162,14 @@ class ControlPlane:
         healthy: bool = True,
         info: EngineInfo | None = None,
         api_key: str | None = None,
+        device_group: str = "",
         **speeds: float,
     ) -> EngineEndpoint:
         """Register an engine (replacing one with the same id); returns its endpoint.
 
-        ``api_key``: sent to the engine as ``Authorization: Bearer`` (external engines).
+        ``api_key``: sent to the engine as ``Authorization: Bearer`` (external engines);
+        ``device_group``: engines with the same group share hardware; ``speeds``
+        (``decode_tokens_per_s``...): declared figures, never overwritten by learned ones.
         """
         state = EngineState(
             id=engine_id or self.directory.new_id(),
@@ -170,11 +178,14 @@ class ControlPlane:
             capacity=max(1, int(capacity)),
             max_batch=max(1, int(max_batch)),
             healthy=healthy,
+            device_group=device_group,
             **speeds,
         )
         if state.id in self.directory:
             self.remove_engine(state.id)
         endpoint = self.directory.add(EngineEndpoint(normalize_url(url), state, info, api_key))
+        if self.speeds is not None:
+            self.speeds.register(state)
         self.health.report(endpoint.id, healthy)
         self._kick()
         return endpoint
@@ -202,6 +213,7 @@ class ControlPlane:
             healthy=healthy,
             info=info,
             api_key=spec.api_key,
+            device_group=spec.device_group,
         )
 
     def add_engine_info(self, info: EngineInfo) -> EngineEndpoint:
@@ -213,6 +225,8 @@ class ControlPlane:
     def remove_engine(self, engine_id: str) -> bool:
         if self.directory.remove(engine_id) is None:
             return False
+        if self.speeds is not None:
+            self.speeds.forget(engine_id)
         self._sweep()
         return True
 

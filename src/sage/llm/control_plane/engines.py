@@ -49,6 +49,7 @@ def engine_state(info: EngineInfo) -> EngineState:
         capacity=info.spec.capacity,
         max_batch=info.spec.max_batch,
         healthy=info.healthy,
+        device_group=info.spec.device_group,
     )
 
 
@@ -93,4 +94,9 @@ class EngineEndpoint:
             "healthy": s.healthy,
             "failures": self.failures,
             "restarts": self.restarts,
+            "device_group": s.device_group,
+            # declared or learned from replies (0: not known yet)
+            "decode_tokens_per_s": s.decode_tokens_per_s,
+            "prefill_tokens_per_s": s.prefill_tokens_per_s,
+            "embed_items_per_s": s.embed_items_per_s,
         }

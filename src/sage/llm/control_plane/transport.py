@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from sage.common.logging import get_logger
 from sage.common.ports import CLIENT_POOL_IDLE_S
 from sage.llm.control_plane.batching import merge_inputs, split_embeddings
 from sage.llm.control_plane.engines import EngineEndpoint, normalize_url
+from sage.llm.control_plane.speeds import SpeedEstimator, token_events
 from sage.llm.control_plane.types import Request, RequestKind
 from sage.llm.openai_errors import OpenAIError
 from sage.llm.sse import sse_error
@@ -91,11 +93,14 @@ class EngineFailure(Exception):
 class EngineTransport:
     """Sends dispatches to engines; raises :class:`EngineFailure` when one fails first."""
 
-    def __init__(self, request_timeout_s: float = 600.0) -> None:
+    def __init__(
+        self, request_timeout_s: float = 600.0, speeds: SpeedEstimator | None = None
+    ) -> None:
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=5.0, sock_read=request_timeout_s
         )
         self.session: aiohttp.ClientSession | None = None
+        self.speeds = speeds  # learns engine speeds from the replies, when given
 
     @property
     def is_open(self) -> bool:
@@ -134,7 +139,14 @@ class EngineTransport:
 
     async def call_once(self, endpoint: EngineEndpoint, request: Request) -> None:
         job: Job = request.payload
+        start = time.perf_counter()
         reply = await self.post(endpoint, PATHS[request.kind], job.body)
+        if self.speeds is not None and reply.status == 200:
+            took = time.perf_counter() - start
+            if request.kind is RequestKind.EMBEDDING:
+                self.speeds.embedded(endpoint.state, request.n_inputs, took)
+            else:
+                self.speeds.completed(endpoint.state, request.prompt_tokens, reply.body, took)
         if not job.future.done():
             job.future.set_result(reply)
 
@@ -155,9 +167,13 @@ class EngineTransport:
         jobs: list[Job] = [r.payload for r in requests]
         parts = [job.inputs or [] for job in jobs]
         body = {**jobs[0].extra, "model": requests[0].model, "input": merge_inputs(parts)}
+        start = time.perf_counter()
         response = await self.post(
             endpoint, PATHS[RequestKind.EMBEDDING], json.dumps(body).encode()
         )
+        if self.speeds is not None and response.status == 200:
+            took = time.perf_counter() - start
+            self.speeds.embedded(endpoint.state, sum(map(len, parts)), took)
         if response.status != 200:
             if len(requests) == 1:  # the engine's answer to exactly this request
                 if not jobs[0].future.done():
@@ -191,6 +207,7 @@ class EngineTransport:
         """
         assert self.session is not None
         job: Job = request.payload
+        start = time.perf_counter()
         try:
             response = await self.session.post(
                 endpoint.url + PATHS[request.kind], data=job.body, headers=endpoint.headers
@@ -226,12 +243,20 @@ class EngineTransport:
                     response.close()  # abandoned midway: the connection is unusable
                 on_done()
 
+        clock = _StreamClock(start) if self.speeds is not None else None
+        if clock is not None:
+            clock.saw(first)
+
         async def relay() -> AsyncIterator[bytes]:
             try:
                 chunk = first
                 while chunk:
                     yield chunk
                     chunk = await response.content.readany()
+                    if clock is not None and chunk:
+                        clock.saw(chunk)
+                if clock is not None and self.speeds is not None:
+                    clock.report(self.speeds, endpoint, request.prompt_tokens)
             except TRANSPORT_ERRORS as exc:
                 # Too late to retry: tell the client in-band, as OpenAI streams do.
                 log.warning("engine %s dropped a stream midway", endpoint.id)
@@ -286,3 +311,41 @@ class EngineTransport:
             except (aiohttp.ClientError, TimeoutError):
                 return False
         return False
+
+
+class _StreamClock:
+    """Times one relayed stream for the speed estimates: its first token event (the
+    event after the role-only first one engines send) and the events after it."""
+
+    __slots__ = ("start", "events", "first_at", "last_at", "after_first")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.events = 0
+        self.first_at = 0.0
+        self.last_at = 0.0
+        self.after_first = 0  # events after the first token event
+
+    def saw(self, chunk: bytes) -> None:
+        n = token_events(chunk)
+        if n <= 0:
+            return
+        now = time.perf_counter()
+        before = self.events
+        self.events = before + n
+        if before < 2:
+            if self.events >= 2:
+                self.first_at = now
+                self.after_first = self.events - 2
+        else:
+            self.after_first += n
+        self.last_at = now
+
+    def report(self, speeds: SpeedEstimator, endpoint: EngineEndpoint, prompt_tokens: int) -> None:
+        if not self.first_at:
+            return
+        speeds.first_token(endpoint.state, prompt_tokens, self.first_at - self.start)
+        # the finish (and usage) events trail the last token at once: not gaps
+        tokens = self.after_first - 2
+        if tokens > 0 and self.last_at > self.first_at:
+            speeds.decoded(endpoint.state, tokens, self.last_at - self.first_at)

@@ -72,7 +72,8 @@ def with_served_models(spec: EngineSpec) -> EngineSpec:
 
 def parse_engine_url(text: str) -> EngineSpec:
     """An external engine from ``URL[,kind=llm|embedding|both][,capacity=N][,max_batch=N]
-    [,model=NAME]...[,api_key_env=VAR]`` (the key is read from ``$VAR``, never written out).
+    [,model=NAME]...[,device_group=NAME][,api_key_env=VAR]`` (the key is read from ``$VAR``,
+    never written out; engines with the same ``device_group`` share hardware).
 
     Raises ``ValueError`` with a message fit for the command line.
     """
@@ -95,6 +96,8 @@ def parse_engine_url(text: str) -> EngineSpec:
             fields[key] = int(value)
         elif key == "model":
             models.append(value)
+        elif key == "device_group":
+            fields["device_group"] = value
         elif key == "api_key_env":
             if value not in os.environ:
                 raise ConfigError(f"api_key_env={value}: the environment variable is not set")
@@ -111,6 +114,8 @@ def engine_url_arg(spec: EngineSpec, api_key_env: str | None = None) -> str:
     parts = [spec.url or "", f"kind={spec.kind}", f"capacity={spec.capacity}"]
     parts.append(f"max_batch={spec.max_batch}")
     parts += [f"model={m}" for m in ([spec.model] if spec.model else []) + spec.aliases]
+    if spec.device_group:
+        parts.append(f"device_group={spec.device_group}")
     if api_key_env:
         parts.append(f"api_key_env={api_key_env}")
     return ",".join(parts)

@@ -96,6 +96,11 @@ class EngineSpec(BaseModel):
     api_key: str | None = Field(None, repr=False)  # kept out of logs and listings
     extra_args: list[str] = Field(default_factory=list)  # passed to the server as is
     placement: RayPlacement | None = None  # None: a child process of the manager
+    device_group: str = Field(
+        "",
+        description="hardware it shares with other engines (same group: same host CPU or "
+        "GPU); '' = discovered at launch for engines SAGE runs, unknown for external ones",
+    )
 
     @property
     def models(self) -> list[str]:

@@ -17,6 +17,7 @@ from sage.llm.engines.launch import engine_command
 from sage.llm.engines.spec import EngineInfo, EngineStatus
 from sage.llm.launchers.base import LaunchContext, health_ok
 from sage.llm.launchers.managed import ManagedLauncher
+from sage.llm.launchers.placement import discover_device_group
 
 log = get_logger("sage.llm.engine_manager")
 
@@ -56,6 +57,7 @@ class ProcessLauncher(ManagedLauncher):
         self._lock = threading.Lock()
 
     def launch(self, info: EngineInfo) -> None:
+        discover_device_group(info)  # a child of this machine: its cores or its GPU
         # Tied to its owner (whoever restarts it); detached engines (owner None) to no one.
         argv, extra_env = engine_command(info.spec, info.spec.port or 0, info.owner_pid)
         self.ctx.log_dir.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from sage.llm.engines.spec import EngineInfo, EngineStatus, RayPlacement, RayPro
 from sage.llm.exposure import is_loopback
 from sage.llm.launchers.base import LaunchContext, health_ok
 from sage.llm.launchers.managed import ManagedLauncher
+from sage.llm.launchers.placement import discover_device_group, this_host
 
 if TYPE_CHECKING:
     from sage.kernel.runtime.ray.processes import PlacedProcess
@@ -69,7 +70,8 @@ class RayLauncher(ManagedLauncher):
         detached = info.owner_pid is None  # tied to its owner, as a local engine is
         address = info.ray.address if info.ray else ray_address_for(placement, detached)
         connect_ray(address)
-        spec = cluster_bind(info.spec, cluster_is_this_machine())
+        here = cluster_is_this_machine()
+        spec = cluster_bind(info.spec, here)
         # No --parent-pid: Ray ties a non-detached actor (and its child) to this process.
         argv, extra_env = engine_command(spec, spec.port or 0)
         name = f"engine-{info.id}-{uuid.uuid4().hex[:8]}"  # new per launch: restarts never clash
@@ -87,6 +89,7 @@ class RayLauncher(ManagedLauncher):
             self._placed[info.id] = placed
         host = spec.host if is_loopback(spec.host) else placed.node_ip
         info.spec = spec  # with the bind and key it got: restarts and the gateway reuse them
+        discover_device_group(info, this_host() if here else placed.node_ip)
         info.url = f"http://{host}:{spec.port}"
         info.pid = placed.pid  # on its node
         info.log_path = Path(placed.log_path)  # on its node
