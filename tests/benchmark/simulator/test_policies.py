@@ -175,8 +175,8 @@ def test_hybrid_batches_across_clients_and_fifo_does_not() -> None:
     fifo = simulate(workload, ideal_calibration(), cluster, "fifo")
     hybrid_done = workload.t + hybrid.outcomes.e2e
     fifo_done = workload.t + fifo.outcomes.e2e
-    assert np.allclose(hybrid_done, hybrid_done[0])  # one merged call, flushed at 10 ms
-    assert hybrid_done[0] == pytest.approx(0.01 + 0.5)
+    assert np.allclose(hybrid_done, hybrid_done[0])  # one merged call, flushed at 5 ms
+    assert hybrid_done[0] == pytest.approx(0.005 + 0.5)
     assert fifo_done.tolist() == pytest.approx([0.5, 1.0, 1.5, 2.0])  # one call each
 
 

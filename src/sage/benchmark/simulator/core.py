@@ -99,7 +99,7 @@ class Simulation:
         policy_options: dict[str, Any] | None = None,
         max_queue: int = 1024,
         exact: bool = False,
-        advertise_speeds: bool = False,
+        advertise_speeds: bool = True,
         prefix_cache_tokens: int = DEFAULT_CACHE_TOKENS,
     ) -> None:
         self.workload = workload
@@ -149,7 +149,7 @@ class Simulation:
         ]
         if cluster.colocate:
             for i in range(max(len(llm), len(emb))):
-                host = Host()
+                host = Host(f"host-{i}")
                 for pool in (llm, emb):
                     if i < len(pool):
                         pool[i].host = host
@@ -169,12 +169,15 @@ class Simulation:
                 models=frozenset({LLM_MODEL if is_llm else EMBEDDING_MODEL}),
                 capacity=cal.llm.capacity if is_llm else cluster.embedding_capacity,
                 max_batch=64,
+                device_group=engine.host.name if engine.host is not None else "",
             )
             if advertise_speeds:
                 state.decode_tokens_per_s = cal.llm.decode_tokens_per_s if is_llm else 0.0
                 state.prefill_tokens_per_s = cal.llm.prefill_tokens_per_s if is_llm else 0.0
                 if not is_llm:
-                    per_item = cal.embedding.batch_s(64, 64 * 32.0) / 64
+                    per_item = (
+                        cal.embedding.batch_s(64, 32.0 + cal.embedding.extra_tokens_per_input) / 64
+                    )
                     state.embed_items_per_s = 1.0 / per_item
             states.append(state)
             self._state_of[engine.id] = state
@@ -369,7 +372,9 @@ class Simulation:
         self._kind = w.kind.tolist()
         self._tenant = w.tenant.tolist()
         self._tenant_names = list(w.tenants)
-        self._prompt = w.prompt_tokens.tolist()
+        # An embedding's prompt_tokens is its total, as the gateway reports it.
+        self._prompt = np.where(w.kind == KIND_LLM, 1, w.n_inputs) * w.prompt_tokens
+        self._prompt = self._prompt.tolist()
         self._out = w.output_tokens.tolist()
         self._inputs = w.n_inputs.tolist()
         self._tokens = self.engine_tokens.tolist()

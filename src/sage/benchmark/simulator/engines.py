@@ -73,12 +73,14 @@ class Run:
 
 
 class Host:
-    """Engines that share CPU: each runs at its contention speed while another is busy."""
+    """Engines that share CPU (or one GPU): each runs at its contention speed while
+    another is busy. ``name`` is the ``device_group`` the control plane sees."""
 
-    __slots__ = ("engines",)
+    __slots__ = ("engines", "name")
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "") -> None:
         self.engines: list[SimEngine] = []
+        self.name = name
 
     def changed(self, now: float) -> None:
         for engine in self.engines:

@@ -1,161 +1,207 @@
-"""Hybrid: embeddings micro-batched across clients, LLM requests SLO-aware.
+"""Hybrid: one joint policy for LLM and embedding requests on shared hardware.
 
-Both share one engine pool. Specialist engines are filled first, so an engine that
-can serve both kinds is spare capacity that absorbs a burst of either.
+The two kinds are scheduled as what they are on one host or GPU (``device_group``): an
+embedding batch running slows the LLM beside it and the reverse. So embedding batch size,
+timing and concurrency follow the slack of the LLM requests of the same group
+(:mod:`.embedding_batches`), both kinds are admitted only when their deadline can be met,
+and the LLM side orders by priority tier and slack with a wait-predicting admission
+(:mod:`.llm_tiers`). LLM requests that carry prompt-prefix hashes go where their prefix
+is cached (:class:`PrefixAwarePolicy`, never waiting for a busy engine) when more than
+one engine could take them. Specialist engines are filled first, so an engine that
+serves both kinds is spare capacity for a burst of either.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field
 
-from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions, RequestPolicy
+from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions
+from sage.llm.control_plane.policies.embedding_batches import (
+    AT_RISK,
+    BUSY,
+    IDLE,
+    EmbeddingBatcher,
+)
 from sage.llm.control_plane.policies.fair import FairSharePolicy
+from sage.llm.control_plane.policies.llm_tiers import TieredLLMQueue
 from sage.llm.control_plane.policies.placement import Ledger
 from sage.llm.control_plane.policies.prefix_aware import PrefixAwarePolicy
-from sage.llm.control_plane.policies.slo_aware import SloAwarePolicy
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
 
 
 class HybridPolicy(PlacingPolicy):
-    """Micro-batch embeddings (flush at ``batch_size`` inputs or after ``max_wait_s``);
-    delegate chat/completions to an inner EDF policy (or fair share per tenant).
-    """
+    """Joint LLM + embedding scheduling; every option has a default that needs no tuning."""
 
     name = "hybrid"
 
     class Options(PolicyOptions):
-        batch_size: int = Field(32, ge=1, le=4096, description="inputs per embedding batch")
-        max_wait_s: float = Field(0.01, ge=0, le=10, description="longest batching delay")
-        fair_share: bool = False  # LLM requests: fair share per tenant instead of EDF
-        prefix_aware: bool = False  # LLM requests: placed where their prompt prefix is cached
+        batch_size: int = Field(64, ge=1, le=4096, description="most inputs per embedding batch")
+        max_wait_s: float = Field(0.005, ge=0, le=10, description="batching delay, LLM quiet")
+        defer_s: float = Field(0.25, ge=0, le=10, description="embedding deferral, LLM at risk")
+        defer_share: float = Field(0.5, ge=0, le=1, description="of an embedding's own budget")
+        pad_tolerance: float = Field(0.25, ge=0, le=10, description="padding per useful token")
+        ttft_share: float = Field(0.6, gt=0, le=1, description="first token due, of the budget")
+        fair_share: bool = False  # LLM requests: fair share per tenant instead of tiers
+        prefix_aware: bool = True  # LLM requests with prefix hashes: to their cached engine
         prefix_source: Literal["approximate", "precise"] = "approximate"  # see prefix_aware
 
     def __init__(
         self,
         max_queue: int = 1024,
-        batch_size: int = 32,
-        max_wait_s: float = 0.01,
+        batch_size: int = 64,
+        max_wait_s: float = 0.005,
+        defer_s: float = 0.25,
+        defer_share: float = 0.5,
+        pad_tolerance: float = 0.25,
+        ttft_share: float = 0.6,
         fair_share: bool = False,
-        prefix_aware: bool = False,
+        prefix_aware: bool = True,
         prefix_source: str = "approximate",
     ) -> None:
         super().__init__(max_queue)
-        self.batch_size = batch_size
-        self.max_wait_s = max_wait_s
-        self.fair_share = fair_share
-        self.prefix_aware = prefix_aware
-        self.llm: RequestPolicy
-        if prefix_aware:
-            self.llm = PrefixAwarePolicy(max_queue, source=prefix_source)
-        else:
-            self.llm = FairSharePolicy(max_queue) if fair_share else SloAwarePolicy(max_queue)
-        self.idle_pure = self.llm.idle_pure  # its embedding pass is idle-pure
-        self._embed: OrderedDict[str, deque[Request]] = OrderedDict()  # model -> queue
-        self._embed_inputs: dict[str, int] = {}
-        self._embed_size = 0
+        self.batch_size, self.max_wait_s = batch_size, max_wait_s
+        self.embed = EmbeddingBatcher(batch_size, max_wait_s, defer_s, defer_share, pad_tolerance)
+        self.tiers = TieredLLMQueue(ttft_share)
+        self.fair: FairSharePolicy | None = FairSharePolicy(max_queue) if fair_share else None
+        self.prefix = (
+            PrefixAwarePolicy(max_queue, source=prefix_source, hold_s=0.0) if prefix_aware else None
+        )
+        self.options = {
+            "batch_size": batch_size, "max_wait_s": max_wait_s, "defer_s": defer_s,
+            "defer_share": defer_share, "pad_tolerance": pad_tolerance, "ttft_share": ttft_share,
+            "fair_share": fair_share, "prefix_aware": prefix_aware,
+        }  # fmt: skip
+        self._fair_running: dict[str, str] = {}  # fair-share LLM request -> device group
+        self.idle_pure = self.fair is None  # fair banks credit in passes that place nothing
 
-    # -- queue -----------------------------------------------------------------
+    # -- queue -----------------------------------------------------------------------
+    @property
+    def _llm(self) -> TieredLLMQueue | FairSharePolicy:
+        return self.fair if self.fair is not None else self.tiers
+
+    @property
+    def llm(self) -> PrefixAwarePolicy | FairSharePolicy | None:
+        """The inner policy holding LLM placement knowledge (the cache-report poller feeds
+        a precise prefix-aware one)."""
+        return self.prefix if self.fair is None else self.fair
+
     def admit(self, request: Request, engines: Sequence[EngineState], now: float) -> bool:
         if len(self) >= self.max_queue:
             return False
         if request.kind is RequestKind.EMBEDDING:
-            return True
-        return self.llm.admit(request, engines, now)
+            return self.embed.admit(request, now)
+        if self.fair is not None:
+            return self.fair.admit(request, engines, now)
+        return self.tiers.admit(request, engines, now)
 
     def enqueue(self, request: Request, now: float) -> None:
         if request.kind is RequestKind.EMBEDDING:
-            self._embed.setdefault(request.model, deque()).append(request)
-            self._embed_inputs[request.model] = (
-                self._embed_inputs.get(request.model, 0) + request.n_inputs
-            )
-            self._embed_size += 1
+            self.embed.enqueue(request, now)
         else:
-            self.llm.enqueue(request, now)
+            self._llm.enqueue(request, now)
 
     def remove(self, request_id: str) -> Request | None:
-        for model, queue in self._embed.items():
-            for request in queue:
-                if request.id == request_id:
-                    queue.remove(request)
-                    self._embed_inputs[model] -= request.n_inputs
-                    self._embed_size -= 1
-                    return request
-        return self.llm.remove(request_id)
+        return self.embed.remove(request_id) or self._llm.remove(request_id)
 
     def pending(self) -> list[Request]:
-        return [r for q in self._embed.values() for r in q] + self.llm.pending()
+        return self.embed.pending() + self._llm.pending()
 
     def __len__(self) -> int:
-        return self._embed_size + len(self.llm)
+        return len(self.embed) + len(self._llm)
 
-    # -- decisions -------------------------------------------------------------
-    def _due(self, model: str, now: float) -> bool:
-        queue = self._embed[model]
-        return bool(queue) and (
-            self._embed_inputs[model] >= self.batch_size
-            or now - queue[0].arrival >= self.max_wait_s - 1e-9
-        )
+    # -- co-location -------------------------------------------------------------------
+    def llm_state(self, engine: EngineState, now: float) -> int:
+        """How the LLM side of ``engine``'s device group is doing: IDLE, BUSY or AT_RISK."""
+        group = engine.device_group
+        if not group:
+            return IDLE  # shares with nobody we know of
+        if self.fair is not None:
+            running = sum(1 for g in self._fair_running.values() if g == group)
+            return AT_RISK if running and len(self.fair) else (BUSY if running else IDLE)
+        if not self.tiers.running_in(group):
+            return IDLE
+        if len(self.tiers) or self.tiers.in_prefill(group, now):
+            return AT_RISK
+        return BUSY
 
+    # -- decisions -------------------------------------------------------------------
     def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
         out: list[Dispatch] = []
-        if self._embed_size:
-            for model, queue in self._embed.items():
-                while self._due(model, now):
-                    engine = ledger.least_loaded(queue[0])
-                    if engine is None:
-                        break
-                    limit = max(1, min(engine.max_batch, max(self.batch_size, 1)))
-                    batch = [queue.popleft()]
-                    taken = batch[0].n_inputs
-                    while queue and taken + queue[0].n_inputs <= limit:
-                        taken += queue[0].n_inputs
-                        batch.append(queue.popleft())
-                    self._embed_inputs[model] -= taken
-                    self._embed_size -= len(batch)
-                    ledger.take(engine)
-                    out.append(Dispatch(engine.id, batch))
-        if len(self.llm):
-            inner = self.llm
-            if isinstance(inner, PlacingPolicy) and type(inner).schedule is PlacingPolicy.schedule:
-                out.extend(inner.place(ledger, now))  # sees the slots the batches took
-            else:
-                used = [_with_used(e, e.free_slots - ledger.free_of(e)) for e in ledger.engines]
-                out.extend(inner.schedule(used, now))
+        # Embeddings first: on an engine that serves both kinds a short batch ahead of a
+        # chat costs the chat milliseconds, a chat ahead of a batch costs the batch seconds.
+        if len(self.embed):
+            out.extend(self.embed.place(ledger, now, self.llm_state))
+        if len(self._llm):
+            out.extend(self._place_llm(ledger, now))
         return out
 
+    def _place_llm(self, ledger: Ledger, now: float) -> list[Dispatch]:
+        if self.fair is not None:
+            dispatches = self.fair.place(ledger, now)
+            if dispatches:
+                group = {e.id: e.device_group for e in ledger.engines}
+                for d in dispatches:
+                    for r in d.requests:
+                        self._fair_running[r.id] = group.get(d.engine_id, "")
+            return dispatches
+        placed = self.tiers.place(ledger, now, self._by_prefix if self.prefix is not None else None)
+        return [Dispatch(engine.id, [request]) for request, engine in placed]
+
+    def _by_prefix(self, request: Request, ledger: Ledger, now: float) -> EngineState | None:
+        """The engine ``prefix_aware`` would choose, or ``None`` (then: least loaded)."""
+        if not request.prefix_hashes or self.prefix is None:
+            return None
+        view = _NoTake(ledger)
+        self.prefix.enqueue(request, now)
+        chosen = self.prefix.place(view, now)  # type: ignore[arg-type]
+        self.prefix.remove(request.id)
+        if not chosen:
+            return None
+        engine_id = chosen[0].engine_id
+        return next((e for e in ledger.engines if e.id == engine_id), None)
+
     def next_wakeup(self, now: float) -> float | None:
-        times = [
-            q[0].arrival + self.max_wait_s
-            for q in self._embed.values()
-            if q and q[0].arrival + self.max_wait_s > now
-        ]
-        inner = self.llm.next_wakeup(now)
-        if inner is not None:
-            times.append(inner)
+        times = [t for t in (self.embed.next_wakeup(now), self._llm_wakeup(now)) if t is not None]
         return min(times) if times else None
 
+    def _llm_wakeup(self, now: float) -> float | None:
+        return self.fair.next_wakeup(now) if self.fair is not None else None
+
     def on_complete(self, request: Request, engine_id: str, now: float, ok: bool) -> None:
-        if request.kind is not RequestKind.EMBEDDING:
-            self.llm.on_complete(request, engine_id, now, ok)
+        if request.kind is RequestKind.EMBEDDING:
+            return
+        if self.fair is not None:
+            self._fair_running.pop(request.id, None)
+            self.fair.on_complete(request, engine_id, now, ok)
+        else:
+            self.tiers.complete(request, now, ok)
 
     def describe(self) -> dict[str, Any]:
+        batches = self.embed.batches
         return {
             **super().describe(),
-            "batch_size": self.batch_size,
-            "max_wait_s": self.max_wait_s,
-            "fair_share": self.fair_share,
-            "prefix_aware": self.prefix_aware,
-        }
+            **self.options,
+            "embedding_batches": batches,
+            "embedding_inputs_per_batch": round(self.embed.batched_inputs / batches, 2)
+            if batches else 0.0,
+            "llm_correction": round(self.tiers.correction, 3),
+        }  # fmt: skip
 
 
-def _with_used(engine: EngineState, extra: int) -> EngineState:
-    """A copy of ``engine`` with ``extra`` more dispatches in flight."""
-    if not extra:
-        return engine
-    from dataclasses import replace
+class _NoTake:
+    """A ledger view on which ``prefix_aware`` chooses without reserving: the caller takes."""
 
-    return replace(engine, in_flight=engine.in_flight + extra)
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self.engines = ledger.engines
+        self.total_free = ledger.total_free
+        self.free_of = ledger.free_of
+        self.least_loaded = ledger.least_loaded
+        self.first_free = ledger.first_free
+        self.next_free = ledger.next_free
+
+    def take(self, engine: EngineState) -> None:
+        return None

@@ -1,0 +1,164 @@
+"""The embedding side of ``hybrid``: deadline-ordered queue, batches of similar lengths,
+and sizes and timing chosen from the LLM load on the same hardware.
+
+An embedding model pads every input of a batch to the longest one, so a batch that mixes
+8-token and 128-token texts costs as if all were 128 tokens; grouping by length keeps that
+waste under ``pad_tolerance``. On hardware an LLM engine shares (same ``device_group``),
+every second an embedding batch runs slows the LLM's prefill and decode: so
+
+* while the group's LLM is idle, batches go at once (up to two calls in flight, so the
+  engine is never idle between them);
+* while it is decoding with nothing waiting, one batch at a time;
+* while its requests wait or a chat is in prefill (its first token at risk), embeddings
+  are deferred (up to ``defer_s``, never more than ``defer_share`` of their own deadline
+  budget) and then go as fewer, fuller batches: less of the embedding engine's busy time
+  overlaps the LLM, and no embedding misses its own deadline for it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Callable
+
+from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.types import Dispatch, EngineState, Request
+
+Entry = tuple[float, int, Request]  # (deadline or inf, number, request)
+
+IDLE, BUSY, AT_RISK = 0, 1, 2  # the LLM side of a device group, for embeddings
+
+
+def input_tokens(request: Request) -> float:
+    """Tokens per input (the gateway sends the request's total as ``prompt_tokens``)."""
+    return request.prompt_tokens / max(1, request.n_inputs)
+
+
+class EmbeddingBatcher:
+    """Per-model queues of embedding requests and how they leave them (not a policy)."""
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        max_wait_s: float = 0.005,
+        defer_s: float = 0.25,
+        defer_share: float = 0.5,
+        pad_tolerance: float = 0.25,
+    ) -> None:
+        self.batch_size = batch_size
+        self.max_wait_s = max_wait_s
+        self.defer_s = defer_s
+        self.defer_share = defer_share
+        self.pad_tolerance = pad_tolerance
+        self._heaps: dict[str, list[Entry]] = {}
+        self._live: dict[str, Request] = {}
+        self._inputs: dict[str, int] = {}  # model -> queued inputs
+        self._seq = itertools.count()
+        self._wake: float | None = None
+        self.batches = 0  # dispatched, for describe()
+        self.batched_inputs = 0
+
+    # -- queue -------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def pending(self) -> list[Request]:
+        return list(self._live.values())
+
+    def admit(self, request: Request, now: float) -> bool:
+        return request.deadline is None or request.deadline > now
+
+    def enqueue(self, request: Request, now: float) -> None:
+        if request.id in self._live:
+            self.remove(request.id)
+        self._live[request.id] = request
+        self._inputs[request.model] = self._inputs.get(request.model, 0) + request.n_inputs
+        deadline = math.inf if request.deadline is None else request.deadline
+        heapq.heappush(
+            self._heaps.setdefault(request.model, []), (deadline, next(self._seq), request)
+        )
+
+    def remove(self, request_id: str) -> Request | None:
+        request = self._live.pop(request_id, None)
+        if request is not None:
+            self._inputs[request.model] -= request.n_inputs
+        return request
+
+    def _clean(self, heap: list[Entry]) -> None:
+        live = self._live
+        while heap and live.get(heap[0][2].id) is not heap[0][2]:
+            heapq.heappop(heap)
+
+    # -- timing ------------------------------------------------------------------------
+    def _wait_s(self, request: Request, state: int) -> float:
+        """How long ``request`` may wait to be batched, given the LLM side's ``state``."""
+        wait = self.max_wait_s if state != AT_RISK else max(self.max_wait_s, self.defer_s)
+        if request.deadline is not None:
+            wait = min(wait, self.defer_share * max(0.0, request.deadline - request.arrival))
+        return wait
+
+    def next_wakeup(self, now: float) -> float | None:
+        return self._wake if self._wake is not None and self._wake > now else None
+
+    # -- dispatch ----------------------------------------------------------------------
+    def place(
+        self, ledger: Ledger, now: float, llm_state: Callable[[EngineState, float], int]
+    ) -> list[Dispatch]:
+        """Batches to send now; ``llm_state(engine, now)``: IDLE, BUSY or AT_RISK."""
+        out: list[Dispatch] = []
+        self._wake = None
+        for model, heap in self._heaps.items():
+            while True:
+                self._clean(heap)
+                if not heap:
+                    break
+                head = heap[0][2]
+                engine = ledger.least_loaded(head)
+                if engine is None:
+                    break
+                state = llm_state(engine, now)
+                limit = engine.capacity if state == IDLE else 1
+                if engine.capacity - ledger.free_of(engine) >= min(2, max(1, limit)):
+                    break  # the least loaded is at its limit: so is every other
+                cap = max(1, min(engine.max_batch, self.batch_size))
+                due = head.arrival + self._wait_s(head, state)
+                if self._inputs[model] < cap and now < due - 1e-9:
+                    self._wake = due if self._wake is None else min(self._wake, due)
+                    break
+                batch = self._group(heap, cap)
+                for request in batch:
+                    self.remove(request.id)
+                ledger.take(engine)
+                self.batches += 1
+                self.batched_inputs += sum(r.n_inputs for r in batch)
+                out.append(Dispatch(engine.id, batch))
+        return out
+
+    def _group(self, heap: list[Entry], cap: int) -> list[Request]:
+        """The most urgent request plus others of similar length (deadline order) while
+        padding stays within ``pad_tolerance`` of the useful tokens and inputs <= ``cap``."""
+        live = self._live
+        order = heap if len(heap) <= 1 else sorted(heap)
+        first = order[0][2]
+        batch = [first]
+        items = first.n_inputs
+        width = input_tokens(first)
+        useful = items * width
+        limit = 1.0 + self.pad_tolerance
+        for _, _, request in order[1:]:
+            if items >= cap:
+                break
+            if live.get(request.id) is not request:
+                continue
+            n = request.n_inputs
+            if items + n > cap:
+                continue
+            length = input_tokens(request)
+            new_width = max(width, length)
+            if new_width * (items + n) <= limit * (useful + n * length) + 1e-9:
+                batch.append(request)
+                items += n
+                width = new_width
+                useful += n * length
+        return batch

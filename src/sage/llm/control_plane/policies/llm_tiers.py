@@ -1,0 +1,267 @@
+"""The LLM side of ``hybrid``: priority tiers, least slack first, and admission that
+predicts the wait under that order.
+
+Why not plain EDF (``slo_aware``): past capacity EDF serves whoever is closest to missing,
+so everyone misses a little (the domino effect), and its admission does not count the
+higher-priority work that will arrive while a request waits. Here:
+
+* a request's *latest start* is the later time it can start and still meet both its
+  first-token budget (``ttft_share`` of its deadline budget: the gateway sends one e2e
+  deadline) and its deadline, from the engines' speed figures times a learned correction
+  (measured service / estimate: contention and misestimates are learned, not tuned);
+* the highest priority tier goes first, least slack first within a tier; a lower tier's
+  request goes ahead when it would otherwise miss and the higher one can afford the wait;
+* a request whose latest start has passed is *late*: it runs only when nothing on time
+  waits, so a late request never makes an on-time one late;
+* admission refuses a request whose predicted start (in-flight work left, queued work
+  ahead in this order, stretched by the load of the tiers above, ``1 / (1 - rho)`` as in
+  an M/G/1 priority queue) is after its latest start.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Sequence
+
+from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.types import EngineState, Request
+
+Entry = tuple[float, int, Request]  # (latest start, number, request)
+
+
+class Speeds:
+    """Fastest advertised LLM speeds in the pool, re-read only when the pool changes."""
+
+    __slots__ = ("decode", "prefill", "slots", "_seen")
+
+    def __init__(self) -> None:
+        self.decode = self.prefill = 0.0
+        self.slots = 0
+        self._seen: tuple[int, float, float, int] | None = None
+
+    def update(self, engines: Sequence[EngineState]) -> None:
+        llm = [e for e in engines if e.healthy and "llm" in e.kinds]
+        decode = max((e.decode_tokens_per_s for e in llm), default=0.0)
+        prefill = max((e.prefill_tokens_per_s for e in llm), default=0.0)
+        slots = sum(max(1, e.capacity) for e in llm)
+        seen = (len(llm), decode, prefill, slots)
+        if seen != self._seen:
+            self._seen = seen
+            self.decode, self.prefill, self.slots = decode, prefill, slots
+
+
+class TieredLLMQueue:
+    """Queue, admission and dispatch order of LLM requests (not a policy on its own)."""
+
+    def __init__(self, ttft_share: float = 0.6, rate_window_s: float = 10.0) -> None:
+        self.ttft_share = ttft_share
+        self.rate_window_s = rate_window_s
+        self.speeds = Speeds()
+        self.correction = 1.0  # measured / estimated service, learned
+        self.observed = 0.0  # seconds per request when no speed is advertised
+        self._heaps: dict[tuple[int, str], list[Entry]] = {}
+        self._late: dict[str, Request] = {}  # arrival order
+        self._live: dict[str, Request] = {}
+        self._work: dict[str, float] = {}  # queued request -> estimate (uncorrected)
+        self._tier_work: dict[int, float] = {}
+        self._rate: dict[int, tuple[float, float]] = {}  # tier -> (decayed work sum, at)
+        self._running: dict[
+            str, tuple[float, float, float, str]
+        ] = {}  # (start, est, prefill, group)
+        self._by_group: dict[str, dict[str, float]] = {}  # device group -> {request: prefill end}
+        self._seq = itertools.count()
+
+    # -- estimates ---------------------------------------------------------------------
+    def prefill_s(self, request: Request) -> float:
+        s = self.speeds
+        if s.prefill:
+            return request.prompt_tokens / s.prefill * self.correction
+        return 0.3 * self.service_s(request)
+
+    def service_s(self, request: Request) -> float:
+        s = self.speeds
+        raw = 0.0
+        if s.decode:
+            raw += request.max_tokens / s.decode
+        if s.prefill:
+            raw += request.prompt_tokens / s.prefill
+        return raw * self.correction if raw else self.observed
+
+    def latest_start(self, request: Request) -> float:
+        if request.deadline is None:
+            return math.inf
+        budget = request.deadline - request.arrival
+        ttft_due = request.arrival + self.ttft_share * budget
+        return min(ttft_due - self.prefill_s(request), request.deadline - self.service_s(request))
+
+    def _tier_rate(self, tier: int, now: float) -> float:
+        total, at = self._rate.get(tier, (0.0, now))
+        return total * math.exp(-(now - at) / self.rate_window_s) / self.rate_window_s
+
+    def running_left(self, now: float) -> float:
+        return sum(max(0.0, start + est - now) for start, est, _, _ in self._running.values())
+
+    # -- queue -------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def pending(self) -> list[Request]:
+        return list(self._live.values())
+
+    def admit(self, request: Request, engines: Sequence[EngineState], now: float) -> bool:
+        if request.deadline is None:
+            return True
+        if request.deadline <= now:
+            return False
+        self.speeds.update(engines)
+        slots = self.speeds.slots
+        if not slots:
+            return True  # the caller reports "no engine"
+        lst = self.latest_start(request)
+        tier = request.priority
+        ahead = self.running_left(now)
+        for other, work in self._tier_work.items():
+            if other > tier:
+                ahead += work * self.correction
+        ahead += self._same_tier_ahead(request, lst)
+        rho = sum(self._tier_rate(t, now) for t in self._rate if t > tier) / slots
+        if rho >= 0.95:
+            return False
+        wait = ahead / slots / (1.0 - rho)
+        return now + wait <= lst
+
+    def _same_tier_ahead(self, request: Request, lst: float) -> float:
+        total = 0.0
+        for (tier, _), heap in self._heaps.items():
+            if tier != request.priority:
+                continue
+            for key, _, other in heap:
+                if key <= lst and self._live.get(other.id) is other:
+                    total += self._work[other.id]
+        return total * self.correction
+
+    def enqueue(self, request: Request, now: float) -> None:
+        old = self._live.get(request.id)
+        if old is not None:
+            self.remove(request.id)
+        self._live[request.id] = request
+        work = self.service_s(request) / self.correction if self.correction else 0.0
+        self._work[request.id] = work
+        tier = request.priority
+        self._tier_work[tier] = self._tier_work.get(tier, 0.0) + work
+        total, at = self._rate.get(tier, (0.0, now))
+        self._rate[tier] = (total * math.exp(-(now - at) / self.rate_window_s) + work, now)
+        heap = self._heaps.setdefault((tier, request.model), [])
+        heapq.heappush(heap, (self.latest_start(request), next(self._seq), request))
+
+    def remove(self, request_id: str) -> Request | None:
+        request = self._live.pop(request_id, None)
+        if request is None:
+            return None
+        self._late.pop(request_id, None)
+        work = self._work.pop(request_id, 0.0)
+        self._tier_work[request.priority] = max(0.0, self._tier_work[request.priority] - work)
+        return request  # heap entries are skipped lazily
+
+    # -- dispatch ----------------------------------------------------------------------
+    def _head(self, heap: list[Entry], now: float) -> Entry | None:
+        """The most urgent on-time entry; late ones move to the late queue."""
+        live = self._live
+        while heap:
+            lst, _, request = heap[0]
+            if live.get(request.id) is not request or request.id in self._late:
+                heapq.heappop(heap)
+                continue
+            if lst < now:
+                heapq.heappop(heap)
+                self._late[request.id] = request
+                continue
+            return heap[0]
+        return None
+
+    def next_request(self, model_blocked: set[str], now: float) -> Request | None:
+        """What to run next on a free slot, by tier then slack; ``None`` if nothing."""
+        heads: list[tuple[int, Entry]] = []
+        for (tier, model), heap in self._heaps.items():
+            if model in model_blocked:
+                continue
+            head = self._head(heap, now)
+            if head is not None:
+                heads.append((tier, head))
+        if heads:
+            heads.sort(key=lambda h: (-h[0], h[1][0], h[1][1]))
+            tier, (lst, _, chosen) = heads[0]
+            chosen_lst = lst
+            est = self.service_s(chosen)
+            for _other_tier, (other_lst, _, other) in heads[1:]:
+                if other.model != chosen.model:
+                    continue
+                # ``other`` would miss behind ``chosen``, which can wait for it.
+                if other_lst < now + est and chosen_lst >= now + self.service_s(other):
+                    return other
+            return chosen
+        for request in self._late.values():
+            if request.model not in model_blocked:
+                return request
+        return None
+
+    def take(self, request: Request, engine: EngineState, now: float) -> None:
+        """``request`` leaves the queue for ``engine``."""
+        est = self.service_s(request)
+        self.remove(request.id)
+        prefill = self.prefill_s(request)
+        self._running[request.id] = (now, est, prefill, engine.device_group)
+        if engine.device_group:
+            self._by_group.setdefault(engine.device_group, {})[request.id] = now + prefill
+
+    def place(
+        self, ledger: Ledger, now: float, choose: object = None
+    ) -> list[tuple[Request, EngineState]]:
+        """Fill free LLM slots; ``choose(request, ledger, now)`` may pick the engine."""
+        out: list[tuple[Request, EngineState]] = []
+        blocked: set[str] = set()
+        self.speeds.update(ledger.engines)
+        while ledger.total_free() and self._live:
+            request = self.next_request(blocked, now)
+            if request is None:
+                break
+            engine = choose(request, ledger, now) if callable(choose) else None
+            if engine is None:
+                engine = ledger.least_loaded(request)
+            if engine is None:
+                blocked.add(request.model)
+                continue
+            ledger.take(engine)
+            self.take(request, engine, now)
+            out.append((request, engine))
+        return out
+
+    # -- learning ----------------------------------------------------------------------
+    def in_prefill(self, group: str, now: float) -> bool:
+        """Whether a chat running in device ``group`` is still expected in prefill."""
+        running = self._by_group.get(group)
+        return bool(running) and any(now < end for end in running.values())
+
+    def running_in(self, group: str) -> int:
+        """LLM requests running in device ``group``."""
+        running = self._by_group.get(group)
+        return len(running) if running else 0
+
+    def complete(self, request: Request, now: float, ok: bool, smoothing: float = 0.1) -> None:
+        entry = self._running.pop(request.id, None)
+        if entry is None:
+            return
+        start, est, _, group = entry
+        if group:
+            self._by_group[group].pop(request.id, None)
+        if not ok:
+            return
+        took = max(0.0, now - start)
+        self.observed = (
+            took if not self.observed else (1 - smoothing) * self.observed + smoothing * took
+        )
+        if est > 0 and self.speeds.decode:
+            ratio = min(5.0, max(0.2, took / (est / self.correction)))
+            self.correction = (1 - smoothing) * self.correction + smoothing * ratio
