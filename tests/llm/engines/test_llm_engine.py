@@ -163,11 +163,12 @@ def test_client_disconnect_frees_the_slot(llm_url: str) -> None:
     assert r2.status_code == 200  # served at once: the abandoned generation stopped
 
 
-def test_micro_batch_is_one_token_only_on_amx_cpus() -> None:
+def test_micro_batch_is_one_token_only_on_amx_builds() -> None:
     from sage.llm.engines.llama import default_n_ubatch
 
-    zen = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n"
-    sapphire = "processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n"
-    assert default_n_ubatch(zen) == 512
-    assert default_n_ubatch(sapphire) == 1
+    plain = "CPU : AVX2 = 1 | AVX512 = 1 | AVX512_VNNI = 1 | LLAMAFILE = 1 | "
+    amx = "CPU : AVX2 = 1 | AVX512 = 1 | AVX512_VNNI = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 | "
+    assert default_n_ubatch(plain) == 512
+    assert default_n_ubatch(amx) == 1
     assert default_n_ubatch("") == 512
+    assert default_n_ubatch() == 512  # `make install` builds without AMX

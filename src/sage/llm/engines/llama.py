@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -42,18 +41,17 @@ from sage.llm.sse import SSE_HEADERS, sse_stream
 _END = object()
 
 
-def default_n_ubatch(cpuinfo: str | None = None) -> int:
-    """llama.cpp's own 512, except on CPUs with AMX, where ggml's AMX path crashed
-    (SIGSEGV) on multi-token micro-batches: there one token per micro-batch is safe.
-    It matters: prefill is token by token then (SmolLM2 here: ~40 vs ~200 tokens/s)."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            cpuinfo = ""
-    flags = {flag for line in cpuinfo.splitlines() if line.startswith("flags")
-             for flag in line.split(":", 1)[-1].split()}
-    return 1 if flags & {"amx_tile", "amx_int8", "amx_bf16"} else 512
+def default_n_ubatch(system_info: str | None = None) -> int:
+    """llama.cpp's own 512, except when llama.cpp was built with ggml's AMX kernels,
+    which crashed (SIGSEGV) here on multi-token micro-batches: then one token per
+    micro-batch is safe, but prefill runs token by token (2-5x slower). `make install`
+    builds llama-cpp-python without AMX for that reason (see the Makefile).
+    ``system_info`` is ``llama_cpp.llama_print_system_info()`` (read when not given)."""
+    if system_info is None:
+        import llama_cpp
+
+        system_info = llama_cpp.llama_print_system_info().decode(errors="replace")
+    return 1 if "AMX_INT8 = 1" in system_info else 512
 
 
 def load_llama(
