@@ -74,9 +74,25 @@ def test_waits_for_its_busy_engine_then_gives_up() -> None:
     home = run(policy, pool, request("acme"))  # acme's engine is now busy
     policy.enqueue(request("acme", "again", now=0.1), 0.1)
     assert policy.schedule(pool, 0.2) == []  # the other engine is free, but cold
-    assert policy.next_wakeup(0.2) == 1.1
+    assert policy.next_wakeup(0.2) == 1.2  # hold_s from its first wait
     (later,) = policy.schedule(pool, 1.2)  # held long enough: go where there is room
     assert later.engine_id != home
+
+
+def test_a_request_that_queued_while_all_were_busy_still_waits_for_its_engine() -> None:
+    """Under load a request reaches the head of the queue long after it arrived: its
+    hold starts then, or prefix_aware would place like least_loaded exactly when the
+    pool is busy."""
+    policy, pool = PrefixAwarePolicy(hold_s=1.0), engines(capacity=1)
+    home = run(policy, pool, request("acme"))
+    other = run(policy, pool, request("globex"))  # both engines busy now
+    policy.enqueue(request("acme", "again", now=0.1), 0.1)
+    assert policy.schedule(pool, 5.0) == []  # nothing free: queued for 5 s
+    finish(pool, other)  # globex's engine frees first
+    assert policy.schedule(pool, 5.1) == []  # waits for acme's engine all the same
+    finish(pool, home)
+    (dispatch,) = policy.schedule(pool, 5.3)
+    assert dispatch.engine_id == home
 
 
 def test_evicted_blocks_and_dead_engines_are_misses_not_errors() -> None:

@@ -101,12 +101,14 @@ class PrefixAwarePolicy(PlacingPolicy):
         self.index: dict[str, BlockIndex] = {}
         self.expected_hits = 0  # prompt blocks placed where they were expected cached
         self.expected_blocks = 0
+        self._held_since: dict[str, float] = {}  # request id -> when it first waited
 
     # -- queue -------------------------------------------------------------------------
     def enqueue(self, request: Request, now: float) -> None:
         self._queue[request.id] = request
 
     def remove(self, request_id: str) -> Request | None:
+        self._held_since.pop(request_id, None)
         return self._queue.pop(request_id, None)
 
     def pending(self) -> list[Request]:
@@ -147,6 +149,7 @@ class PrefixAwarePolicy(PlacingPolicy):
             if engine is None:
                 continue
             del self._queue[request.id]
+            self._held_since.pop(request.id, None)
             ledger.take(engine)
             if request.prefix_hashes:
                 index = self._index_of(engine.id)
@@ -195,17 +198,28 @@ class PrefixAwarePolicy(PlacingPolicy):
             and best_any is not None
             and free_of(best_any) <= 0
             and best_any_match - best_free_match >= self.hold_blocks
-            and now - request.arrival < self.hold_s
+            and self._may_wait(request, now)
         ):
             return None  # its cached engine frees up soon: cheaper than a cold prefill
         return best_free
 
     def next_wakeup(self, now: float) -> float | None:
         """When the first held request stops waiting for its engine."""
-        if not self.hold_s or not self._queue:
+        held = self._held_since
+        for request_id in [r for r in held if r not in self._queue]:
+            del held[request_id]  # taken out some other way (a wrapping policy)
+        if not self.hold_s or not held:
             return None
-        times = [r.arrival + self.hold_s for r in self._queue.values() if r.arrival + self.hold_s > now]
+        times = [t + self.hold_s for t in held.values() if t + self.hold_s > now]
         return min(times) if times else None
+
+    def _may_wait(self, request: Request, now: float) -> bool:
+        """Whether ``request`` may still wait for its cached engine: ``hold_s`` counts from
+        its first wait, not its arrival (a request that queued while every engine was busy
+        would otherwise never wait, and under load the policy would place like
+        least_loaded)."""
+        since = self._held_since.setdefault(request.id, now)
+        return now - since < self.hold_s
 
     def describe(self) -> dict[str, Any]:
         rate = self.expected_hits / self.expected_blocks if self.expected_blocks else 0.0
