@@ -123,7 +123,7 @@ def free_body(item: Item, model: str, max_tokens: int) -> dict[str, Any]:
 def run_validity(client: httpx.Client, items: list[Item], model: str, max_tokens: int,
                  choice: str = "required") -> dict[str, Any]:  # fmt: skip
     """Every item once: rates of calls, schema-valid calls and AST matches."""
-    calls = valid = matched = 0
+    calls = valid = matched = cut = 0
     latencies = []
     for i, item in enumerate(items):
         seconds, reply = _post(client, constrained_body(item, model, max_tokens, choice))
@@ -135,12 +135,14 @@ def run_validity(client: httpx.Client, items: list[Item], model: str, max_tokens
         if tool_calls and all(schema_valid(c, item) for c in tool_calls):
             valid += 1
             matched += ast_match(tool_calls[0], item)
+            cut += reply["choices"][0].get("finish_reason") == "length"  # closed to fit
         else:
             finish = reply["choices"][0].get("finish_reason")
             print(f"  {item.id}: no valid call (finish_reason {finish})", file=sys.stderr)
     n = len(items)
     return {"tool_choice": choice, "items": n, "call_rate": calls / n, "valid_rate": valid / n,
-            "ast_accuracy": matched / n, "median_s": statistics.median(latencies)}  # fmt: skip
+            "ast_accuracy": matched / n, "valid_but_cut": cut,
+            "median_s": statistics.median(latencies)}  # fmt: skip
 
 
 def run_latency(client: httpx.Client, items: list[Item], model: str, max_tokens: int,
@@ -180,12 +182,17 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--limit", type=int, default=None, help="items for the validity run")
     parser.add_argument("--stride", type=int, default=1, help="every k-th item (a spread subset)")
+    parser.add_argument("--ids", default=None, help="only these items, comma-separated "
+                        "(simple_python_16 or 16)")  # fmt: skip
     parser.add_argument("--latency-items", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--auto-items", type=int, default=40)
     parser.add_argument("-o", "--out", type=Path, default=None)
     args = parser.parse_args()
     items = load_items(args.data or default_bfcl_dir())[:: args.stride][: args.limit]
+    if args.ids:
+        wanted = {i if "_" in i else f"simple_python_{i}" for i in args.ids.split(",")}
+        items = [item for item in items if item.id in wanted]
     with httpx.Client(base_url=args.url.rstrip("/").removesuffix("/v1"), timeout=600) as client:
         result = {"required": run_validity(client, items, args.model, args.max_tokens)}
         if args.auto_items > 0:

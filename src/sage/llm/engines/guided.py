@@ -5,6 +5,13 @@ every step (SmolLM2's 49k tokens: ~200 ms a token on this CPU, slower than the m
 llguidance computes the same mask in well under a millisecond. Grammars are written as
 Lark with ``%json`` schemas, which llguidance compiles natively (string lengths,
 whitespace and the like bound in the lexer, not unrolled into nested rules).
+
+A guide with a token budget also makes the output *finish* within it: a small model can
+loop inside a string or a number until ``max_tokens`` cuts it, leaving JSON no parser can
+read. So once the budget left is about what the shortest way to close the output takes
+(measured by playing that way out on a copy of the matcher), the guide forces it: close
+the open string, number, array and object with the tokens that end them, give a missing
+required property the shortest value, then the end of the call.
 """
 
 from __future__ import annotations
@@ -18,6 +25,20 @@ from sage.llm.openai_errors import OpenAIError
 
 _LOCK = threading.Lock()
 _TOKENIZERS: dict[str, Any] = {}  # model path -> llguidance tokenizer (slots share it)
+_CLOSERS: dict[str, list[int]] = {}  # model path -> ids of the closing tokens below
+_SPACES: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # see spacing()
+
+# Tokens that finish JSON soonest, in order of preference: an empty string, the ones
+# that close a string (inside a string, "}" is just a character), then brackets, then the
+# shortest values, then "," (a required property still missing). Multi-character
+# entries are used only where they are one token of the model's vocabulary.
+CLOSING_TEXTS = ('""', '"}]', '"}}', '"]', '"}', '"', '}]', '}}', ']}', '}', ']',
+                 '0', '[]', '{}', 'true', 'false', 'null', ',')  # fmt: skip
+# Tokens kept in hand beyond the measured closing length: forced closing starts this
+# many tokens early (the model still picks where no closing token fits, e.g. a key).
+CLOSE_MARGIN = 3
+# Closing lengths are measured at most this far (a longer one: close at once).
+CLOSE_PROBE_STEPS = 256
 
 
 def lltokenizer(llm: Any) -> Any:
@@ -31,9 +52,40 @@ def lltokenizer(llm: Any) -> Any:
         return _TOKENIZERS[key]
 
 
+def closing_tokens(llm: Any) -> list[int]:
+    """Ids of ``CLOSING_TEXTS`` that are single tokens of ``llm``'s vocabulary, in order."""
+    key = str(llm.model_path)
+    with _LOCK:
+        if key not in _CLOSERS:
+            ids = [llm.tokenize(t.encode(), add_bos=False, special=False) for t in CLOSING_TEXTS]
+            _CLOSERS[key] = [i[0] for i in ids if len(i) == 1]
+        return _CLOSERS[key]
+
+
+def spacing(llm: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per token: is it whitespace only, and its first byte (256: none); per byte ``b``:
+    is " b" one token (so a lone space before ``b`` is not how the model writes it)."""
+    key = str(llm.model_path)
+    with _LOCK:
+        if key not in _SPACES:
+            pieces = [llm.detokenize([t]) for t in range(llm.n_vocab())]
+            blank = np.array([bool(p) and not p.strip() for p in pieces])
+            first = np.array([p[0] if p else 256 for p in pieces], dtype=np.int32)
+            merges = np.zeros(257, dtype=bool)
+            for b in range(33, 127):
+                merges[b] = len(llm.tokenize(b" " + bytes([b]), add_bos=False, special=False)) == 1
+            _SPACES[key] = blank, first, merges
+        return _SPACES[key]
+
+
 def warm_up(llm: Any) -> None:
-    """Build the tokenizer in the background, so no request waits for it."""
-    threading.Thread(target=lltokenizer, args=(llm,), name="llguidance-vocab", daemon=True).start()
+    """Build the tokenizer tables in the background, so no request waits for them."""
+
+    def build() -> None:
+        lltokenizer(llm)
+        spacing(llm)
+
+    threading.Thread(target=build, name="llguidance-vocab", daemon=True).start()
 
 
 def compile_grammar(lark: str, param: str) -> str:
@@ -51,22 +103,107 @@ def compile_grammar(lark: str, param: str) -> str:
     return grammar
 
 
-class Guide:
-    """One generation's matcher: ``mask`` the logits, then ``consume`` the chosen token."""
+def _allowed(matcher: Any, size: int | None = None) -> np.ndarray:
+    bits = np.frombuffer(matcher.compute_bitmask(), dtype=np.uint8)
+    return np.unpackbits(bits, bitorder="little")[:size].astype(bool)
 
-    def __init__(self, llm: Any, grammar: str) -> None:
+
+def _closer(allowed: np.ndarray, closers: list[int]) -> int | None:
+    """The first closing token the grammar allows here, if any."""
+    for token in closers:
+        if token < len(allowed) and allowed[token]:
+            return token
+    return None
+
+
+def closing_length(matcher: Any, closers: list[int], cap: int = CLOSE_PROBE_STEPS) -> int:
+    """Tokens the closing policy takes to bring ``matcher`` (left untouched) to an
+    accepting state: forced tokens as they come, else the first allowed closing token,
+    else the first allowed token. ``cap`` when it takes longer (or cannot)."""
+    probe = matcher.deep_copy()
+    steps = 0
+    while steps < cap and not probe.is_accepting() and not probe.is_stopped():
+        forced = probe.compute_ff_tokens()
+        if forced:
+            probe.consume_tokens(forced)
+            steps += len(forced)
+            continue
+        allowed = _allowed(probe)
+        token = _closer(allowed, closers)
+        if token is None:
+            (candidates,) = np.nonzero(allowed)
+            if not len(candidates):
+                return cap
+            token = int(candidates[0])
+        if not probe.consume_token(token):
+            return cap
+        steps += 1
+    return steps if probe.is_accepting() else cap
+
+
+class Guide:
+    """One generation's matcher: ``mask`` the logits, then ``consume`` the chosen token.
+    With a ``budget`` (the tokens this generation may emit), the output is forced to
+    close in time (see the module docstring); ``closing`` says it was."""
+
+    def __init__(self, llm: Any, grammar: str, budget: int | None = None) -> None:
         from llguidance import LLMatcher
 
         self.matcher = LLMatcher(lltokenizer(llm), grammar)
         if self.matcher.is_error():
             raise OpenAIError(400, f"grammar error: {self.matcher.get_error()}")
+        self.budget = budget
+        self.used = 0
+        self.closing = False
+        self._closers = closing_tokens(llm) if budget is not None else []
+        self._blank, self._first, self._merges = spacing(llm)
+        self._check_at = budget if budget is not None else -1  # tokens left at next probe
+
+    def _must_close(self) -> bool:
+        """Whether the budget left is down to what closing takes (probed on a schedule:
+        halfway to the last estimate, so a long call costs a handful of probes)."""
+        if self.budget is None or self.closing or self.used == 0:
+            return self.closing  # the first token decides text or call under "auto"
+        left = self.budget - self.used
+        if left > self._check_at or self.matcher.is_accepting():
+            return False
+        need = closing_length(self.matcher, self._closers, min(CLOSE_PROBE_STEPS, left + 1))
+        spare = left - need - CLOSE_MARGIN
+        if spare <= 0:
+            self.closing = True
+        else:
+            self._check_at = left - max(1, spare // 2)
+        return self.closing
+
+    def _lone_space(self, allowed: np.ndarray) -> int | None:
+        """The allowed whitespace-only token, when whatever may follow it merges with it
+        into one token (a space before a string is the token ' "', never ' ' then '"';
+        a small model that takes the lone space writes nonsense after it)."""
+        (blanks,) = np.nonzero(allowed & self._blank[: len(allowed)])
+        if len(blanks) != 1:
+            return None
+        probe = self.matcher.deep_copy()
+        if not probe.consume_token(int(blanks[0])):
+            return None
+        after = _allowed(probe, len(allowed))
+        nexts = np.unique(self._first[: len(after)][after])
+        return int(blanks[0]) if len(nexts) and self._merges[nexts].all() else None
 
     def mask(self, logits: np.ndarray) -> None:
-        bits = np.frombuffer(self.matcher.compute_bitmask(), dtype=np.uint8)
-        allowed = np.unpackbits(bits, bitorder="little")[: len(logits)].astype(bool)
+        allowed = _allowed(self.matcher, len(logits))
+        if (space := self._lone_space(allowed)) is not None:
+            allowed[space] = False
         logits[: len(allowed)][~allowed] = -np.inf
+        if self._must_close() and not self.matcher.is_accepting():
+            forced = self.matcher.compute_ff_tokens()  # as the closing length counts them
+            token = forced[0] if forced else _closer(allowed, self._closers)
+            if token is not None:
+                chosen = logits[token]
+                logits[:] = -np.inf
+                logits[token] = chosen
 
     def consume(self, token: int) -> bool:
+        self.used += 1
         return bool(self.matcher.consume_token(token))
 
     @property

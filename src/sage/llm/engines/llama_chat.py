@@ -145,9 +145,11 @@ class ChatRun:
     def _message(self, text: str, finish: str) -> tuple[dict[str, Any], str]:
         parsed = parse_tool_calls(text) if self.tools_on else None
         if parsed:
-            calls, closed = parsed  # cut short: the finished calls, finish_reason "length"
+            # cut short, or closed early by the grammar to fit max_tokens: the finished
+            # calls, finish_reason "length"
+            calls, closed = parsed
             message = {"role": "assistant", "content": None, "tool_calls": calls}
-            return message, "tool_calls" if closed else finish
+            return message, "tool_calls" if closed and finish == "stop" else finish
         return {"role": "assistant", "content": text}, finish
 
     def response(self, model: str, cancelled: threading.Event | None = None) -> dict[str, Any]:

@@ -96,10 +96,10 @@ class _LogitsTap:
     and records each step's log-softmax (before any of them) so the chosen token's
     logprob is known after sampling."""
 
-    def __init__(self, llm: Any, sampling: Sampling) -> None:
+    def __init__(self, llm: Any, sampling: Sampling, budget: int | None = None) -> None:
         self.eos = llm.token_eos()
         self.sampling = sampling
-        self.guide = Guide(llm, sampling.grammar) if sampling.grammar else None
+        self.guide = Guide(llm, sampling.grammar, budget) if sampling.grammar else None
         self.bias_ids = np.fromiter(sampling.logit_bias, dtype=np.intc)
         self.bias_values = np.fromiter(sampling.logit_bias.values(), dtype=np.single)
         self.last: np.ndarray | None = None
@@ -171,7 +171,7 @@ def generate(
         )
     limit = min(sampling.max_tokens or room, room)
     llm.set_seed(sampling.seed if sampling.seed is not None else random.getrandbits(31))
-    tap = _LogitsTap(llm, sampling)
+    tap = _LogitsTap(llm, sampling, limit)  # a grammar's output is closed within it
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     eos = llm.token_eos()
     text = ""  # decoded text not yet sent
@@ -193,7 +193,8 @@ def generate(
             outcome.finish_reason, outcome.stopped = "length", True  # a budget, like max_tokens
             return
         if token == eos and (tap.guide is not None or not sampling.ignore_eos):
-            outcome.finish_reason = "stop"
+            # closed early to fit max_tokens: complete and valid, but cut, so "length"
+            outcome.finish_reason = "length" if tap.guide and tap.guide.closing else "stop"
             break
         if tap.guide is not None:
             tap.guide.consume(token)

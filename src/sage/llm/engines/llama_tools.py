@@ -92,16 +92,35 @@ def response_format_prompt(body: ChatCompletionRequest) -> str | None:
 
 # Free-text leaves of a tool call's arguments are bounded, so a small model caught in a
 # repetition loop closes its string (or list) instead of running into ``max_tokens`` with
-# an unparseable call; a schema's own bounds win. JSON may put one space between tokens,
+# an unparseable call; a schema's own bounds win. A free string holds no control
+# characters (no escaped newline to start prose on) and no markup the model could take
+# for the end of its call (``</tool_call>``, ``<tool_call>``, ``<|im_end|>``); a "<"
+# before anything else ("x < 5", "<=") is fine. Numbers get at most 16 integer and 10
+# fraction digits (a model can loop on digits). JSON may put one space between tokens,
 # as the prompt's example does, never a newline or an indent a model could loop on.
 TOOL_STRING_MAX_CHARS = 256
+TOOL_STRING_PATTERN = r"^([^<\u0000-\u001f]|<+[^</t|\u0000-\u001f])*<*$"
 TOOL_ARRAY_MAX_ITEMS = 64
+TOOL_NUMBER_BOUND = 10**15
+TOOL_NUMBER_STEP = 1e-10
 _WHITESPACE = {"whitespace_pattern": " ?"}
 
 
+def _bound_numbers(out: dict[str, Any], kinds: list[Any]) -> None:
+    if "number" not in kinds and "integer" not in kinds:
+        return
+    if not any(k in out for k in ("minimum", "exclusiveMinimum")):
+        out["minimum"] = -TOOL_NUMBER_BOUND
+    if not any(k in out for k in ("maximum", "exclusiveMaximum")):
+        out["maximum"] = TOOL_NUMBER_BOUND
+    if "number" in kinds and "multipleOf" not in out:
+        out["multipleOf"] = TOOL_NUMBER_STEP
+
+
 def bound_free_text(schema: Any) -> Any:
-    """``schema`` with a length cap on unbounded strings and arrays, and no properties
-    beyond the declared ones (a tool's arguments are the ones it names)."""
+    """``schema`` with a length cap and a no-markup pattern on free strings, bounded
+    numbers and arrays, and no properties beyond the declared ones (a tool's arguments
+    are the ones it names)."""
     if isinstance(schema, list):
         return [bound_free_text(s) for s in schema]
     if not isinstance(schema, dict):
@@ -110,8 +129,11 @@ def bound_free_text(schema: Any) -> Any:
     kinds = out.get("type")
     kinds = kinds if isinstance(kinds, list) else [kinds]
     free = not any(k in out for k in ("enum", "const", "pattern", "format"))
-    if "string" in kinds and free and "maxLength" not in out:
-        out["maxLength"] = TOOL_STRING_MAX_CHARS
+    if "string" in kinds and free:
+        out.setdefault("maxLength", TOOL_STRING_MAX_CHARS)
+        out["pattern"] = TOOL_STRING_PATTERN
+    if free:
+        _bound_numbers(out, kinds)
     if "array" in kinds and "maxItems" not in out:
         out["maxItems"] = TOOL_ARRAY_MAX_ITEMS
     if "object" in kinds and "properties" in out and "additionalProperties" not in out:
