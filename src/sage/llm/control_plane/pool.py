@@ -147,6 +147,13 @@ class EnginePool(Sequence[EngineState]):
             for c in self._classes_of[pos]:
                 del c.free[bisect_left(c.free, pos)]
 
+    def slot_view(self) -> tuple[list[int], list[int], object]:
+        """``(free slots, capacities, layout)`` of every engine by list position: the
+        index's live lists, so a policy that scores every engine can use C-speed builtins
+        (``max(free)``) instead of ``free_of`` per engine. Read them, never write them.
+        ``layout`` is a token whose identity changes whenever positions may have moved."""
+        return self._free, self._cap, self._pos
+
     def first_free(self, request: Request) -> EngineState | None:
         """The first engine in list order that can serve ``request`` now."""
         c = self._classes.get((request.engine_kind, request.model)) or self._class(request)

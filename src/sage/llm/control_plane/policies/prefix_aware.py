@@ -21,47 +21,68 @@ that evicted a prefix or died is just scored lower (a dead one is not a candidat
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
+from itertools import compress, repeat, takewhile
+from operator import contains
 from typing import Any, Literal
 
 from pydantic import Field
 
 from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions
 from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
 
 
-class BlockIndex:
-    """One engine's cached prompt blocks (chained hashes), LRU-bounded."""
+def leading(blocks: dict[int, None], hashes: Sequence[int]) -> int:
+    """How many leading ``hashes`` are in ``blocks`` (C-speed: no Python loop)."""
+    return len(list(takewhile(blocks.__contains__, hashes)))
 
-    __slots__ = ("blocks", "limit")
+
+class BlockIndex:
+    """One engine's cached prompt blocks (chained hashes), LRU-bounded.
+
+    ``match`` remembers its last answer for the very same hash tuple until the set of
+    blocks changes (a refresh of the LRU order changes no match)."""
+
+    __slots__ = ("blocks", "limit", "_seen", "_matched")
 
     def __init__(self, limit: int) -> None:
         self.blocks: OrderedDict[int, None] = OrderedDict()
         self.limit = limit
+        self._seen: Sequence[int] | None = None
+        self._matched = 0
 
     def match(self, hashes: Sequence[int]) -> int:
         """Leading blocks of ``hashes`` held here (chained: the first absent one ends it)."""
-        blocks, n = self.blocks, 0
-        for h in hashes:
-            if h not in blocks:
-                break
-            n += 1
-        return n
+        if hashes is not self._seen:
+            self._matched = leading(self.blocks, hashes)
+            self._seen = hashes
+        return self._matched
 
     def add(self, hashes: Iterable[int]) -> None:
+        if not isinstance(hashes, (tuple, list)):
+            hashes = list(hashes)  # walked twice
         blocks = self.blocks
-        for h in hashes:
-            blocks[h] = None
-            blocks.move_to_end(h)
+        held = len(blocks)
+        blocks.update(zip(hashes, repeat(None)))  # new ones at the end, then each in turn
+        deque(map(blocks.move_to_end, hashes), maxlen=0)  # to the end: the same order
+        if len(blocks) != held:
+            self._seen = None
+            while len(blocks) > self.limit:
+                blocks.popitem(last=False)
+
+    def replace(self, hashes: Iterable[int]) -> None:
+        blocks = self.blocks  # in place: the policy keeps this dict by engine position
+        blocks.clear()
+        blocks.update(dict.fromkeys(hashes))
+        self._seen = None
         while len(blocks) > self.limit:
             blocks.popitem(last=False)
 
-    def replace(self, hashes: Iterable[int]) -> None:
-        self.blocks = OrderedDict.fromkeys(hashes)
-        while len(self.blocks) > self.limit:
-            self.blocks.popitem(last=False)
+
+_NO_INDEX = BlockIndex(0)  # stands for an engine never indexed (never written)
 
 
 class PrefixAwarePolicy(PlacingPolicy):
@@ -102,6 +123,12 @@ class PrefixAwarePolicy(PlacingPolicy):
         self.expected_hits = 0  # prompt blocks placed where they were expected cached
         self.expected_blocks = 0
         self._held_since: dict[str, float] = {}  # request id -> when it first waited
+        self._index_by_pos: list[BlockIndex] = []  # an EnginePool's engines', by position
+        self._blocks_by_pos: list[OrderedDict[int, None]] = []  # and their block dicts
+        self._layout: object = None  # the pool layout and index those were built for
+        self._indexed = 0
+        self._healthy: list[EngineState] = []  # an EnginePool's healthy engines
+        self._healthy_version = -1  # at this profile version
 
     # -- queue -------------------------------------------------------------------------
     def enqueue(self, request: Request, now: float) -> None:
@@ -122,6 +149,7 @@ class PrefixAwarePolicy(PlacingPolicy):
         index = self.index.get(engine_id)
         if index is None:
             index = self.index[engine_id] = BlockIndex(self.max_blocks)
+            self._layout = None
         return index
 
     def observe(self, engine_id: str, hashes: Iterable[int]) -> None:
@@ -131,13 +159,22 @@ class PrefixAwarePolicy(PlacingPolicy):
     def forget(self, engine_id: str) -> None:
         """The engine is gone: its cache with it."""
         self.index.pop(engine_id, None)
+        self._layout = None
 
     # -- decisions -------------------------------------------------------------------------
     def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
         out: list[Dispatch] = []
         if not ledger.total_free():
             return out
-        engines = [e for e in ledger.engines if e.healthy]
+        pool = ledger if isinstance(ledger, EnginePool) and ledger.indexed else None
+        if pool is None:
+            engines = [e for e in ledger.engines if e.healthy]
+        else:  # the healthy engines change only with the pool's profile version
+            version = pool.profiles()[0]
+            if version != self._healthy_version:
+                self._healthy = [e for e in pool if e.healthy]
+                self._healthy_version = version
+            engines = self._healthy
         if len(self.index) > len(engines) or len(engines) < len(ledger.engines):
             alive = {e.id for e in engines}
             for engine_id in [k for k in self.index if k not in alive]:
@@ -145,7 +182,10 @@ class PrefixAwarePolicy(PlacingPolicy):
         for request in list(self._queue.values()):
             if not ledger.total_free():
                 break
-            engine = self._choose(request, engines, ledger, now)
+            if pool is not None and request.prefix_hashes:
+                engine = self._choose_indexed(request, engines, pool, now)
+            else:
+                engine = self._choose(request, engines, ledger, now)
             if engine is None:
                 continue
             del self._queue[request.id]
@@ -202,6 +242,72 @@ class PrefixAwarePolicy(PlacingPolicy):
         ):
             return None  # its cached engine frees up soon: cheaper than a cold prefill
         return best_free
+
+    def _choose_indexed(
+        self, request: Request, engines: list[EngineState], pool: EnginePool, now: float
+    ) -> EngineState | None:
+        """:meth:`_choose`'s decision on an indexed pool in which every engine is healthy,
+        serves ``request`` and has the same capacity (else: :meth:`_choose` itself), in
+        O(engines holding the first block) Python steps: loads and index sizes are read
+        with C-speed builtins over the pool's slot lists. The engines holding none of the
+        prefix score ``0 - load``: the best of them is the best of *all* free engines by
+        that score (an engine holding some scores at least as well, and the earliest wins
+        ties), so only the holders need their match counted."""
+        free, caps, layout = pool.slot_view()
+        n_engines = len(free)
+        cap = caps[0] if n_engines else 0
+        if n_engines < 2 or pool.serving(request)[0] != n_engines or caps.count(cap) != n_engines:
+            return self._choose(request, engines, pool, now)
+        most = max(free)
+        if most <= 0:
+            return None
+        lo, hi = cap - most, cap - min(free)
+        if hi - lo > self.balance_abs and hi > self.balance_rel * lo:
+            return pool.least_loaded(request)  # out of balance: load decides alone
+        if self._layout is not layout or self._indexed != len(self.index):
+            self._by_position(pool, layout)
+        by_pos = self._index_by_pos
+        hashes, weight, scale = request.prefix_hashes, self.load_weight, max(1, cap)
+        n = len(hashes)
+        score = {f: 0 / n - weight * (cap - f) / scale for f in set(free) if f > 0}
+        top = max(score.values())  # the best score of an engine holding none of it
+        holders = compress(range(n_engines), map(contains, self._blocks_by_pos, repeat(hashes[0])))
+        best, best_key, best_match = -1, (top, 0), 0
+        any_pos, any_match = -1, 0
+        for pos in holders:  # ascending: the earliest wins ties, as in _choose
+            held = by_pos[pos]
+            match = held.match(hashes)
+            if match > any_match:
+                any_pos, any_match = pos, match
+            f = free[pos]
+            if f > 0:
+                key = (match / n - weight * (cap - f) / scale, -len(held.blocks))
+                if best < 0 or key > best_key:
+                    best, best_key, best_match = pos, key, match
+        if best < 0 or best_key[0] <= top:  # a non-holder may score as well: find the best
+            levels = {f for f, value in score.items() if value == top}
+            sizes = list(map(len, self._blocks_by_pos))
+            zero = min(compress(range(n_engines), map(levels.__contains__, free)),
+                       key=sizes.__getitem__)  # fmt: skip
+            zero_key = (top, -sizes[zero])  # ``zero`` holds none (else a holder wins)
+            if best < 0 or zero_key > best_key or (zero_key == best_key and zero < best):
+                best, best_match = zero, 0
+        if (
+            any_pos >= 0
+            and any_pos != best
+            and free[any_pos] <= 0
+            and any_match - best_match >= self.hold_blocks
+            and self._may_wait(request, now)
+        ):
+            return None  # its cached engine frees up soon: cheaper than a cold prefill
+        return pool[best]
+
+    def _by_position(self, pool: EnginePool, layout: object) -> None:
+        """Each pool engine's index by position (their block dicts are kept in place)."""
+        index = self.index
+        self._index_by_pos = [index.get(e.id, _NO_INDEX) for e in pool]
+        self._blocks_by_pos = [held.blocks for held in self._index_by_pos]
+        self._layout, self._indexed = layout, len(index)
 
     def next_wakeup(self, now: float) -> float | None:
         """When the first held request stops waiting for its engine."""
