@@ -89,6 +89,7 @@ class ServingStack:
         if mode not in ("thread", "process"):
             raise ConfigError("mode must be 'thread' or 'process'")
         self.settings = settings or GatewaySettings()
+        self._settings_given = settings is not None
         models = {"llm": llm_model, "embedding": embedding_model}
         self.to_start = list(start_engines) + [
             EngineSpec(kind=kind, backend=DEFAULT_BACKEND[kind], model="" if m == "default" else m)
@@ -178,6 +179,10 @@ class ServingStack:
         cmd = [sys.executable, "-m", "sage.cli.main", "llm", "serve", "--no-engines"]
         cmd += ["--host", self.host, "--port", str(self.port), "--policy", self.policy]
         env = dict(os.environ)
+        if self._settings_given:  # the child reads settings from its environment
+            env["SAGE_GATEWAY__MAX_QUEUE"] = str(self.settings.max_queue)
+            env["SAGE_GATEWAY__ENGINE_DOWN_GRACE_S"] = str(self.settings.engine_down_grace_s)
+            env["SAGE_GATEWAY__MAX_BODY_BYTES"] = str(self.settings.max_body_bytes)
         for i, spec in enumerate(specs):
             key_env = None
             if spec.api_key:

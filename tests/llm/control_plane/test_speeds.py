@@ -104,12 +104,13 @@ def test_stream_clock_times_tokens_after_the_role_event() -> None:
     est.register(state)
     clock = _StreamClock(time.perf_counter() - 0.5)  # the call went out 0.5 s ago
     clock.saw(b'data: {"role"}\n\n')  # role only: no token yet
+    assert not clock.first_at
     clock.saw(b'data: {"t":0}\n\n')  # first token: TTFT ~0.5 s
-    for i in range(1, 11):
-        clock.last_at = 0.0
+    assert clock.first_at
+    for i in range(1, 10):
         clock.saw(f'data: {{"t":{i}}}\n\n'.encode())
-    clock.saw(b'data: {"finish"}\n\ndata: {"usage"}\n\ndata: [DONE]\n\n')
-    clock.last_at = clock.first_at + 0.1  # 10 token gaps in 0.1 s
-    clock.report(est, EngineEndpoint("http://127.0.0.1:1", state), prompt_tokens=100)
+    clock.saw(b'data: {"t":10}\n\ndata: {"finish"}\n\ndata: {"usage"}\n\ndata: [DONE]\n\n')
+    endpoint = EngineEndpoint("http://127.0.0.1:1", state)
+    clock.report(est, endpoint, prompt_tokens=100, end=clock.first_at + 0.1)  # 10 gaps
     assert state.prefill_tokens_per_s == pytest.approx(200.0, rel=0.2)
     assert state.decode_tokens_per_s == pytest.approx(100.0)

@@ -35,6 +35,10 @@ ROWS: dict[str, list[tuple[str, str, str, str]]] = {
         ("batched sent/s", "batched_per_s", ".0f", ""),
         ("one-per-call sent/s", "unbatched_per_s", ".0f", ""),
         ("ratio", "ratio", ".2f", ">= 4"),
+        ("engine-batching sent/s", "engine_batching_per_s", ".0f", ""),
+        ("ratio to engine batching", "ratio_to_engine_batching", ".2f", ""),
+        ("engine direct sent/s", "direct_per_s", ".0f", ""),
+        ("batched / direct", "gateway_efficiency", ".2f", ""),
     ],
 }
 

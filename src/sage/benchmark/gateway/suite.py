@@ -6,11 +6,14 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from sage.common.admin_token import admin_headers
+
+if TYPE_CHECKING:
+    from sage.benchmark.gateway.embeddings import GatewayControls
 
 SCENARIOS = ("overhead", "streaming", "embeddings")
 
@@ -111,16 +114,8 @@ def run_gateway_benchmark(
             if embed_path is not None:
                 from sage.benchmark.gateway.embeddings import measure_embeddings
 
-                def set_policy(name: str, options: dict[str, Any]) -> None:
-                    httpx.post(
-                        stack.url + "/admin/policy",
-                        json={"name": name, "options": options},
-                        headers=admin_headers(),
-                    ).raise_for_status()
-
                 figures = measure_embeddings(
-                    set_policy,
-                    stack.url,
+                    gateway_controls(stack.url),
                     requests=embed_requests,
                     concurrency=embed_concurrency,
                     repeats=repeats,
@@ -146,6 +141,38 @@ def run_gateway_benchmark(
     return report
 
 
+def gateway_controls(url: str) -> GatewayControls:
+    """Switch a running gateway's policy and its embedding engine's capacity (the engine
+    is registered again under its id with the new capacity; ``None``: the first one)."""
+    from sage.benchmark.gateway.embeddings import GatewayControls
+
+    engines = httpx.get(url + "/admin/engines", headers=admin_headers()).json()["engines"]
+    engine = next(e for e in engines if e["kinds"] == ["embedding"])
+    current = {"capacity": engine["capacity"]}
+
+    def set_policy(name: str) -> None:
+        httpx.post(
+            url + "/admin/policy", json={"name": name, "reset": True}, headers=admin_headers()
+        ).raise_for_status()
+
+    def set_capacity(capacity: int | None) -> None:
+        capacity = capacity or engine["capacity"]
+        if capacity == current["capacity"]:
+            return
+        httpx.delete(f"{url}/admin/engines/{engine['id']}", headers=admin_headers())
+        registration = {
+            "url": engine["url"], "kind": "embedding", "id": engine["id"],
+            "models": engine["models"], "capacity": capacity, "max_batch": engine["max_batch"],
+            "device_group": engine.get("device_group", ""),
+        }  # fmt: skip
+        httpx.post(
+            url + "/admin/engines", json=registration, headers=admin_headers(), timeout=30
+        ).raise_for_status()
+        current["capacity"] = capacity
+
+    return GatewayControls(url, engine["url"], set_policy, set_capacity)
+
+
 def step_count(scenarios: tuple[str, ...], repeats: int) -> int:
-    per = {"overhead": 1, "streaming": 1, "embeddings": 2}
+    per = {"overhead": 1, "streaming": 1, "embeddings": 4}
     return sum(per[s] for s in scenarios) * repeats

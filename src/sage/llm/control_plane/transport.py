@@ -21,7 +21,7 @@ from sage.common.logging import get_logger
 from sage.common.ports import CLIENT_POOL_IDLE_S
 from sage.llm.control_plane.batching import merge_inputs, split_embeddings
 from sage.llm.control_plane.engines import EngineEndpoint, normalize_url
-from sage.llm.control_plane.speeds import SpeedEstimator, token_events
+from sage.llm.control_plane.speeds import SpeedEstimator
 from sage.llm.control_plane.types import Request, RequestKind
 from sage.llm.openai_errors import OpenAIError
 from sage.llm.sse import sse_error
@@ -253,7 +253,7 @@ class EngineTransport:
                 while chunk:
                     yield chunk
                     chunk = await response.content.readany()
-                    if clock is not None and chunk:
+                    if clock is not None:
                         clock.saw(chunk)
                 if clock is not None and self.speeds is not None:
                     clock.report(self.speeds, endpoint, request.prompt_tokens)
@@ -315,37 +315,36 @@ class EngineTransport:
 
 class _StreamClock:
     """Times one relayed stream for the speed estimates: its first token event (the
-    event after the role-only first one engines send) and the events after it."""
+    event after the role-only first one engines send), and the events until its end.
+    Per chunk only a byte count; the clock is read twice per stream."""
 
-    __slots__ = ("start", "events", "first_at", "last_at", "after_first")
+    __slots__ = ("start", "events", "first_at", "at_first")
 
     def __init__(self, start: float) -> None:
         self.start = start
-        self.events = 0
+        self.events = 0  # "data:" events so far ([DONE] included)
         self.first_at = 0.0
-        self.last_at = 0.0
-        self.after_first = 0  # events after the first token event
+        self.at_first = 0  # events seen when the first token event came
 
     def saw(self, chunk: bytes) -> None:
-        n = token_events(chunk)
-        if n <= 0:
-            return
-        now = time.perf_counter()
-        before = self.events
-        self.events = before + n
-        if before < 2:
-            if self.events >= 2:
-                self.first_at = now
-                self.after_first = self.events - 2
-        else:
-            self.after_first += n
-        self.last_at = now
+        self.events += chunk.count(b"data:")
+        if not self.first_at and self.events >= 2:
+            self.first_at = time.perf_counter()
+            self.at_first = self.events
 
-    def report(self, speeds: SpeedEstimator, endpoint: EngineEndpoint, prompt_tokens: int) -> None:
+    def report(
+        self,
+        speeds: SpeedEstimator,
+        endpoint: EngineEndpoint,
+        prompt_tokens: int,
+        end: float | None = None,
+    ) -> None:
+        """The stream ended (at ``end``, default now): hand the samples to ``speeds``."""
         if not self.first_at:
             return
+        end = time.perf_counter() if end is None else end
         speeds.first_token(endpoint.state, prompt_tokens, self.first_at - self.start)
-        # the finish (and usage) events trail the last token at once: not gaps
-        tokens = self.after_first - 2
-        if tokens > 0 and self.last_at > self.first_at:
-            speeds.decoded(endpoint.state, tokens, self.last_at - self.first_at)
+        # finish, usage and [DONE] events trail the last token at once: not token gaps
+        tokens = self.events - self.at_first - 3
+        if tokens > 0 and end > self.first_at:
+            speeds.decoded(endpoint.state, tokens, end - self.first_at)
