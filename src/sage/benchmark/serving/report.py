@@ -63,6 +63,10 @@ def headline(summary: dict[str, Any], victim: str | None) -> dict[str, float | N
         "emb_slo": _get(summary, "by_kind", "embedding", "slo_attainment"),
         "rejected": _get(summary, "overall", "rejected"),
         "errors": _get(summary, "overall", "errors"),
+        # mean inputs per embedding model call (the engine's batches), and per gateway
+        # dispatch (unified runs): what decides padding and CPU taken from the LLM
+        "emb_batch_inputs": _get(summary, "embedding_batches", "engine_inputs_per_batch"),
+        "emb_dispatch_inputs": _get(summary, "embedding_batches", "gateway_inputs_per_dispatch"),
     }
     if victim is not None:
         row["victim_llm_p99_ms"] = _get(
@@ -134,6 +138,7 @@ TABLE_COLUMNS = (
     ("slo_attainment", "SLO att.", 3),
     ("slo_attainment_vs_siloed", "x siloed", 2),
     ("interference", "interf.", 2),
+    ("emb_batch_inputs", "emb batch", 1),
     ("rejected", "429", 0),
     ("errors", "err", 0),
 )

@@ -27,6 +27,7 @@ from sage.benchmark.serving.baselines import (
     set_gateway_policy,
     wait_idle,
 )
+from sage.benchmark.serving.batch_sizes import batch_stats, read_counters
 from sage.benchmark.serving.client import RequestRecord, send_chat, send_embedding
 from sage.benchmark.serving.environment import Endpoints
 from sage.benchmark.serving.metrics import check_consistency, summarize
@@ -115,6 +116,7 @@ def run_one(
                            options_of(baseline), reset=True)  # fmt: skip
     drain(endpoints)
     cleared = clear_prefix_caches(endpoints.gateway_url) if workload.prefix is not None else 0
+    counters = read_counters(endpoints.embedding_url, endpoints.gateway_url)
     label = f"{baseline} @ {rate:g}/s" + (f" ({cfg.victim} alone)" if alone else "")
     task = progress.add_task(label, total=len(workload)) if progress is not None else None
 
@@ -136,8 +138,10 @@ def run_one(
     )
     if progress is not None:
         progress.remove_task(task)
+    batches = batch_stats(counters, read_counters(endpoints.embedding_url, endpoints.gateway_url))
     outcomes = result.outcomes()
     summary = summarize(outcomes, slo_table(cfg.spec), result.duration_s)
+    summary["embedding_batches"] = batches
     problems = check_consistency(summary)
     config = {
         "baseline": baseline,

@@ -17,6 +17,7 @@ import heapq
 import itertools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,9 +42,16 @@ from sage.benchmark.simulator.engines import (
     SimEmbeddingEngine,
     SimEngine,
     SimLLMEngine,
+    embedding_batches,
 )
-from sage.benchmark.simulator.prefix_cache import DEFAULT_CACHE_TOKENS, SimPrefixCache, block_hashes
+from sage.benchmark.simulator.prefix_cache import (
+    DEFAULT_CACHE_TOKENS,
+    CacheReports,
+    SimPrefixCache,
+    block_hashes,
+)
 from sage.benchmark.simulator.profiles import Calibration
+from sage.llm.control_plane.cache_reports import precise_policy
 from sage.llm.control_plane.policies import (
     RequestPolicy,
     get_policy,
@@ -52,6 +60,8 @@ from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
 
 WAKE = 2
+REPORT = 4  # engines report their prefix caches to a precise policy
+HASH_MEMO = 65_536  # distinct prefixes whose block hashes are kept (then: start afresh)
 LLM_MODEL = "sim-llm"
 EMBEDDING_MODEL = "sim-embedding"
 
@@ -154,9 +164,13 @@ class Simulation:
                     if i < len(pool):
                         pool[i].host = host
                         host.engines.append(pool[i])
+        self.reports: CacheReports | None = None
         if self.workload.prefix is not None and self.prefix_cache_tokens > 0:
             for engine in llm:
                 engine.cache = SimPrefixCache(self.prefix_cache_tokens)
+            precise = None if self.policy is None else precise_policy(self.policy)
+            if precise is not None:  # fed what the engines hold, as the live poller does
+                self.reports = CacheReports(precise, [(e.id, e.cache) for e in llm])
         self.pools: dict[int, list[SimEngine]] = {KIND_LLM: list(llm), KIND_EMBEDDING: list(emb)}
         self._rr = {KIND_LLM: 0, KIND_EMBEDDING: 0}
         states: list[EngineState] = []
@@ -337,9 +351,12 @@ class Simulation:
         prefix = None if self._prefix_of is None else self._prefix_of[row]
         if prefix is None:
             return ()
-        hashes = self._hash_memo.get(prefix)
+        memo = self._hash_memo
+        hashes = memo.get(prefix)
         if hashes is None:
-            hashes = self._hash_memo[prefix] = block_hashes(*prefix)
+            if len(memo) >= HASH_MEMO:  # sessions: a new prefix every turn, memory bounded
+                memo.clear()
+            hashes = memo[prefix] = block_hashes(*prefix)
         return hashes
 
     # -- completions -------------------------------------------------------------------
@@ -366,7 +383,8 @@ class Simulation:
         self._kick(now)
 
     # -- the loop ------------------------------------------------------------------------
-    def run(self) -> SimResult:
+    def run(self, progress: Callable[[int, int], None] | None = None) -> SimResult:
+        """Simulate every request; ``progress(arrived, total)`` is called now and then."""
         w = self.workload
         self._t = w.t.tolist()
         self._kind = w.kind.tolist()
@@ -385,6 +403,9 @@ class Simulation:
         events = 0
         last = 0.0
         started = time.perf_counter()
+        reports = self.reports
+        if reports is not None:
+            self.push(0.0, REPORT, None, 0)
         while i < n or heap:
             if heap and (i >= n or heap[0][0] <= times[i]):
                 when, _, code, payload, version = pop(heap)
@@ -402,15 +423,22 @@ class Simulation:
                 elif code == ANSWERED:
                     self.job_done(payload, when)
                     last = when
+                elif code == REPORT and reports is not None:
+                    reports.poll()
+                    if i < n or heap:
+                        self.push(when + reports.interval_s, REPORT, None, 0)
             else:
                 events += 1
                 arrive(i, times[i])
                 i += 1
+                if progress is not None and not i & 0x3FFF:
+                    progress(i, n)
         wall = time.perf_counter() - started
         self.events = events
         duration = max(last, self._t[-1] if n else 0.0)
         outcomes = self.outcomes()
         summary = summarize(outcomes, self._slos, duration)
+        summary["embedding_batches"] = embedding_batches(self.pools[KIND_EMBEDDING])
         config = {
             "baseline": self.baseline,
             "cluster": {
@@ -421,6 +449,9 @@ class Simulation:
             },
             "policy": self.policy.describe() if self.policy else None,
             "exact": self.exact,
+            "cache_reports": (
+                None if reports is None else {"polls": reports.polls, "reports": reports.reports}
+            ),
         }
         return SimResult(self.baseline, outcomes, summary, duration, wall, events, config)
 

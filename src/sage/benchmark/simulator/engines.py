@@ -267,6 +267,8 @@ class SimEmbeddingEngine(SimEngine):
         self.answering_until = float("-inf")  # answers are written one at a time
         self.window_version = 0
         self.window_open = False
+        self.batches = 0  # model calls and their inputs, as the real engine's /health
+        self.items = 0
 
     def submit(self, job: Job, now: float) -> None:
         job.engine = self
@@ -303,6 +305,8 @@ class SimEmbeddingEngine(SimEngine):
             items += job.items
             jobs.append(job)
         self.waiting_items -= items
+        self.batches += 1
+        self.items += items
         width = max(j.tokens for j in jobs)
         self._begin(Run(jobs, self.profile.compute_s(items, width), 0.0), now)
 
@@ -321,3 +325,16 @@ class SimEmbeddingEngine(SimEngine):
                 self.sink.job_done(job, now)
         if self.waiting and not self.running:
             self._maybe_start(now)
+
+
+def embedding_batches(engines: list[SimEngine]) -> dict[str, float | None]:
+    """Model calls of the embedding engines and their mean inputs (the real run's
+    ``embedding_batches`` record, engine side)."""
+    batches = sum(getattr(e, "batches", 0) for e in engines)
+    items = sum(getattr(e, "items", 0) for e in engines)
+    return {
+        "engine_batches": batches,
+        "engine_inputs_per_batch": items / batches if batches else None,
+        "gateway_dispatches": None,
+        "gateway_inputs_per_dispatch": None,
+    }

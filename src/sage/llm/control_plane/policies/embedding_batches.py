@@ -42,7 +42,7 @@ class EmbeddingBatcher:
         self,
         batch_size: int = 64,
         max_wait_s: float = 0.005,
-        defer_s: float = 0.25,
+        defer_s: float = 0.0,
         defer_share: float = 0.5,
         pad_tolerance: float = 0.25,
     ) -> None:

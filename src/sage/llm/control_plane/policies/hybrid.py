@@ -40,10 +40,15 @@ class HybridPolicy(PlacingPolicy):
     class Options(PolicyOptions):
         batch_size: int = Field(64, ge=1, le=4096, description="most inputs per embedding batch")
         max_wait_s: float = Field(0.005, ge=0, le=10, description="batching delay, LLM quiet")
-        defer_s: float = Field(0.25, ge=0, le=10, description="embedding deferral, LLM at risk")
+        defer_s: float = Field(0.0, ge=0, le=10, description="embedding deferral, LLM at risk")
         defer_share: float = Field(0.5, ge=0, le=1, description="of an embedding's own budget")
         pad_tolerance: float = Field(0.25, ge=0, le=10, description="padding per useful token")
         ttft_share: float = Field(0.6, gt=0, le=1, description="first token due, of the budget")
+        steal: bool = False  # a lower tier goes first when it would miss and the higher can wait
+        admit_share: float = Field(
+            1.0, gt=0, le=1, description="latest admitted start, of the budget"
+        )
+        late_in_tier: bool = False  # a request past its latest start: first in its tier
         fair_share: bool = False  # LLM requests: fair share per tenant instead of tiers
         prefix_aware: bool = True  # LLM requests with prefix hashes: to their cached engine
         prefix_source: Literal["approximate", "precise"] = "approximate"  # see prefix_aware
@@ -53,10 +58,13 @@ class HybridPolicy(PlacingPolicy):
         max_queue: int = 1024,
         batch_size: int = 64,
         max_wait_s: float = 0.005,
-        defer_s: float = 0.25,
+        defer_s: float = 0.0,
         defer_share: float = 0.5,
         pad_tolerance: float = 0.25,
         ttft_share: float = 0.6,
+        steal: bool = False,
+        admit_share: float = 1.0,
+        late_in_tier: bool = False,
         fair_share: bool = False,
         prefix_aware: bool = True,
         prefix_source: str = "approximate",
@@ -64,14 +72,16 @@ class HybridPolicy(PlacingPolicy):
         super().__init__(max_queue)
         self.batch_size, self.max_wait_s = batch_size, max_wait_s
         self.embed = EmbeddingBatcher(batch_size, max_wait_s, defer_s, defer_share, pad_tolerance)
-        self.tiers = TieredLLMQueue(ttft_share)
+        self.tiers = TieredLLMQueue(
+            ttft_share, steal=steal, admit_share=admit_share, late_in_tier=late_in_tier
+        )
         self.fair: FairSharePolicy | None = FairSharePolicy(max_queue) if fair_share else None
         self.prefix = (
             PrefixAwarePolicy(max_queue, source=prefix_source, hold_s=0.0) if prefix_aware else None
         )
         self.options = {
             "batch_size": batch_size, "max_wait_s": max_wait_s, "defer_s": defer_s,
-            "defer_share": defer_share, "pad_tolerance": pad_tolerance, "ttft_share": ttft_share,
+            "defer_share": defer_share, "pad_tolerance": pad_tolerance, "ttft_share": ttft_share, "steal": steal, "admit_share": admit_share, "late_in_tier": late_in_tier,
             "fair_share": fair_share, "prefix_aware": prefix_aware,
         }  # fmt: skip
         self._fair_running: dict[str, str] = {}  # fair-share LLM request -> device group
@@ -188,6 +198,7 @@ class HybridPolicy(PlacingPolicy):
             "embedding_inputs_per_batch": round(self.embed.batched_inputs / batches, 2)
             if batches else 0.0,
             "llm_correction": round(self.tiers.correction, 3),
+            "llm_late": self.tiers.late,
         }  # fmt: skip
 
 

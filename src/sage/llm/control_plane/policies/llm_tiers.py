@@ -55,8 +55,19 @@ class Speeds:
 class TieredLLMQueue:
     """Queue, admission and dispatch order of LLM requests (not a policy on its own)."""
 
-    def __init__(self, ttft_share: float = 0.6, rate_window_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        ttft_share: float = 0.6,
+        rate_window_s: float = 10.0,
+        steal: bool = False,
+        admit_share: float = 1.0,
+        late_in_tier: bool = False,
+    ) -> None:
+        self.late_in_tier = late_in_tier
+        self.safety = 1.0  # predicted wait x this (estimates learn; this only leans)
         self.ttft_share = ttft_share
+        self.steal = steal
+        self.admit_share = admit_share
         self.rate_window_s = rate_window_s
         self.speeds = Speeds()
         self.correction = 1.0  # measured / estimated service, learned
@@ -72,6 +83,7 @@ class TieredLLMQueue:
         ] = {}  # (start, est, prefill, group)
         self._by_group: dict[str, dict[str, float]] = {}  # device group -> {request: prefill end}
         self._seq = itertools.count()
+        self.late = 0  # requests that missed their latest start while queued
 
     # -- estimates ---------------------------------------------------------------------
     def prefill_s(self, request: Request) -> float:
@@ -129,8 +141,9 @@ class TieredLLMQueue:
         rho = sum(self._tier_rate(t, now) for t in self._rate if t > tier) / slots
         if rho >= 0.95:
             return False
-        wait = ahead / slots / (1.0 - rho)
-        return now + wait <= lst
+        wait = self.safety * ahead / slots / (1.0 - rho)
+        budget = request.deadline - request.arrival
+        return now + wait <= min(lst, request.arrival + self.admit_share * budget)
 
     def _same_tier_ahead(self, request: Request, lst: float) -> float:
         total = 0.0
@@ -177,6 +190,7 @@ class TieredLLMQueue:
             if lst < now:
                 heapq.heappop(heap)
                 self._late[request.id] = request
+                self.late += 1
                 continue
             return heap[0]
         return None
@@ -190,12 +204,20 @@ class TieredLLMQueue:
             head = self._head(heap, now)
             if head is not None:
                 heads.append((tier, head))
+        if self.late_in_tier and self._late:
+            late = max(
+                (r for r in self._late.values() if r.model not in model_blocked),
+                key=lambda r: r.priority,
+                default=None,
+            )
+            if late is not None and all(tier <= late.priority for tier, _ in heads):
+                return late  # missed already: out first, before it makes its tier late
         if heads:
             heads.sort(key=lambda h: (-h[0], h[1][0], h[1][1]))
             tier, (lst, _, chosen) = heads[0]
             chosen_lst = lst
             est = self.service_s(chosen)
-            for _other_tier, (other_lst, _, other) in heads[1:]:
+            for _other_tier, (other_lst, _, other) in heads[1:] if self.steal else ():
                 if other.model != chosen.model:
                     continue
                 # ``other`` would miss behind ``chosen``, which can wait for it.
