@@ -79,3 +79,17 @@ def test_unfitted_or_unknown_model_is_an_error() -> None:
         LearnedTiming(StubClient(), model="forest")
     with pytest.raises(RuntimeError):
         LearnedTiming(StubClient()).decide("hi", ())
+
+
+def test_fusion_uses_parameter_descriptions_to_split_near_duplicates() -> None:
+    from sage.libs.agents import create_strategy
+
+    miles = Tool("a", "distance", "Distance between two places.",
+                 {"properties": {"unit": {"type": "string", "description": "miles or km"}}})
+    plain = Tool("b", "distance", "Distance between two places.",
+                 {"properties": {"unit": {"type": "string", "description": "the unit"}}})
+    other = Tool("c", "play_music", "Play a song.", {"properties": {}})
+    fusion = create_strategy("selection", "fusion", embed_client=StubClient())
+    ranked = fusion.select("Distance from Boston to Austin in miles", [plain, other, miles]).ranked
+    assert ranked[0] == "a" and ranked[-1] == "c"
+    assert fusion.select("anything", []).ranked == []

@@ -12,6 +12,7 @@ import numpy as np
 
 from sage.libs.agents.features import VectorCache, rerank_features
 from sage.libs.agents.protocols import EmbedClient
+from sage.libs.agents.rerank_features import ExtraFeatures, full_text
 from sage.libs.agents.selection import BM25Selector
 from sage.libs.agents.text import words
 from sage.libs.agents.tools import Tool
@@ -23,13 +24,19 @@ class LearnedReranker:
     needs_fit = True  # no useful default weights: fitted by the benchmark's --tune-on
 
     def __init__(
-        self, client: EmbedClient, depth: int = 20, c: float = 1.0, max_train: int | None = None
+        self,
+        client: EmbedClient,
+        depth: int = 20,
+        c: float = 1.0,
+        extra: bool = True,
+        max_train: int | None = None,
     ) -> None:
         self.vectors = VectorCache(client)
         self.bm25 = BM25Selector()
         self.depth = depth
         self.c = c
         self.max_train = max_train  # a seeded sample of train queries (quick runs, tests)
+        self.extra = ExtraFeatures() if extra else None
         self.model: object | None = None
 
     def _pool(self, query: str, tools: Sequence[Tool]) -> tuple[np.ndarray, np.ndarray]:
@@ -37,9 +44,13 @@ class LearnedReranker:
         q = self.vectors.get([query])[0]
         cos = self.vectors.get([t.text() for t in tools]) @ q
         bm25 = np.asarray(self.bm25.scores(query, tools), dtype=np.float64)
-        x = rerank_features(set(words(query)), tools, cos.astype(np.float64), bm25)
+        qw = set(words(query))
+        x = rerank_features(qw, tools, cos.astype(np.float64), bm25)
         rrf = x[:, 2] + np.where(x[:, 3] > 0, x[:, 4], 0.0)  # 1/(1+rank) of both rankings
         order = np.argsort(-rrf, kind="stable")
+        if self.extra is not None:
+            full_cos = (self.vectors.get([full_text(t) for t in tools]) @ q).astype(np.float64)
+            x = np.hstack([x, self.extra.rows(query, qw, tools, full_cos)])
         return x, order
 
     def fit(
@@ -55,6 +66,8 @@ class LearnedReranker:
             train = random.Random(0).sample(list(train), self.max_train)
         self.vectors.get(list(dict.fromkeys(e.query for e in train)))
         self.vectors.get(list(dict.fromkeys(t.text() for e in train for t in e.tools)))
+        if self.extra is not None:
+            self.vectors.get(list(dict.fromkeys(full_text(t) for e in train for t in e.tools)))
         xs, ys = [], []
         for e in train:
             x, order = self._pool(e.query, e.tools)

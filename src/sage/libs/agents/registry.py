@@ -15,6 +15,7 @@ from sage.libs.agents import (
     learned_timing,
     planning,
     selection,
+    selection_fusion,
     timing,
 )
 
@@ -90,6 +91,7 @@ _builtin("selection", "random", baselines.RandomOrder, baseline=True)
 _builtin("selection", "bm25", selection.BM25Selector)
 _builtin("selection", "embedding", selection.EmbeddingSelector, "embed")
 _builtin("selection", "hybrid", selection.HybridSelector, "embed")
+_builtin("selection", "fusion", selection_fusion.FusionSelector, "embed")
 _builtin("selection", "learned", learned_rerank.LearnedReranker, "embed")
 _builtin("selection", "llm_rerank", selection.LLMRerankSelector, "chat", "embed")
 _builtin("planning", "all_candidates", baselines.AllCandidates, baseline=True)
