@@ -5,24 +5,35 @@ stored when a request completes (its prompt and answer), a request reuses the pa
 prefix its engine holds, and only the rest is prefilled. One entry per prefix id (the
 workload's tenant prompt or session history, :mod:`sage.benchmark.serving.prefixes`)
 holding the longest length seen; capacity counts tokens of KV, like the real budget.
+
+For a policy in precise mode (``prefix_aware`` with ``source="precise"``) the engines
+report what they hold, as the control plane's ``GET /v1/cache`` poller hands it over:
+:class:`CacheReports` polls every ``interval_s`` of simulated time and reports only the
+caches that changed since the last poll (an unchanged one would report the same blocks
+in the same order: the policy's view would not move).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from sage.benchmark.serving.prefixes import BLOCK_TOKENS
 
 DEFAULT_CACHE_TOKENS = 11_000  # SmolLM2's KV is ~23 KB a token: the engine's 256 MB
+REPORT_INTERVAL_S = 1.0  # the control plane polls engines' caches once a second
 
 
 class SimPrefixCache:
-    __slots__ = ("capacity", "held", "used")
+    __slots__ = ("capacity", "held", "used", "on_change", "on_refresh")
 
     def __init__(self, capacity_tokens: int = DEFAULT_CACHE_TOKENS) -> None:
         self.capacity = capacity_tokens
         self.held: OrderedDict[int, int] = OrderedDict()  # prefix id -> tokens, LRU first
         self.used = 0
+        self.on_change: Callable[[], None] | None = None  # told of every change (reports)
+        self.on_refresh: Callable[[], None] | None = None  # and of a hit's LRU refresh
 
     def lookup(self, prefix_id: int, prefix_tokens: int) -> int:
         """Tokens of this prefix held here (refreshing it), 0 on a miss."""
@@ -30,6 +41,8 @@ class SimPrefixCache:
         if held is None:
             return 0
         self.held.move_to_end(prefix_id)
+        if self.on_refresh is not None:
+            self.on_refresh()  # the LRU order is part of what the engine reports
         return min(held, prefix_tokens)
 
     def insert(self, prefix_id: int, tokens: int) -> None:
@@ -43,8 +56,65 @@ class SimPrefixCache:
         while self.used > self.capacity:
             _, dropped = self.held.popitem(last=False)
             self.used -= dropped
+        if self.on_change is not None:
+            self.on_change()
+
+    def report(self) -> list[int]:
+        """The block hashes of every held prefix, least recently used first (what an
+        engine's ``GET /v1/cache`` lists)."""
+        out: list[int] = []
+        for prefix_id, tokens in self.held.items():
+            out.extend(range(prefix_id << 16, (prefix_id << 16) + tokens // BLOCK_TOKENS))
+        return out
 
 
 def block_hashes(prefix_id: int, prefix_tokens: int) -> tuple[int, ...]:
     """Stand-ins for the gateway's chained block hashes of a prefix (one per full block)."""
-    return tuple((prefix_id << 16) + b for b in range(prefix_tokens // BLOCK_TOKENS))
+    base = prefix_id << 16
+    return tuple(range(base, base + prefix_tokens // BLOCK_TOKENS))
+
+
+class CacheReports:
+    """Hands the engines' cache contents to a precise policy once per ``interval_s``.
+
+    ``caches`` maps engine id to its cache; the first poll reports every engine (as the
+    live poller's first round does), later ones only those whose cache changed. A hit
+    that only refreshes an entry's LRU place counts as a change only when a report can
+    exceed the policy's ``max_blocks`` (below that the order of the policy's index
+    decides nothing: it is only read when the index overflows).
+    """
+
+    def __init__(
+        self, policy: Any, caches: Iterable[tuple[str, SimPrefixCache]],
+        interval_s: float = REPORT_INTERVAL_S,
+    ) -> None:  # fmt: skip
+        self.policy = policy  # anything with observe(engine_id, hashes)
+        self.interval_s = interval_s
+        self.caches = dict(caches)
+        self.dirty: dict[str, SimPrefixCache] = dict(self.caches)
+        self.polls = 0
+        self.reports = 0
+        limit = getattr(policy, "max_blocks", 0)
+        for engine_id, cache in self.caches.items():
+            cache.on_change = self._marker(engine_id, cache)
+            if cache.capacity // BLOCK_TOKENS > limit:
+                cache.on_refresh = cache.on_change
+
+    def _marker(self, engine_id: str, cache: SimPrefixCache) -> Callable[[], None]:
+        dirty = self.dirty
+
+        def changed() -> None:
+            dirty[engine_id] = cache
+
+        return changed
+
+    def poll(self) -> None:
+        """One round of reports (engine order as registered, like the live poller's)."""
+        self.polls += 1
+        if not self.dirty:
+            return
+        order = [e for e in self.caches if e in self.dirty]
+        for engine_id in order:
+            self.policy.observe(engine_id, self.caches[engine_id].report())
+        self.reports += len(order)
+        self.dirty.clear()

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,8 @@ def run_simulate(opts: SimulateOptions, output: Path, console: Console) -> dict[
             f"{result.requests} requests, {result.events} events in {result.wall_s:.2f}s"
         )
 
-    entries = run_sim_suite(cfg, on_result)
+    with _progress(console) as progress:
+        entries = run_sim_suite(cfg, on_result, progress)
     config = {
         "cluster": cluster.__dict__,
         "calibration": cal.model_dump(),
@@ -106,6 +108,25 @@ def run_simulate(opts: SimulateOptions, output: Path, console: Console) -> dict[
     paths = write_report(output, "sage bench simulate", config, entries, cfg.victim)
     console.print(rich_table(aggregate(entries, cfg.victim), "simulated: siloed vs unified"))
     return paths
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar for the run in flight (long runs: 1M requests take tens of
+    seconds); nothing when the console is not a terminal."""
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("simulating", total=None)
+
+        def update(label: str, done: int, total: int) -> None:
+            bar.update(task, description=label, completed=done, total=total)
+
+        yield update
 
 
 def run_files(sources: list[Path], *, alone: bool) -> list[Path]:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sage.benchmark.serving.baselines import policy_of
+from sage.benchmark.serving.baselines import options_of, policy_of
 from sage.benchmark.serving.metrics import Outcomes
 from sage.benchmark.serving.report import RunEntry
 from sage.benchmark.serving.workload import Workload, WorkloadSpec, generate
 from sage.benchmark.simulator.cluster import ClusterSpec
-from sage.benchmark.simulator.core import SimResult, simulate
+from sage.benchmark.simulator.core import SimResult, Simulation
 from sage.benchmark.simulator.profiles import Calibration
 
 CDF_SAMPLE = 20_000
@@ -66,10 +66,16 @@ def thin(outcomes: Outcomes, limit: int = CDF_SAMPLE, seed: int = 0) -> Outcomes
     )
 
 
+Progress = Callable[[str, int, int], None]  # (run label, requests arrived, requests)
+
+
 def run_sim_suite(
-    cfg: SimSuiteConfig, on_result: Callable[[SimResult, float, bool], None] | None = None
+    cfg: SimSuiteConfig,
+    on_result: Callable[[SimResult, float, bool], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[RunEntry]:
-    """Simulate every baseline at every rate, plus the victim alone (siloed) per rate."""
+    """Simulate every baseline at every rate, plus the victim alone (siloed) per rate;
+    a baseline runs its policy with the baseline's options (``prefix_aware_precise``)."""
     entries: list[RunEntry] = []
     rates = cfg.rates if cfg.trace is None else [float(cfg.trace.meta.get("rate") or 0.0)]
     for rate in rates:
@@ -78,7 +84,8 @@ def run_sim_suite(
         if cfg.victim is not None:
             runs.append((cfg.baselines[0], workload.only_tenant(cfg.victim), True))
         for baseline, w, alone in runs:
-            result = simulate(
+            label = f"{baseline} @ {rate:g}/s{' (victim alone)' if alone else ''}"
+            result = Simulation(
                 w,
                 cfg.calibration,
                 cfg.cluster,
@@ -86,7 +93,9 @@ def run_sim_suite(
                 spec=cfg.spec,
                 exact=cfg.exact,
                 max_queue=cfg.max_queue,
-            )
+                policy_options=options_of(baseline),
+            ).run(None if progress is None else lambda done, n, at=label: progress(at, done, n))
+            result.baseline = baseline
             result.summary["sim"] = {
                 "wall_s": result.wall_s,
                 "events": result.events,
