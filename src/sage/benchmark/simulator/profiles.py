@@ -100,6 +100,12 @@ class Contention(BaseModel):
     embedding_speed: float = Field(1.0, gt=0, le=4)
 
 
+# Engines sharing one GPU (no MPS: the two processes' kernels time-slice). An assumption,
+# not a measurement (this project has no GPU): prefill is compute-bound and loses most,
+# memory-bound decode less, the embedding model's batches about as much as prefill.
+GPU_SHARED_CONTENTION = Contention(llm_speed=0.8, llm_prefill_speed=0.6, embedding_speed=0.6)
+
+
 class Calibration(BaseModel):
     """Everything the simulator needs to stand in for the real engines."""
 
@@ -153,3 +159,21 @@ class Calibration(BaseModel):
                 "source": {**self.source, "speedup": speedup},
             }
         )
+
+    def gpu_class(
+        self,
+        speedup: float = 20.0,
+        llm_capacity: int = 8,
+        batch_slowdown: float = 0.1,
+        shared_gpu: bool = False,
+    ) -> Calibration:
+        """GPU-class engines (as ``sage bench simulate --speedup 20 --llm-capacity 8
+        --batch-slowdown 0.1``); ``shared_gpu``: an LLM and an embedding engine paired on
+        one GPU slow each other by :data:`GPU_SHARED_CONTENTION` (simulate with
+        ``--colocate``); otherwise each has its own device."""
+        gpu = self.scaled(
+            speedup, llm_capacity=llm_capacity, batch_slowdown=batch_slowdown, contention=False
+        )
+        if shared_gpu:
+            gpu = gpu.model_copy(update={"contention": GPU_SHARED_CONTENTION})
+        return gpu.model_copy(update={"source": {**gpu.source, "shared_gpu": shared_gpu}})

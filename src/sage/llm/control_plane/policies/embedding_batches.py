@@ -118,9 +118,11 @@ class EmbeddingBatcher:
                 if engine is None:
                     break
                 state = llm_state(engine, now)
-                limit = engine.capacity if state == IDLE else 1
-                if engine.capacity - ledger.free_of(engine) >= min(2, max(1, limit)):
-                    break  # the least loaded is at its limit: so is every other
+                if self._at_limit(engine, state, ledger):  # another may be below its own
+                    found = self._below_limit(head, ledger, now, llm_state)
+                    if found is None:
+                        break
+                    engine, state = found
                 cap = max(1, min(engine.max_batch, self.batch_size))
                 due = head.arrival + self._wait_s(head, state)
                 if self._inputs[model] < cap and now < due - 1e-9:
@@ -134,6 +136,35 @@ class EmbeddingBatcher:
                 self.batched_inputs += sum(r.n_inputs for r in batch)
                 out.append(Dispatch(engine.id, batch))
         return out
+
+    @staticmethod
+    def _at_limit(engine: EngineState, state: int, ledger: Ledger) -> bool:
+        """Two calls in flight beside an idle LLM (the engine never waits between
+        batches), one beside a busy one."""
+        limit = min(2, max(1, engine.capacity)) if state == IDLE else 1
+        return engine.capacity - ledger.free_of(engine) >= limit
+
+    def _below_limit(
+        self,
+        request: Request,
+        ledger: Ledger,
+        now: float,
+        llm_state: Callable[[EngineState, float], int],
+    ) -> tuple[EngineState, int] | None:
+        """The least loaded engine for ``request`` still below its limit (a scan)."""
+        best: tuple[EngineState, int] | None = None
+        best_key: tuple[int, float] | None = None
+        for engine in ledger.engines:
+            free = ledger.free_of(engine)
+            if free <= 0 or not engine.can_serve(request):
+                continue
+            state = llm_state(engine, now)
+            if self._at_limit(engine, state, ledger):
+                continue
+            key = (len(engine.kinds), (engine.capacity - free) / max(1, engine.capacity))
+            if best_key is None or key < best_key:
+                best, best_key = (engine, state), key
+        return best
 
     def _group(self, heap: list[Entry], cap: int) -> list[Request]:
         """The most urgent request plus others of similar length (deadline order) while
