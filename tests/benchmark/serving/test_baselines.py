@@ -13,6 +13,7 @@ from sage.benchmark.serving.baselines import (
     policy_of,
     set_gateway_policy,
 )
+from sage.common.errors import ConfigError
 
 
 def test_precise_prefix_aware_is_a_baseline_of_its_own() -> None:
@@ -35,3 +36,12 @@ def test_switching_resets_options(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(baselines.httpx, "post", post)
     set_gateway_policy("http://gw", "prefix_aware", None, {}, reset=True)
     assert sent == [{"name": "prefix_aware", "options": {}, "reset": True}]
+
+
+def test_a_policy_with_options_is_a_baseline() -> None:
+    (name,) = parse_baselines("prefix_aware+hold_s=5+source=precise")
+    assert name == "unified/prefix_aware+hold_s=5+source=precise"
+    assert policy_of(name) == "prefix_aware"
+    assert options_of(name) == {"hold_s": 5, "source": "precise"}
+    with pytest.raises(ConfigError):
+        parse_baselines("prefix_aware+hold_s")

@@ -8,6 +8,7 @@ Unified baselines share one gateway; its policy is switched through the admin AP
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from sage.common.admin_token import admin_headers
+from sage.common.errors import ConfigError
 from sage.common.registry import Registry
 from sage.llm.control_plane.policies import available_policies
 
@@ -60,7 +62,9 @@ def default_baselines() -> list[str]:
 
 def parse_baselines(text: str | None) -> list[str]:
     """``"siloed,hybrid,unified/fifo"`` -> canonical names; a bare policy name means its
-    unified baseline; ``all`` means every registered one. ConfigError for unknown names."""
+    unified baseline; ``policy+key=value+...`` that policy with those options (say
+    ``prefix_aware+hold_s=5``); ``all`` means every registered one. ConfigError for
+    unknown names."""
     if not text:
         return default_baselines()
     registry = baselines()
@@ -71,10 +75,33 @@ def parse_baselines(text: str | None) -> list[str]:
         if part == "all":
             out += [SILOED, *(unified_name(p) for p in available_policies())]
             continue
+        if "+" in part:  # policy+option=value+...: that policy with those options
+            part = _with_options(part)
         if part in available_policies() or unified_name(part) in registry:
             part = unified_name(part)
         out.append(registry.get(part).name)
     return list(dict.fromkeys(out))
+
+
+def _with_options(text: str) -> str:
+    """Register ``unified/policy+key=value+...`` (values JSON, else strings); its name."""
+    policy, *pairs = text.removeprefix("unified/").split("+")
+    options: list[tuple[str, Any]] = []
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"baseline option {pair!r}: expected key=value")
+        try:
+            options.append((key, json.loads(raw)))
+        except ValueError:
+            options.append((key, raw))
+    name = unified_name(text.removeprefix("unified/"))
+    registry = baselines()
+    if policy not in available_policies():
+        raise ConfigError(f"unknown policy {policy!r} in baseline {text!r}")
+    if name not in registry:
+        registry.register(name, Baseline(name, policy, tuple(options)))
+    return name
 
 
 def policy_of(baseline: str) -> str | None:
