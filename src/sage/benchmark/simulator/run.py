@@ -150,7 +150,12 @@ def run_validation(sources: list[Path], cal: Calibration, tolerance: float,
                    output: Path | None, own_speed: bool, console: Console) -> None:
     """Replay real runs in the simulator, print simulated vs real per figure and the
     summary (and write ``validation.json`` into ``output`` when given)."""
-    from sage.benchmark.simulator.validate import median_error, repeat_agreement, validate_run
+    from sage.benchmark.simulator.validate import (
+        HIT_RATE,
+        median_error,
+        repeat_agreement,
+        validate_run,
+    )
 
     files = run_files(sources, alone=False)
     if not files:
@@ -165,8 +170,9 @@ def run_validation(sources: list[Path], cal: Calibration, tolerance: float,
         for row in v.rows:
             err = "-" if row.error is None else f"{row.error:.0%}{'' if row.gated else ' (info)'}"
             ci = "-" if row.real_ci_ms is None else "{:.0f}-{:.0f}".format(*row.real_ci_ms)
+            spec = ".3f" if row.metric == HIT_RATE else ".0f"  # a fraction, not ms
             table.add_row(path.stem, row.kind, row.metric, row.percentile,
-                          _fmt(row.real_ms, ".0f"), ci, _fmt(row.sim_ms, ".0f"), err)
+                          _fmt(row.real_ms, spec), ci, _fmt(row.sim_ms, spec), err)
     console.print(table)
     passed = sum(v.passed for v in results)
     median = median_error(results)
