@@ -95,6 +95,11 @@ def test_admission_refuses_what_cannot_meet_its_deadline() -> None:
     assert policy.admit(chat("late", deadline=2.5, priority=0), engines, now=0.0) is False
     assert policy.admit(chat("urgent", deadline=2.5, priority=1), engines, now=0.0)  # goes first
     assert not policy.admit(embedding("gone", deadline=1.0), engines, now=1.0)
+    fast = [EngineState("e", frozenset({"embedding"}), frozenset({"e"}), embed_items_per_s=100.0)]
+    for i in range(3):
+        policy.enqueue(embedding(f"q{i}", n=100, deadline=0.5), now=0.0)
+    assert policy.admit(embedding("soon", deadline=3.0), fast, now=0.0)  # 301 inputs: 3 s
+    assert not policy.admit(embedding("hopeless", deadline=1.0), fast, now=0.0)
 
 
 def test_higher_tier_first_and_late_requests_after_on_time_ones() -> None:

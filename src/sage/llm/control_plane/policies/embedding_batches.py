@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sage.llm.control_plane.policies.placement import Ledger
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
@@ -66,8 +66,22 @@ class EmbeddingBatcher:
     def pending(self) -> list[Request]:
         return list(self._live.values())
 
-    def admit(self, request: Request, now: float) -> bool:
-        return request.deadline is None or request.deadline > now
+    def admit(self, request: Request, engines: Sequence[EngineState], now: float) -> bool:
+        """Refuse what is past its deadline, or clearly cannot make it: the inputs queued
+        ahead of it at the engines' advertised speed take over twice its time left."""
+        if request.deadline is None:
+            return True
+        if request.deadline <= now:
+            return False
+        rate = sum(e.embed_items_per_s for e in engines if e.can_serve(request))
+        if not rate:
+            return True
+        ahead = request.n_inputs + sum(
+            r.n_inputs
+            for _, _, r in self._heaps.get(request.model, ())
+            if r.deadline is not None and r.deadline <= request.deadline and r.id in self._live
+        )
+        return ahead / rate <= 2.0 * (request.deadline - now)
 
     def enqueue(self, request: Request, now: float) -> None:
         if request.id in self._live:

@@ -102,7 +102,7 @@ class HybridPolicy(PlacingPolicy):
         if len(self) >= self.max_queue:
             return False
         if request.kind is RequestKind.EMBEDDING:
-            return self.embed.admit(request, now)
+            return self.embed.admit(request, engines, now)
         if self.fair is not None:
             return self.fair.admit(request, engines, now)
         return self.tiers.admit(request, engines, now)
