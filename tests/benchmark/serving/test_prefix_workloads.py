@@ -55,3 +55,13 @@ def test_trace_replay_keeps_prefix_ids(tmp_path: Path) -> None:
     w = load_trace(trace)
     assert w.prefix is not None and w.prefix.tolist() == [3, 3]
     assert w.prefix_tokens.tolist() == [800, 900]  # type: ignore[union-attr]
+
+
+def test_oracle_after_a_warm_up_counts_only_the_measured_rows() -> None:
+    from sage.benchmark.serving.prefixes import oracle_hit_rate
+
+    prefix, plen = np.array([1, 1, 1]), np.array([100, 100, 100])
+    prompt, output = np.array([10, 10, 10]), np.array([5, 5, 5])
+    assert oracle_hit_rate(prefix, plen, prompt, output) == 200 / 330  # the first is cold
+    warm = oracle_hit_rate(prefix, plen, prompt, output, np.array([False, True, True]))
+    assert warm == 200 / 220  # the cold one warmed the cache up, unmeasured

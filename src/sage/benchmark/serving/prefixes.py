@@ -63,20 +63,27 @@ def prefix_text(prefix_id: int, tokens: int) -> str:
 
 
 def oracle_hit_rate(
-    prefix: np.ndarray, prefix_tokens: np.ndarray, prompt: np.ndarray, output: np.ndarray
+    prefix: np.ndarray,
+    prefix_tokens: np.ndarray,
+    prompt: np.ndarray,
+    output: np.ndarray,
+    counted: np.ndarray | None = None,
 ) -> float:
     """Share of prompt tokens an infinite cache with perfect routing would not prefill:
     a prefix is cached after the first request that sent it (with its question and answer:
-    what the next turn of a session reuses)."""
+    what the next turn of a session reuses). ``counted``: the rows measured (the others
+    only warm the cache up)."""
     held: dict[int, int] = {}
     cached = total = 0
-    for pid, plen, p, o in zip(prefix.tolist(), prefix_tokens.tolist(), prompt.tolist(),
-                               output.tolist(), strict=True):  # fmt: skip
-        total += plen + p
-        if pid == NO_PREFIX:
-            continue
-        cached += min(plen, held.get(pid, 0))
-        held[pid] = max(held.get(pid, 0), plen + p + o)
+    measured = [True] * len(prefix) if counted is None else counted.tolist()
+    for pid, plen, p, o, m in zip(prefix.tolist(), prefix_tokens.tolist(), prompt.tolist(),
+                                  output.tolist(), measured, strict=True):  # fmt: skip
+        hit = 0 if pid == NO_PREFIX else min(plen, held.get(pid, 0))
+        if m:
+            total += plen + p
+            cached += hit
+        if pid != NO_PREFIX:
+            held[pid] = max(held.get(pid, 0), plen + p + o)
     return cached / total if total else 0.0
 
 
@@ -88,10 +95,12 @@ def with_prefix(workload: Any, row: int, question: str) -> str | list[dict[str, 
     return [{"role": "system", "content": text}, {"role": "user", "content": question}]
 
 
-def oracle_of(workload: Any) -> float | None:
-    """:func:`oracle_hit_rate` of a workload's chats (``None``: it shares no prefixes)."""
+def oracle_of(workload: Any, since: float = 0.0) -> float | None:
+    """:func:`oracle_hit_rate` of a workload's chats scheduled from ``since`` on (earlier
+    ones warm the cache up); ``None``: it shares no prefixes."""
     if workload.prefix is None or workload.prefix_tokens is None:
         return None
     chats = workload.kind == 0
     return oracle_hit_rate(workload.prefix[chats], workload.prefix_tokens[chats],
-                           workload.prompt_tokens[chats], workload.output_tokens[chats])  # fmt: skip
+                           workload.prompt_tokens[chats], workload.output_tokens[chats],
+                           workload.t[chats] >= since)  # fmt: skip

@@ -69,8 +69,10 @@ class RunResult:
     started_at: float = field(default_factory=time.time)
     load_avg: tuple[float, ...] = ()
 
-    def outcomes(self) -> Outcomes:
-        recs = self.records
+    def outcomes(self, since: float = 0.0) -> Outcomes:
+        """The records' columns; ``since``: only requests scheduled from then on (what
+        came before warmed the caches up and is not measured)."""
+        recs = [r for r in self.records if r.scheduled >= since] if since else self.records
         index = {t: i for i, t in enumerate(self.tenants)}
         owners = [i for i, r in enumerate(recs) for _ in r.itl]
         return Outcomes(

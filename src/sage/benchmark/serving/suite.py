@@ -51,6 +51,7 @@ class SuiteConfig:
     alone_per_baseline: bool = False
     timeout_s: float = 300.0
     drain_timeout_s: float = 60.0
+    warmup_s: float = 0.0  # requests scheduled before this are sent but not measured
     trace: Workload | None = None  # replayed as is instead of generated (rates ignored)
     client: str = "httpx"  # or "openai": the official SDK
     extra: dict[str, Any] = field(default_factory=dict)
@@ -139,8 +140,8 @@ def run_one(
     if progress is not None:
         progress.remove_task(task)
     batches = batch_stats(counters, read_counters(endpoints.embedding_url, endpoints.gateway_url))
-    outcomes = result.outcomes()
-    summary = summarize(outcomes, slo_table(cfg.spec), result.duration_s)
+    outcomes = result.outcomes(since=cfg.warmup_s)
+    summary = summarize(outcomes, slo_table(cfg.spec), result.duration_s - cfg.warmup_s)
     summary["embedding_batches"] = batches
     problems = check_consistency(summary)
     config = {
@@ -158,7 +159,8 @@ def run_one(
         "workload": cfg.spec.name,
         "workload_spec": cfg.spec.model_dump(),
         "trace": workload.meta.get("trace"),
-        "oracle_prefix_hit_rate": oracle_of(workload),
+        "oracle_prefix_hit_rate": oracle_of(workload, cfg.warmup_s),
+        "warmup_s": cfg.warmup_s,
         "llm_url": endpoints.llm_url,
         "embedding_url": endpoints.embedding_url,
         "gateway_url": endpoints.gateway_url,

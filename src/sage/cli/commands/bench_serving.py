@@ -179,6 +179,9 @@ def compare(
     ),
     gateway_mode: str = typer.Option("process", "--gateway-mode", help="process or thread"),
     drain_timeout: float = typer.Option(60.0, "--drain-timeout"),
+    warmup: float = typer.Option(
+        0.0, "--warmup", help="seconds of arrivals sent but not measured (caches warm up)"
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="report folder"),
 ) -> None:
     """Siloed engines vs the unified control plane under each policy, back to back on
@@ -215,6 +218,7 @@ def compare(
         interference=interference,
         alone_per_baseline=alone_per_baseline,
         drain_timeout_s=drain_timeout,
+        warmup_s=warmup,
         trace=_trace(trace, time_scale),
         client=_client(client),
         extra={"modelled_capacity_rps": capacity, "calibration": str(calibration or "default")},
