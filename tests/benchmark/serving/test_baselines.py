@@ -43,5 +43,6 @@ def test_a_policy_with_options_is_a_baseline() -> None:
     assert name == "unified/prefix_aware+hold_s=5+source=precise"
     assert policy_of(name) == "prefix_aware"
     assert options_of(name) == {"hold_s": 5, "source": "precise"}
+    assert policy_of("unified/least_loaded+load_weight=1") == "least_loaded"  # from a result file
     with pytest.raises(ConfigError):
         parse_baselines("prefix_aware+hold_s")

@@ -108,12 +108,16 @@ def policy_of(baseline: str) -> str | None:
     """The policy a baseline's gateway runs; ``None`` for siloed (or a name from a
     result file that no registered baseline has)."""
     registry = baselines()
+    if baseline not in registry and "+" in baseline:
+        baseline = _with_options(baseline)  # a result file's policy+options baseline
     return registry.get(baseline).policy if baseline in registry else None
 
 
 def options_of(baseline: str) -> dict[str, Any]:
     """The policy options a baseline runs with (``{}``: the policy's defaults)."""
     registry = baselines()
+    if baseline not in registry and "+" in baseline:
+        baseline = _with_options(baseline)
     return dict(registry.get(baseline).options) if baseline in registry else {}
 
 
@@ -142,25 +146,28 @@ def gateway_engines(gateway_url: str | None) -> list[dict[str, Any]]:
         return []
 
 
-def clear_prefix_caches(gateway_url: str | None) -> int:
+def clear_prefix_caches(gateway_url: str | None) -> list[int]:
     """Empty the prefix caches of a gateway's LLM engines (``DELETE /v1/cache``), so a run
-    starts cold whatever ran before; returns how many engines did (others cannot)."""
+    starts cold whatever ran before; returns the cache budgets (bytes) of the engines that
+    did (others cannot)."""
     if gateway_url is None:
-        return 0
+        return []
     try:
         health = httpx.get(gateway_url.rstrip("/") + "/health", headers=admin_headers(), timeout=5.0)
         engines = health.json()["engines"]
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        return 0
-    cleared = 0
+        return []
+    budgets: list[int] = []
     for engine in engines:
         if "llm" not in engine.get("kinds", ()) or not engine.get("url"):
             continue
         try:
-            cleared += httpx.delete(engine["url"] + "/v1/cache", timeout=60.0).status_code == 200
-        except httpx.HTTPError:
+            reply = httpx.delete(engine["url"] + "/v1/cache", timeout=60.0)
+            if reply.status_code == 200:
+                budgets.append(int(reply.json().get("budget_bytes", 0)))
+        except (httpx.HTTPError, ValueError, AttributeError):
             pass  # an engine without a prefix cache (an external server)
-    return cleared
+    return budgets
 
 
 def set_gateway_policy(

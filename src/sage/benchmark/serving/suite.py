@@ -116,7 +116,7 @@ def run_one(
         set_gateway_policy(endpoints.gateway_url, policy, endpoints.api_key,
                            options_of(baseline), reset=True)  # fmt: skip
     drain(endpoints)
-    cleared = clear_prefix_caches(endpoints.gateway_url) if workload.prefix is not None else 0
+    budgets = clear_prefix_caches(endpoints.gateway_url) if workload.prefix is not None else []
     counters = read_counters(endpoints.embedding_url, endpoints.gateway_url)
     label = f"{baseline} @ {rate:g}/s" + (f" ({cfg.victim} alone)" if alone else "")
     task = progress.add_task(label, total=len(workload)) if progress is not None else None
@@ -148,7 +148,8 @@ def run_one(
         "baseline": baseline,
         "policy": policy,
         "policy_options": options_of(baseline),
-        "prefix_caches_cleared": cleared,
+        "prefix_caches_cleared": len(budgets),
+        "prefix_cache_budget_bytes": budgets,
         "rate": rate,
         "repeat": repeat,
         "seed": cfg.seed + repeat,
