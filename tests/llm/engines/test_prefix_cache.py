@@ -66,10 +66,11 @@ def fake_states(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     loads: list[int] = []
     monkeypatch.setattr(prefix_cache, "_dump", lambda llm: bytes(1024 * int(llm.n_tokens)))
 
-    def load(llm: FakeLlama, entry: prefix_cache.CachedPrefix) -> None:
+    def load(llm: FakeLlama, entry: prefix_cache.CachedPrefix) -> bool:
         loads.append(len(entry.tokens))
         llm.input_ids[: len(entry.tokens)] = entry.tokens
         llm.n_tokens = len(entry.tokens)
+        return True
 
     monkeypatch.setattr(prefix_cache, "_load", load)
     return loads
@@ -138,3 +139,17 @@ def test_clearing_the_cache_makes_the_next_request_cold(real_engines: RealEngine
     assert cleared["entries"] == [] and cleared["used_bytes"] == 0
     again = chat(url, ask(TENANT_A, "Do you sell rockets?"))  # neither stored nor live
     assert again["prompt_tokens_details"]["cached_tokens"] < again["prompt_tokens"] // 2
+
+
+def test_a_state_that_fails_to_load_is_a_miss(
+    fake_states: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = PrefixCache(budget_mb=1, min_tokens=8, min_uses=0)
+    cache.save(FakeLlama([1] * 50))
+
+    def broken(llm: FakeLlama, entry: prefix_cache.CachedPrefix) -> bool:
+        llm.n_tokens = 0  # what _load does when llama.cpp refuses the state
+        return False
+
+    monkeypatch.setattr(prefix_cache, "_load", broken)
+    assert cache.restore(FakeLlama([7] * 10), [1] * 50 + [3]) == 0  # nothing claimed cached

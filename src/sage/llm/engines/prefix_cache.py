@@ -110,8 +110,8 @@ class PrefixCache:
                 self.stats.hits += 1
             else:
                 best, best_len = None, live
-        if best is not None:
-            _load(llm, best)
+        if best is not None and not _load(llm, best):
+            best_len = 0  # a state that would not load: a miss, evaluated from scratch
         cached = min(best_len, max(0, len(tokens) - 1))  # llama.cpp re-evaluates the last
         self.stats.cached_tokens += cached
         self.stats.prompt_tokens += len(tokens)
@@ -211,7 +211,8 @@ def _dump(llm: Any) -> bytes:
     return ctypes.string_at(buf, n)
 
 
-def _load(llm: Any, entry: CachedPrefix) -> None:
+def _load(llm: Any, entry: CachedPrefix) -> bool:
+    """Put ``entry`` into ``llm``'s context; ``False`` (context emptied) when it failed."""
     import llama_cpp
 
     ctx = llm._ctx.ctx
@@ -220,8 +221,9 @@ def _load(llm: Any, entry: CachedPrefix) -> None:
     buf = (ctypes.c_uint8 * size).from_buffer_copy(entry.data)
     if llama_cpp.llama_state_seq_set_data(ctx, buf, size, 0) != size:
         llm.n_tokens = 0  # a failed load is a miss: evaluate from scratch
-        return
+        return False
     n = len(entry.tokens)
     llm.input_ids[:n] = entry.tokens
     llm.n_tokens = n
     llm._requires_eval = True
+    return True
