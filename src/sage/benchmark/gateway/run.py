@@ -40,6 +40,18 @@ ROWS: dict[str, list[tuple[str, str, str, str]]] = {
         ("engine direct sent/s", "direct_per_s", ".0f", ""),
         ("batched / direct", "gateway_efficiency", ".2f", ""),
     ],
+    "soak": [
+        ("offered req/s (10x)", "offered_rps", ".0f", ""),
+        ("sent", "sent", "d", ""),
+        ("answered 200", "ok", "d", ""),
+        ("refused 429", "refused", "d", ""),
+        ("other statuses", "other", "d", "0"),
+        ("lost (no reply)", "lost", "d", "0"),
+        ("429 p99 ms", "refusal_p99_ms", ".1f", ""),
+        ("gateway RSS max MB", "rss_max_mb", ".0f", ""),
+        ("RSS growth MB", "rss_growth_mb", ".1f", "<= 64"),
+        ("invariants broken", "violations", "d", "0"),
+    ],
 }
 
 
@@ -74,7 +86,8 @@ def run_gateway(console: Console, scenarios: str, *, repeats: int, requests: int
     res = report.results
     sections = [(f"overhead ({client} client)", "overhead", o)
                 for client, o in res.get("overhead", {}).items()]
-    sections += [(name, name, res[name]) for name in ("streaming", "embeddings") if name in res]
+    sections += [(name, name, res[name]) for name in ("streaming", "embeddings", "soak")
+                 if name in res]  # fmt: skip
     for title, scenario, figures in sections:
         for i, (metric, key, fmt, target) in enumerate(ROWS[scenario]):
             table.add_row(title if i == 0 else "", metric, format(figures[key], fmt), target)

@@ -101,6 +101,24 @@ class SoakReport:
         third = len(values) // 3
         return statistics.median(values[-third:]) - statistics.median(values[:third])
 
+    def summary(self) -> dict[str, float]:
+        """The headline figures (``sage bench gateway -s soak``'s table)."""
+        status = self.traffic["status"]
+        refused = [v for k, v in self.latency_ms.items() if k.endswith(":429")]
+        rss = [mb for _, mb in self.rss_mb] or [0.0]
+        return {
+            "offered_rps": self.config["rate"],
+            "sent": self.traffic["sent"],
+            "ok": sum(v for k, v in status.items() if k.endswith(":200")),
+            "refused": sum(v for k, v in status.items() if k.endswith(":429")),
+            "other": sum(v for k, v in status.items() if not k.endswith((":200", ":429"))),
+            "lost": sum(self.traffic["lost"].values()),
+            "refusal_p99_ms": max((r["p99"] for r in refused), default=0.0),
+            "rss_max_mb": max(rss),
+            "rss_growth_mb": self.rss_growth_mb(),
+            "violations": len(self.violations()),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "rss_growth_mb": self.rss_growth_mb(),
                 "violations": self.violations()}  # fmt: skip

@@ -15,7 +15,8 @@ from sage.common.admin_token import admin_headers
 if TYPE_CHECKING:
     from sage.benchmark.gateway.embeddings import GatewayControls
 
-SCENARIOS = ("overhead", "streaming", "embeddings")
+SCENARIOS = ("overhead", "streaming", "embeddings", "soak")
+SOAK_SECONDS = 20.0  # `-s soak`: a short run; python -m sage.benchmark.gateway.soak for more
 
 
 @dataclass
@@ -72,6 +73,13 @@ def run_gateway_benchmark(
         )
         report.results["overhead"] = {client: f.to_dict() for client, f in median.items()}
         report.runs["overhead"] = [r.to_dict() for r in runs]
+    if "soak" in scenarios:
+        from sage.benchmark.gateway.soak import SoakConfig, run_soak
+
+        soak = run_soak(SoakConfig(duration_s=SOAK_SECONDS))
+        report.results["soak"] = soak.summary()
+        report.runs["soak"] = soak.to_dict()
+        tick()
     need_llm = "streaming" in scenarios
     need_embed = "embeddings" in scenarios
     if need_llm or need_embed:
@@ -174,5 +182,5 @@ def gateway_controls(url: str) -> GatewayControls:
 
 
 def step_count(scenarios: tuple[str, ...], repeats: int) -> int:
-    per = {"overhead": 1, "streaming": 1, "embeddings": 4}
-    return sum(per[s] for s in scenarios) * repeats
+    per = {"overhead": repeats, "streaming": repeats, "embeddings": 4 * repeats, "soak": 1}
+    return sum(per[s] for s in scenarios)

@@ -18,7 +18,7 @@ def gateway(
         "overhead,streaming,embeddings",
         "--scenarios",
         "-s",
-        help="comma-separated: overhead, streaming, embeddings",
+        help="comma-separated: overhead, streaming, embeddings, soak (20 s at 10x capacity)",
     ),
     repeats: int = typer.Option(3, "--repeats", "-r", help="timed runs per scenario (median)"),
     requests: int = typer.Option(
