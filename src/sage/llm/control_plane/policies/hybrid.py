@@ -81,8 +81,9 @@ class HybridPolicy(PlacingPolicy):
         )
         self.options = {
             "batch_size": batch_size, "max_wait_s": max_wait_s, "defer_s": defer_s,
-            "defer_share": defer_share, "pad_tolerance": pad_tolerance, "ttft_share": ttft_share, "steal": steal, "admit_share": admit_share, "late_in_tier": late_in_tier,
-            "fair_share": fair_share, "prefix_aware": prefix_aware,
+            "defer_share": defer_share, "pad_tolerance": pad_tolerance,
+            "ttft_share": ttft_share, "steal": steal, "admit_share": admit_share,
+            "late_in_tier": late_in_tier, "fair_share": fair_share, "prefix_aware": prefix_aware,
         }  # fmt: skip
         self._fair_running: dict[str, str] = {}  # fair-share LLM request -> device group
         self.idle_pure = self.fair is None  # fair banks credit in passes that place nothing
