@@ -24,9 +24,11 @@ import json
 import statistics
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -34,6 +36,9 @@ from sage.benchmark.gateway.soak_load import Traffic, TrafficResult, run_traffic
 from sage.common.config import GatewaySettings
 from sage.llm.engine_manager import EngineManager
 from sage.llm.engines.spec import EngineSpec
+
+if TYPE_CHECKING:
+    from sage.gateway.stack import ServingStack
 
 
 @dataclass
@@ -49,10 +54,14 @@ class SoakConfig:
     max_queue: int = 256  # the gateway's queue bound (default 1024)
     rss_growth_mb: float = 64.0
     seed: int = 0
+    real: bool = False  # the default SmolLM2 + MiniLM engines instead of fakes
+    real_capacity_rps: float = 4.0  # their mixed capacity here (2-core VM), for the rate
 
     @property
     def capacity_rps(self) -> float:
         """Requests/s the pool completes with this mix: the LLM is the bottleneck."""
+        if self.real:
+            return self.real_capacity_rps
         return self.llm_capacity / (self.chat_ms / 1000) / self.chat_share
 
     @property
@@ -84,7 +93,7 @@ class SoakReport:
         if self.gateway.get("ok") != ok:
             out.append(f"gateway counted {self.gateway.get('ok')} answered, the client {ok}")
         chats = status.get("chat:200", 0) + status.get("stream:200", 0)
-        if self.engine.get("requests") != chats:
+        if self.engine and self.engine.get("requests") != chats:  # the fake's counter
             out.append(f"the LLM engine ran {self.engine.get('requests')} chats, {chats} answered")
         if self.gateway.get("queue_depth", 0):
             out.append(f"{self.gateway['queue_depth']:.0f} requests left in the queue")
@@ -182,10 +191,20 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"n": len(ordered), "p50": at(0.5), "p99": at(0.99), "max": at(1.0)}
 
 
-def run_soak(config: SoakConfig, manager: EngineManager | None = None) -> SoakReport:
-    """Start the engines and the gateway, run the traffic, check the invariants."""
+@contextmanager
+def _serving(
+    config: SoakConfig, manager: EngineManager | None
+) -> Iterator[tuple[ServingStack, str | None, str, str]]:
+    """The gateway over the soak's engines: ``(stack, fake LLM URL or None, llm model,
+    embedding model)``; the real default engines with ``config.real``."""
     from sage.gateway.stack import ServingStack
 
+    settings = GatewaySettings(max_queue=config.max_queue)
+    if config.real:
+        with ServingStack(llm_model="default", embedding_model="default",
+                          settings=settings, mode="process") as stack:  # fmt: skip
+            yield stack, None, "default", "default"
+        return
     own = manager is None
     manager = manager or EngineManager(persist=False)
     tokens_delay = (config.chat_ms - 40.0) / 16  # 40 ms before the first token
@@ -201,49 +220,56 @@ def run_soak(config: SoakConfig, manager: EngineManager | None = None) -> SoakRe
     started = [manager.start(llm_spec, wait=False), manager.start(embed_spec, wait=False)]
     try:
         infos = [manager.wait_healthy(info.id) for info in started]
-        settings = GatewaySettings(max_queue=config.max_queue)
         with ServingStack(engines=infos, settings=settings, mode="process") as stack:
-            assert stack._process is not None
-            pid = stack._process.pid
-            sampler = _RssSampler(pid)
-            sampler.start()
-            chat = config.chat_share
-            traffic = Traffic(
-                rate=config.rate,
-                duration_s=config.duration_s,
-                shares={"chat": chat * (1 - config.stream_share),
-                        "stream": chat * config.stream_share, "embedding": 1 - chat},
-                llm_model="fake-llm",
-                embedding_model="fake-embedding",
-                seed=config.seed,
-            )  # fmt: skip
-            result: TrafficResult = asyncio.run(run_traffic(stack.url, traffic))
-            time.sleep(0.5)  # the last replies' bookkeeping (slots, metrics)
-            sampler.stopped.set()
-            sampler.join()
-            report = SoakReport(
-                config={**asdict(config), "rate": config.rate, "capacity_rps": config.capacity_rps},
-                traffic={
-                    "sent": result.sent, "skipped": result.skipped,
-                    "status": dict(result.status), "bad_shape": dict(result.bad_shape),
-                    "lost": dict(result.lost), "send_s": round(result.send_s, 2),
-                    "drain_s": round(result.drain_s, 2),
-                    "send_lag_ms": _percentiles(result.send_lag_s),
-                    "achieved_rate": round(result.sent / result.send_s, 1) if result.send_s else 0,
-                },  # fmt: skip
-                rss_mb=sampler.samples,
-                gateway=_gateway_figures(stack.url),
-                engine={k: int(v) for k, v in httpx.get(infos[0].url + "/health").json().items()
-                        if isinstance(v, int)},  # fmt: skip
-                latency_ms={k: _percentiles(v) for k, v in result.latencies.items()},
-                gateway_cpu_s=round(_cpu_s(pid), 1),
-            )
+            yield stack, infos[0].url, "fake-llm", "fake-embedding"
     finally:
         for info in started:
             manager.stop(info.id)
         if own:
             manager.stop_all()
-    return report
+
+
+def run_soak(config: SoakConfig, manager: EngineManager | None = None) -> SoakReport:
+    """Start the engines and the gateway, run the traffic, check the invariants."""
+    with _serving(config, manager) as (stack, fake_llm, llm_model, embedding_model):
+        assert stack._process is not None
+        pid = stack._process.pid
+        sampler = _RssSampler(pid)
+        sampler.start()
+        chat = config.chat_share
+        traffic = Traffic(
+            rate=config.rate,
+            duration_s=config.duration_s,
+            shares={"chat": chat * (1 - config.stream_share),
+                    "stream": chat * config.stream_share, "embedding": 1 - chat},
+            llm_model=llm_model,
+            embedding_model=embedding_model,
+            seed=config.seed,
+        )  # fmt: skip
+        result: TrafficResult = asyncio.run(run_traffic(stack.url, traffic))
+        time.sleep(0.5)  # the last replies' bookkeeping (slots, metrics)
+        sampler.stopped.set()
+        sampler.join()
+        engine = {}
+        if fake_llm is not None:
+            counters = httpx.get(fake_llm + "/health", timeout=10).json()
+            engine = {k: v for k, v in counters.items() if isinstance(v, int)}
+        return SoakReport(
+            config={**asdict(config), "rate": config.rate, "capacity_rps": config.capacity_rps},
+            traffic={
+                "sent": result.sent, "skipped": result.skipped,
+                "status": dict(result.status), "bad_shape": dict(result.bad_shape),
+                "lost": dict(result.lost), "send_s": round(result.send_s, 2),
+                "drain_s": round(result.drain_s, 2),
+                "send_lag_ms": _percentiles(result.send_lag_s),
+                "achieved_rate": round(result.sent / result.send_s, 1) if result.send_s else 0,
+            },  # fmt: skip
+            rss_mb=sampler.samples,
+            gateway=_gateway_figures(stack.url),
+            engine=engine,
+            latency_ms={k: _percentiles(v) for k, v in result.latencies.items()},
+            gateway_cpu_s=round(_cpu_s(pid), 1),
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,10 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overload", type=float, default=10.0, help="x pool capacity")
     parser.add_argument("--max-queue", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--real", action="store_true", help="SmolLM2 + MiniLM, not fakes")
+    parser.add_argument("--real-capacity", type=float, default=4.0, help="their req/s")
     parser.add_argument("-o", "--output", type=Path)
     args = parser.parse_args(argv)
     config = SoakConfig(duration_s=args.duration, overload=args.overload,
-                        max_queue=args.max_queue, seed=args.seed)  # fmt: skip
+                        max_queue=args.max_queue, seed=args.seed, real=args.real,
+                        real_capacity_rps=args.real_capacity)  # fmt: skip
     report = run_soak(config).to_dict()
     summary = {k: report[k] for k in ("traffic", "gateway", "latency_ms", "gateway_cpu_s",
                                       "rss_growth_mb", "violations")}  # fmt: skip
