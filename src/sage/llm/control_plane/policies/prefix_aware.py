@@ -85,6 +85,34 @@ class BlockIndex:
 _NO_INDEX = BlockIndex(0)  # stands for an engine never indexed (never written)
 
 
+class _Slots:
+    """One pass's view of an indexed pool of equal capacities, until a slot is taken:
+    the load figures every request of the pass shares."""
+
+    __slots__ = ("free", "most", "unbalanced", "top", "levels", "zero")
+
+    def __init__(
+        self, free: list[int], cap: int, weight: float, balance_abs: int, balance_rel: float
+    ) -> None:
+        self.free = free
+        self.most = max(free) if free else 0
+        lo, hi = cap - self.most, cap - min(free)
+        self.unbalanced = hi - lo > balance_abs and hi > balance_rel * lo
+        # The score of an engine holding none of a prefix: 0 / n - load (n >= 1).
+        score = {f: 0.0 - weight * (cap - f) / max(1, cap) for f in set(free) if f > 0}
+        self.top = max(score.values()) if score else 0.0
+        self.levels = {f for f, value in score.items() if value == self.top}
+        self.zero = -1
+
+    def best_empty(self, blocks: list[OrderedDict[int, None]]) -> int:
+        """The engine scoring ``top`` with the fewest indexed blocks (then: the first)."""
+        if self.zero < 0:
+            sizes = list(map(len, blocks))
+            self.zero = min(compress(range(len(sizes)), map(self.levels.__contains__, self.free)),
+                            key=sizes.__getitem__)  # fmt: skip
+        return self.zero
+
+
 class PrefixAwarePolicy(PlacingPolicy):
     """Arrival-order queue; each request to the engine expected to hold most of its prefix."""
 
@@ -129,6 +157,7 @@ class PrefixAwarePolicy(PlacingPolicy):
         self._indexed = 0
         self._healthy: list[EngineState] = []  # an EnginePool's healthy engines
         self._healthy_version = -1  # at this profile version
+        self._slots: _Slots | None = None  # the pass's load figures (indexed pools)
 
     # -- queue -------------------------------------------------------------------------
     def enqueue(self, request: Request, now: float) -> None:
@@ -179,6 +208,7 @@ class PrefixAwarePolicy(PlacingPolicy):
             alive = {e.id for e in engines}
             for engine_id in [k for k in self.index if k not in alive]:
                 self.forget(engine_id)  # dead or removed: a miss from now on, never an error
+        self._slots = None
         for request in list(self._queue.values()):
             if not ledger.total_free():
                 break
@@ -191,6 +221,7 @@ class PrefixAwarePolicy(PlacingPolicy):
             del self._queue[request.id]
             self._held_since.pop(request.id, None)
             ledger.take(engine)
+            self._slots = None
             if request.prefix_hashes:
                 index = self._index_of(engine.id)
                 self.expected_hits += index.match(request.prefix_hashes)
@@ -258,19 +289,19 @@ class PrefixAwarePolicy(PlacingPolicy):
         cap = caps[0] if n_engines else 0
         if n_engines < 2 or pool.serving(request)[0] != n_engines or caps.count(cap) != n_engines:
             return self._choose(request, engines, pool, now)
-        most = max(free)
-        if most <= 0:
+        slots = self._slots  # what the pool's free slots say, until this pass takes one
+        if slots is None:
+            slots = self._slots = _Slots(free, cap, self.load_weight, self.balance_abs,
+                                         self.balance_rel)  # fmt: skip
+        if slots.most <= 0:
             return None
-        lo, hi = cap - most, cap - min(free)
-        if hi - lo > self.balance_abs and hi > self.balance_rel * lo:
+        if slots.unbalanced:
             return pool.least_loaded(request)  # out of balance: load decides alone
         if self._layout is not layout or self._indexed != len(self.index):
             self._by_position(pool, layout)
         by_pos = self._index_by_pos
-        hashes, weight, scale = request.prefix_hashes, self.load_weight, max(1, cap)
+        hashes, weight, scale, top = request.prefix_hashes, self.load_weight, max(1, cap), slots.top
         n = len(hashes)
-        score = {f: 0 / n - weight * (cap - f) / scale for f in set(free) if f > 0}
-        top = max(score.values())  # the best score of an engine holding none of it
         holders = compress(range(n_engines), map(contains, self._blocks_by_pos, repeat(hashes[0])))
         best, best_key, best_match = -1, (top, 0), 0
         any_pos, any_match = -1, 0
@@ -285,11 +316,8 @@ class PrefixAwarePolicy(PlacingPolicy):
                 if best < 0 or key > best_key:
                     best, best_key, best_match = pos, key, match
         if best < 0 or best_key[0] <= top:  # a non-holder may score as well: find the best
-            levels = {f for f, value in score.items() if value == top}
-            sizes = list(map(len, self._blocks_by_pos))
-            zero = min(compress(range(n_engines), map(levels.__contains__, free)),
-                       key=sizes.__getitem__)  # fmt: skip
-            zero_key = (top, -sizes[zero])  # ``zero`` holds none (else a holder wins)
+            zero = slots.best_empty(self._blocks_by_pos)
+            zero_key = (top, -len(by_pos[zero].blocks))  # holds none (else a holder wins)
             if best < 0 or zero_key > best_key or (zero_key == best_key and zero < best):
                 best, best_match = zero, 0
         if (
