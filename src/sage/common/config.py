@@ -44,6 +44,8 @@ class GatewaySettings(BaseModel):
     max_body_bytes: int = 4 * 1024 * 1024
     policy: str = "hybrid"
     max_queue: int = 1024
+    # Queued longer than this (seconds): 429 queue_timeout. None: wait however long.
+    max_queue_wait_s: float | None = Field(None, gt=0)
     # How long requests wait for a down engine of their model (restarting) before 503.
     engine_down_grace_s: float = Field(10.0, ge=0)
     security: SecuritySettings | None = None  # None: the process-wide settings.security

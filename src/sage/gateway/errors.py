@@ -13,7 +13,11 @@ from sage.common.errors import (
     RateLimitedError,
     SageError,
 )
-from sage.llm.control_plane.errors import DeadlineUnmeetableError, UnknownModelError
+from sage.llm.control_plane.errors import (
+    DeadlineUnmeetableError,
+    QueueTimeoutError,
+    UnknownModelError,
+)
 from sage.llm.openai_errors import OpenAIError
 
 
@@ -29,6 +33,8 @@ def refusal_error(exc: SageError) -> OpenAIError:
             code = "rate_limit_exceeded"
         elif isinstance(exc, DeadlineUnmeetableError):
             code = "deadline_unmeetable"
+        elif isinstance(exc, QueueTimeoutError):
+            code = "queue_timeout"
         else:
             code = "server_overloaded"
         return OpenAIError(429, str(exc), code=code, headers=_retry_after(exc.retry_after_s))

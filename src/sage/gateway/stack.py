@@ -152,6 +152,7 @@ class ServingStack:
         cp = ControlPlane(
             self.policy,
             max_queue=self.settings.max_queue,
+            max_queue_wait_s=self.settings.max_queue_wait_s,
             engine_down_grace_s=self.settings.engine_down_grace_s,
             policy_options=self.policy_options,
             on_engine_down=restart_hook(self.manager) if self.manager else None,
@@ -183,6 +184,8 @@ class ServingStack:
             env["SAGE_GATEWAY__MAX_QUEUE"] = str(self.settings.max_queue)
             env["SAGE_GATEWAY__ENGINE_DOWN_GRACE_S"] = str(self.settings.engine_down_grace_s)
             env["SAGE_GATEWAY__MAX_BODY_BYTES"] = str(self.settings.max_body_bytes)
+            if self.settings.max_queue_wait_s is not None:
+                env["SAGE_GATEWAY__MAX_QUEUE_WAIT_S"] = str(self.settings.max_queue_wait_s)
         for i, spec in enumerate(specs):
             key_env = None
             if spec.api_key:

@@ -52,6 +52,7 @@ class SoakConfig:
     embed_capacity: int = 2
     embed_ms: float = 10.0  # fake embedding time per call (batched or not)
     max_queue: int = 256  # the gateway's queue bound (default 1024)
+    max_queue_wait_s: float | None = 30.0  # queued longer: 429 (default: unbounded)
     rss_growth_mb: float = 64.0
     seed: int = 0
     real: bool = False  # the default SmolLM2 + MiniLM engines instead of fakes
@@ -199,7 +200,9 @@ def _serving(
     embedding model)``; the real default engines with ``config.real``."""
     from sage.gateway.stack import ServingStack
 
-    settings = GatewaySettings(max_queue=config.max_queue)
+    settings = GatewaySettings(
+        max_queue=config.max_queue, max_queue_wait_s=config.max_queue_wait_s
+    )
     if config.real:
         with ServingStack(llm_model="default", embedding_model="default",
                           settings=settings, mode="process") as stack:  # fmt: skip
@@ -277,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of traffic")
     parser.add_argument("--overload", type=float, default=10.0, help="x pool capacity")
     parser.add_argument("--max-queue", type=int, default=256)
+    parser.add_argument("--max-queue-wait", type=float, default=30.0, help="s; 0: none")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--real", action="store_true", help="SmolLM2 + MiniLM, not fakes")
     parser.add_argument("--real-capacity", type=float, default=4.0, help="their req/s")
@@ -284,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = SoakConfig(duration_s=args.duration, overload=args.overload,
                         max_queue=args.max_queue, seed=args.seed, real=args.real,
+                        max_queue_wait_s=args.max_queue_wait or None,
                         real_capacity_rps=args.real_capacity)  # fmt: skip
     report = run_soak(config).to_dict()
     summary = {k: report[k] for k in ("traffic", "gateway", "latency_ms", "gateway_cpu_s",

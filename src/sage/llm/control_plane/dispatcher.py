@@ -29,7 +29,7 @@ from sage.llm.control_plane.admission import Admission
 from sage.llm.control_plane.cache_reports import CacheReports
 from sage.llm.control_plane.directory import EngineDirectory, default_model
 from sage.llm.control_plane.engines import EngineEndpoint, normalize_url, parse_kinds
-from sage.llm.control_plane.errors import NoHealthyEngineError
+from sage.llm.control_plane.errors import NoHealthyEngineError, QueueTimeoutError
 from sage.llm.control_plane.failover import Failover, fail
 from sage.llm.control_plane.health import ControlPlaneObserver, HealthMonitor
 from sage.llm.control_plane.inflight import InFlight
@@ -71,8 +71,12 @@ class ControlPlane:
         observer: ControlPlaneObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
         learn_speeds: bool = True,
+        max_queue_wait_s: float | None = None,
     ) -> None:
         self.max_queue = max_queue
+        # A queue bound in requests cannot bound the wait when engines are slow: a request
+        # still queued after this long gets 429 queue_timeout (None: it waits).
+        self.max_queue_wait_s = max_queue_wait_s
         self.clock = clock
         self.policies = PolicyHolder(policy, max_queue=max_queue, options=policy_options)
         self.directory = EngineDirectory()
@@ -311,6 +315,11 @@ class ControlPlane:
             extra = {k: v for k, v in body.items() if k not in {"input", "model", "user"}}
         future: asyncio.Future[EngineReply] = asyncio.get_running_loop().create_future()
         request.payload = Job(raw, stream, future, inputs, extra)
+        if self.max_queue_wait_s:
+            timer = asyncio.get_running_loop().call_later(
+                self.max_queue_wait_s, self._expire, request
+            )
+            future.add_done_callback(lambda _: timer.cancel())
         self.policy.enqueue(request, now)
         self._kick()
         if not self.directory.can_serve(request):  # its engine is down: wait in the grace
@@ -331,6 +340,11 @@ class ControlPlane:
             loop = asyncio.get_running_loop()
             self._timer_at = wake
             self._timer = loop.call_later(max(0.0, wake - now), self._on_timer)
+
+    def _expire(self, request: Request) -> None:
+        """``request`` waited ``max_queue_wait_s``: refuse it if it is still queued."""
+        if self.policy.remove(request.id) is not None:
+            fail(request, QueueTimeoutError(f"queued longer than {self.max_queue_wait_s:g}s", 1.0))
 
     def _on_timer(self) -> None:
         self._timer = None

@@ -13,10 +13,15 @@ class DeadlineUnmeetableError(OverloadedError):
     """Admission control: the request's deadline cannot be met (HTTP 429)."""
 
 
+class QueueTimeoutError(OverloadedError):
+    """The request waited in the queue longer than ``max_queue_wait_s`` (HTTP 429)."""
+
+
 __all__ = [
     "DeadlineUnmeetableError",
     "EngineError",
     "NoHealthyEngineError",
     "OverloadedError",
+    "QueueTimeoutError",
     "UnknownModelError",
 ]
