@@ -79,6 +79,7 @@ class SoakReport:
     engine: dict[str, int] = field(default_factory=dict)  # the fake LLM's counters
     latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     gateway_cpu_s: float = 0.0
+    engines: list[dict[str, Any]] = field(default_factory=list)  # /admin/engines at the end
 
     def violations(self) -> list[str]:
         out = []
@@ -183,6 +184,15 @@ def _gateway_figures(url: str) -> dict[str, float]:
     return figures
 
 
+def _engines(url: str) -> list[dict[str, Any]]:
+    from sage.common.admin_token import admin_headers
+
+    keep = ("id", "kinds", "capacity", "device_group", "decode_tokens_per_s",
+            "prefill_tokens_per_s", "embed_items_per_s")  # fmt: skip
+    listed = httpx.get(url + "/admin/engines", headers=admin_headers(), timeout=10).json()
+    return [{k: e.get(k) for k in keep} for e in listed["engines"]]
+
+
 def _percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
 
@@ -272,6 +282,7 @@ def run_soak(config: SoakConfig, manager: EngineManager | None = None) -> SoakRe
             engine=engine,
             latency_ms={k: _percentiles(v) for k, v in result.latencies.items()},
             gateway_cpu_s=round(_cpu_s(pid), 1),
+            engines=_engines(stack.url),
         )
 
 
@@ -292,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                         real_capacity_rps=args.real_capacity)  # fmt: skip
     report = run_soak(config).to_dict()
     summary = {k: report[k] for k in ("traffic", "gateway", "latency_ms", "gateway_cpu_s",
-                                      "rss_growth_mb", "violations")}  # fmt: skip
+                                      "engines", "rss_growth_mb", "violations")}  # fmt: skip
     rss = [mb for _, mb in report["rss_mb"]]
     summary["rss_mb"] = {"first": rss[0], "max": max(rss), "last": rss[-1]} if rss else {}
     print(json.dumps(summary, indent=2))
