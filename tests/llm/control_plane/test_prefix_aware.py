@@ -115,6 +115,21 @@ def test_precise_mode_believes_the_engines() -> None:
     assert not policy.index["e1"].match(request("globex").prefix_hashes)
 
 
+def test_precise_mode_remembers_what_it_sent_until_the_engine_reports_it() -> None:
+    """A new prefix's first request is still prefilling (not stored, not reported): the
+    next ones of that prefix wait for its engine instead of prefilling it cold elsewhere."""
+    policy, pool = PrefixAwarePolicy(source="precise", hold_s=5.0), engines(capacity=1)
+    home = run(policy, pool, request("acme"))
+    policy.observe(home, [])  # a report from before acme's state was stored
+    policy.enqueue(request("acme", "again", now=0.5), 0.5)
+    assert policy.schedule(pool, 0.5) == []  # waits for acme's engine, the other is cold
+    stored = request("acme").prefix_hashes
+    policy.observe(home, stored)  # stored and reported: nothing left unreported
+    assert not policy._unreported[home]
+    policy.observe(home, [])  # then evicted: the engine's word stands
+    assert policy.index[home].match(stored) == 0
+
+
 def test_same_decisions_on_an_engine_pool() -> None:
     plain, pooled = PrefixAwarePolicy(), PrefixAwarePolicy()
     a, b = engines(3), EnginePool(engines(3))

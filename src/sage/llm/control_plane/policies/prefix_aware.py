@@ -40,6 +40,9 @@ def leading(blocks: dict[int, None], hashes: Sequence[int]) -> int:
     return len(list(takewhile(blocks.__contains__, hashes)))
 
 
+UNREPORTED = 32  # precise mode: prompts per engine indexed before its report shows them
+
+
 class BlockIndex:
     """One engine's cached prompt blocks (chained hashes), LRU-bounded.
 
@@ -151,6 +154,8 @@ class PrefixAwarePolicy(PlacingPolicy):
         self.expected_hits = 0  # prompt blocks placed where they were expected cached
         self.expected_blocks = 0
         self._held_since: dict[str, float] = {}  # request id -> when it first waited
+        # precise mode: prompts sent to an engine that its reports do not show yet
+        self._unreported: dict[str, OrderedDict[tuple[int, ...], None]] = {}
         self._index_by_pos: list[BlockIndex] = []  # an EnginePool's engines', by position
         self._blocks_by_pos: list[OrderedDict[int, None]] = []  # and their block dicts
         self._layout: object = None  # the pool layout and index those were built for
@@ -182,12 +187,26 @@ class PrefixAwarePolicy(PlacingPolicy):
         return index
 
     def observe(self, engine_id: str, hashes: Iterable[int]) -> None:
-        """What ``engine_id`` reports it holds now (precise mode; replaces the guess)."""
-        self._index_of(engine_id).replace(hashes)
+        """What ``engine_id`` reports it holds now (precise mode; replaces the guess).
+
+        An engine stores a prompt only once it has answered it, so the prompts sent to it
+        since (up to ``UNREPORTED``, newest kept) stay indexed until a report shows them:
+        without them, the requests of a new prefix that arrive while its first one is
+        still prefilling would each go to a different engine and prefill it cold."""
+        index = self._index_of(engine_id)
+        index.replace(hashes)
+        sent = self._unreported.get(engine_id)
+        if sent:
+            blocks = index.blocks
+            for prompt in [p for p in sent if p[-1] in blocks]:
+                del sent[prompt]  # stored now: the report has it
+            for prompt in sent:
+                index.add(prompt)
 
     def forget(self, engine_id: str) -> None:
         """The engine is gone: its cache with it."""
         self.index.pop(engine_id, None)
+        self._unreported.pop(engine_id, None)
         self._layout = None
 
     # -- decisions -------------------------------------------------------------------------
@@ -226,8 +245,13 @@ class PrefixAwarePolicy(PlacingPolicy):
                 index = self._index_of(engine.id)
                 self.expected_hits += index.match(request.prefix_hashes)
                 self.expected_blocks += len(request.prefix_hashes)
-                if self.source == "approximate":
-                    index.add(request.prefix_hashes)
+                index.add(request.prefix_hashes)  # precise: until a report shows it
+                if self.source == "precise":
+                    sent = self._unreported.setdefault(engine.id, OrderedDict())
+                    sent[request.prefix_hashes] = None
+                    sent.move_to_end(request.prefix_hashes)
+                    while len(sent) > UNREPORTED:
+                        sent.popitem(last=False)
             out.append(Dispatch(engine.id, [request]))
         return out
 
