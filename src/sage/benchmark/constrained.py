@@ -121,8 +121,9 @@ def free_body(item: Item, model: str, max_tokens: int) -> dict[str, Any]:
 
 
 def run_validity(client: httpx.Client, items: list[Item], model: str, max_tokens: int,
-                 choice: str = "required") -> dict[str, Any]:  # fmt: skip
-    """Every item once: rates of calls, schema-valid calls and AST matches."""
+                 choice: str = "required", log: Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """Every item once: rates of calls, schema-valid calls and AST matches (one JSON
+    line per item appended to ``log``, so a run cut short still counts)."""
     calls = valid = matched = cut = 0
     latencies = []
     for i, item in enumerate(items):
@@ -131,14 +132,21 @@ def run_validity(client: httpx.Client, items: list[Item], model: str, max_tokens
         if i % 25 == 0:
             print(f"{choice} {i}/{len(items)}: {valid} valid", file=sys.stderr, flush=True)
         tool_calls = reply["choices"][0]["message"].get("tool_calls") or []
+        finish = reply["choices"][0].get("finish_reason")
         calls += bool(tool_calls)
-        if tool_calls and all(schema_valid(c, item) for c in tool_calls):
+        ok = bool(tool_calls) and all(schema_valid(c, item) for c in tool_calls)
+        hit = ok and ast_match(tool_calls[0], item)
+        if ok:
             valid += 1
-            matched += ast_match(tool_calls[0], item)
-            cut += reply["choices"][0].get("finish_reason") == "length"  # closed to fit
+            matched += hit
+            cut += finish == "length"  # closed early to fit max_tokens
         else:
-            finish = reply["choices"][0].get("finish_reason")
             print(f"  {item.id}: no valid call (finish_reason {finish})", file=sys.stderr)
+        if log is not None:
+            row = {"id": item.id, "valid": ok, "ast": hit, "finish_reason": finish,
+                   "seconds": seconds, "tokens": reply["usage"]["completion_tokens"]}  # fmt: skip
+            with log.open("a") as out:
+                out.write(json.dumps(row) + "\n")
     n = len(items)
     return {"tool_choice": choice, "items": n, "call_rate": calls / n, "valid_rate": valid / n,
             "ast_accuracy": matched / n, "valid_but_cut": cut,
@@ -169,6 +177,7 @@ def run_latency(client: httpx.Client, items: list[Item], model: str, max_tokens:
             "pass_medians_s": medians,
             "median_tokens": statistics.median(t for rows in passes for _, t in rows),
             "median_s_per_token": statistics.median(per_token),
+            "pass_medians_s_per_token": per_token,
         }
     return out
 
@@ -188,13 +197,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--auto-items", type=int, default=40)
     parser.add_argument("-o", "--out", type=Path, default=None)
+    parser.add_argument("--log", type=Path, default=None, help="a JSON line per item")
     args = parser.parse_args()
     items = load_items(args.data or default_bfcl_dir())[:: args.stride][: args.limit]
     if args.ids:
         wanted = {i if "_" in i else f"simple_python_{i}" for i in args.ids.split(",")}
         items = [item for item in items if item.id in wanted]
     with httpx.Client(base_url=args.url.rstrip("/").removesuffix("/v1"), timeout=600) as client:
-        result = {"required": run_validity(client, items, args.model, args.max_tokens)}
+        result = {"required": run_validity(client, items, args.model, args.max_tokens,
+                                           log=args.log)}  # fmt: skip
         if args.auto_items > 0:
             result["auto"] = run_validity(client, items[: args.auto_items], args.model,
                                           args.max_tokens, "auto")  # fmt: skip

@@ -5,7 +5,9 @@ is a call to an offered tool with schema-valid JSON arguments, not prose to pars
 ``max_string`` adds a ``maxLength`` to string arguments, so a small model cannot ramble
 inside a string until ``max_tokens`` cuts the call off (off by default: SAGE's llama
 engine bounds free strings itself; useful against other servers). A reply without a usable call is
-a *fallback* (the operator then uses the rule extractor) and is counted.
+a *fallback* (the operator then uses the rule extractor) and is counted. SAGE's llama
+engine closes a constrained call within ``max_tokens`` (early if it must), so with it
+every step gets a call; other servers may still cut one off.
 """
 
 from __future__ import annotations
