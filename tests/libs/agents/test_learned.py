@@ -93,3 +93,28 @@ def test_fusion_uses_parameter_descriptions_to_split_near_duplicates() -> None:
     ranked = fusion.select("Distance from Boston to Austin in miles", [plain, other, miles]).ranked
     assert ranked[0] == "a" and ranked[-1] == "c"
     assert fusion.select("anything", []).ranked == []
+
+
+def test_learned_plain_fits_the_tune_set_as_it_is() -> None:
+    from sage.libs.agents import create_strategy
+
+    plain = create_strategy("timing", "learned_plain", embed_client=StubClient())
+    data = _examples()
+    assert plain.fit(data, data)["train_items"] == len(data)  # no added negatives
+    assert plain.decide("Get the weather in Rome today", (WEATHER,)).source == "learned_plain"
+
+
+def test_learned_reranker_first_stages() -> None:
+    from sage.libs.agents.learned_rerank import LearnedReranker
+    from sage.libs.agents.types import SelectionExample
+
+    tools = (WEATHER, LOAN, FLIGHT, MUSIC)
+    train = [SelectionExample(m, tools, (t.id,)) for m, t in [
+        ("weather in Rome", WEATHER), ("loan payment amount", LOAN),
+        ("find flights to Oslo", FLIGHT), ("play music by Adele", MUSIC)]]
+    for stage in ("hybrid", "fusion"):
+        r = LearnedReranker(StubClient(), first_stage=stage)
+        r.fit(train, [])
+        assert sorted(r.select("flights to Oslo", tools).ranked) == sorted(t.id for t in tools)
+    with pytest.raises(ValueError):
+        LearnedReranker(StubClient(), first_stage="bm25")

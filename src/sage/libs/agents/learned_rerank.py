@@ -10,13 +10,22 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sage.libs.agents.features import VectorCache, rerank_features
+from sage.libs.agents.features import RERANK_FEATURES, VectorCache, rerank_features
 from sage.libs.agents.protocols import EmbedClient
-from sage.libs.agents.rerank_features import ExtraFeatures, full_text
+from sage.libs.agents.rerank_features import EXTRA_FEATURES, ExtraFeatures, full_text
 from sage.libs.agents.selection import BM25Selector
 from sage.libs.agents.text import words
 from sage.libs.agents.tools import Tool
 from sage.libs.agents.types import SelectionExample, SelectionResult
+
+_FULL_BM25 = len(RERANK_FEATURES) + EXTRA_FEATURES.index("full_bm25_share")
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(len(scores))
+    return ranks
 
 
 class LearnedReranker:
@@ -29,6 +38,7 @@ class LearnedReranker:
         depth: int = 20,
         c: float = 1.0,
         extra: bool = True,
+        first_stage: str = "hybrid",
         max_train: int | None = None,
     ) -> None:
         self.vectors = VectorCache(client)
@@ -36,11 +46,16 @@ class LearnedReranker:
         self.depth = depth
         self.c = c
         self.max_train = max_train  # a seeded sample of train queries (quick runs, tests)
-        self.extra = ExtraFeatures() if extra else None
+        if first_stage not in ("hybrid", "fusion"):
+            raise ValueError("first_stage must be 'hybrid' or 'fusion'")
+        self.extra = ExtraFeatures() if extra or first_stage == "fusion" else None
+        self.first_stage = first_stage
         self.model: object | None = None
 
     def _pool(self, query: str, tools: Sequence[Tool]) -> tuple[np.ndarray, np.ndarray]:
-        """Features of every candidate and the first-stage (RRF) order."""
+        """Features of every candidate and the first stage's order: RRF of BM25 and
+        cosine (``hybrid``), or the ``fusion`` selector's RRF (cosine on short and full
+        tool text, BM25 on full text)."""
         q = self.vectors.get([query])[0]
         cos = self.vectors.get([t.text() for t in tools]) @ q
         bm25 = np.asarray(self.bm25.scores(query, tools), dtype=np.float64)
@@ -51,6 +66,9 @@ class LearnedReranker:
         if self.extra is not None:
             full_cos = (self.vectors.get([full_text(t) for t in tools]) @ q).astype(np.float64)
             x = np.hstack([x, self.extra.rows(query, qw, tools, full_cos)])
+            if self.first_stage == "fusion":
+                fused = sum(1.0 / (61.0 + _ranks(v)) for v in (cos, full_cos, x[:, _FULL_BM25]))
+                order = np.argsort(-fused, kind="stable")
         return x, order
 
     def fit(

@@ -151,6 +151,20 @@ class LearnedTiming:
         return TimingResult(call=s > self.threshold, confidence=conf, source=self.name, score=s)
 
 
+class PlainLearnedTiming(LearnedTiming):
+    """``learned_plain``: one logistic regression over the same features, fitted on the
+    tune set as it is (no added negatives). Best where the tune set's negatives already
+    look like the evaluated ones (in distribution); it does not transfer (see the
+    results page), which is why ``learned`` is factored and augmented."""
+
+    name = "learned_plain"
+
+    def __init__(self, client: EmbedClient, **options: object) -> None:
+        options.setdefault("model", "logistic")
+        options.setdefault("augment", False)
+        super().__init__(client, **options)  # type: ignore[arg-type]
+
+
 class _Factored:
     """log P(request) + log P(fit): calls only when both are likely."""
 
@@ -163,4 +177,4 @@ class _Factored:
         return -np.logaddexp(0.0, -r) - np.logaddexp(0.0, -f)
 
 
-__all__ = ["TIMING_FEATURES", "LearnedTiming"]
+__all__ = ["TIMING_FEATURES", "LearnedTiming", "PlainLearnedTiming"]
