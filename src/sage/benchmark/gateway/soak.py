@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import threading
@@ -34,6 +35,7 @@ import httpx
 
 from sage.benchmark.gateway.soak_load import Traffic, TrafficResult, run_traffic
 from sage.common.config import GatewaySettings
+from sage.common.ports import ephemeral_port
 from sage.llm.engine_manager import EngineManager
 from sage.llm.engines.spec import EngineSpec
 
@@ -222,12 +224,12 @@ def _serving(
     manager = manager or EngineManager(persist=False)
     tokens_delay = (config.chat_ms - 40.0) / 16  # 40 ms before the first token
     llm_spec = EngineSpec(
-        kind="llm", backend="fake", capacity=config.llm_capacity,
+        kind="llm", backend="fake", capacity=config.llm_capacity, port=ephemeral_port(),
         extra_args=["--latency-ms", "40", "--tokens", "16",
                     "--token-delay-ms", f"{tokens_delay:g}"],
     )  # fmt: skip
     embed_spec = EngineSpec(
-        kind="embedding", backend="fake", capacity=config.embed_capacity,
+        kind="embedding", backend="fake", capacity=config.embed_capacity, port=ephemeral_port(),
         extra_args=["--latency-ms", f"{config.embed_ms:g}"],
     )  # fmt: skip
     started = [manager.start(llm_spec, wait=False), manager.start(embed_spec, wait=False)]
@@ -237,7 +239,8 @@ def _serving(
             yield stack, infos[0].url, "fake-llm", "fake-embedding"
     finally:
         for info in started:
-            manager.stop(info.id)
+            with contextlib.suppress(KeyError):  # one that failed to start is gone already
+                manager.stop(info.id)
         if own:
             manager.stop_all()
 
