@@ -205,7 +205,7 @@ def test_admin_policy_switch(real_gateway: Gateway) -> None:
         view = r.json()
         assert (view["batch_size"], view["fair_share"], view["max_wait_s"]) == (16, True, 0.05)
         r = httpx.post(url + "/admin/policy", json={"name": "hybrid", "reset": True}, headers=ADMIN)
-        assert (r.json()["batch_size"], r.json()["fair_share"]) == (32, False)
+        assert (r.json()["batch_size"], r.json()["fair_share"]) == (64, False)  # the defaults
     finally:
         reset = {"name": "hybrid", "reset": True}
         httpx.post(url + "/admin/policy", json=reset, headers=ADMIN).raise_for_status()
