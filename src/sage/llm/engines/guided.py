@@ -24,7 +24,9 @@ import numpy as np
 from sage.llm.openai_errors import OpenAIError
 
 _LOCK = threading.Lock()
-_TOKENIZERS: dict[str, Any] = {}  # model path -> llguidance tokenizer (slots share it)
+# model path -> (llguidance tokenizer, the LlamaModel whose vocabulary it reads): slots
+# share it; rebuilt once that model is freed (the tokenizer calls into its vocabulary).
+_TOKENIZERS: dict[str, tuple[Any, Any]] = {}
 _CLOSERS: dict[str, list[int]] = {}  # model path -> ids of the closing tokens below
 _SPACES: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # see spacing()
 
@@ -45,35 +47,43 @@ def lltokenizer(llm: Any) -> Any:
     """llguidance's view of ``llm``'s vocabulary, built once per model file (~1 s)."""
     key = str(llm.model_path)
     with _LOCK:
-        if key not in _TOKENIZERS:
+        entry = _TOKENIZERS.get(key)
+        if entry is None or getattr(entry[1], "model", None) is None:
             from llguidance.llamacpp import lltokenizer_from_vocab
 
-            _TOKENIZERS[key] = lltokenizer_from_vocab(llm._model.vocab)
-        return _TOKENIZERS[key]
+            entry = _TOKENIZERS[key] = (lltokenizer_from_vocab(llm._model.vocab), llm._model)
+        return entry[0]
+
+
+def _pieces(tokenizer: Any) -> list[bytes]:
+    """Each token's bytes (b"" for special ones), from llguidance's own copy of the
+    vocabulary: the model's may be freed while this (cached per model file) lives on."""
+    return [b"" if tokenizer.is_special_token(t) else tokenizer.decode_bytes([t])
+            for t in range(tokenizer.vocab_size)]  # fmt: skip
 
 
 def closing_tokens(llm: Any) -> list[int]:
     """Ids of ``CLOSING_TEXTS`` that are single tokens of ``llm``'s vocabulary, in order."""
-    key = str(llm.model_path)
-    with _LOCK:
-        if key not in _CLOSERS:
-            ids = [llm.tokenize(t.encode(), add_bos=False, special=False) for t in CLOSING_TEXTS]
-            _CLOSERS[key] = [i[0] for i in ids if len(i) == 1]
-        return _CLOSERS[key]
+    spacing(llm)
+    return _CLOSERS[str(llm.model_path)]
 
 
 def spacing(llm: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per token: is it whitespace only, and its first byte (256: none); per byte ``b``:
-    is " b" one token (so a lone space before ``b`` is not how the model writes it)."""
+    """Per token: is it whitespace only, and its first byte (256: none or special); per
+    byte ``b``: is " b" one token (so a lone space before ``b`` is not how the model
+    writes it). Also fills ``closing_tokens``. Built once per model file."""
     key = str(llm.model_path)
+    tokenizer = lltokenizer(llm)
     with _LOCK:
         if key not in _SPACES:
-            pieces = [llm.detokenize([t]) for t in range(llm.n_vocab())]
+            pieces = _pieces(tokenizer)
+            ids = {p: t for t, p in reversed(list(enumerate(pieces))) if p}
             blank = np.array([bool(p) and not p.strip() for p in pieces])
             first = np.array([p[0] if p else 256 for p in pieces], dtype=np.int32)
             merges = np.zeros(257, dtype=bool)
             for b in range(33, 127):
-                merges[b] = len(llm.tokenize(b" " + bytes([b]), add_bos=False, special=False)) == 1
+                merges[b] = b" " + bytes([b]) in ids
+            _CLOSERS[key] = [ids[t.encode()] for t in CLOSING_TEXTS if t.encode() in ids]
             _SPACES[key] = blank, first, merges
         return _SPACES[key]
 
