@@ -91,3 +91,12 @@ def test_progress_is_reported_on_long_runs() -> None:
     seen: list[tuple[int, int]] = []
     _run("shared-prefix", "prefix_aware", n=20_000).run(lambda done, n: seen.append((done, n)))
     assert seen and all(0 < done <= n for done, n in seen) and seen == sorted(seen)
+
+
+def test_speed_tool_prints_one_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from sage.benchmark.simulator.speed import main
+
+    out = main(["shared-prefix", "prefix_aware:precise", "-n", "500", "-e", "8"])
+    assert abs(out["requests"] - 500) <= 8 and out["cpu_s"] >= 0
+    assert len(out["digest"]) == 16
+    assert '"policy": "prefix_aware:precise"' in capsys.readouterr().out
