@@ -11,13 +11,13 @@ Event driven on one asyncio loop: every arrival, completion and policy wake-up r
 * :class:`HealthMonitor` (health.py): engines out of rotation and probed back in;
 * :class:`Failover` (failover.py): a failed dispatch's requests retried or failed;
 * :class:`InFlight` (inflight.py): running tasks; abandoned requests cancelled;
-* :class:`SpeedEstimator` (speeds.py): engine speeds learned from relayed replies.
+* :class:`SpeedEstimator` (speeds.py): engine speeds learned from relayed replies;
+* :class:`QueueTimeouts` (queue_timeout.py), :class:`RequestFactory` (request_factory.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -29,13 +29,15 @@ from sage.llm.control_plane.admission import Admission
 from sage.llm.control_plane.cache_reports import CacheReports
 from sage.llm.control_plane.directory import EngineDirectory, default_model
 from sage.llm.control_plane.engines import EngineEndpoint, normalize_url, parse_kinds
-from sage.llm.control_plane.errors import NoHealthyEngineError, QueueTimeoutError
+from sage.llm.control_plane.errors import NoHealthyEngineError
 from sage.llm.control_plane.failover import Failover, fail
 from sage.llm.control_plane.health import ControlPlaneObserver, HealthMonitor
 from sage.llm.control_plane.inflight import InFlight
 from sage.llm.control_plane.policies import RequestPolicy
 from sage.llm.control_plane.policy_holder import PolicyHolder
+from sage.llm.control_plane.queue_timeout import QueueTimeouts
 from sage.llm.control_plane.rate_limit import TenantRateLimiter
+from sage.llm.control_plane.request_factory import RequestFactory
 from sage.llm.control_plane.speeds import SpeedEstimator
 from sage.llm.control_plane.transport import (
     PATHS,
@@ -74,9 +76,6 @@ class ControlPlane:
         max_queue_wait_s: float | None = None,
     ) -> None:
         self.max_queue = max_queue
-        # A queue bound in requests cannot bound the wait when engines are slow: a request
-        # still queued after this long gets 429 queue_timeout (None: it waits).
-        self.max_queue_wait_s = max_queue_wait_s
         self.clock = clock
         self.policies = PolicyHolder(policy, max_queue=max_queue, options=policy_options)
         self.directory = EngineDirectory()
@@ -103,7 +102,8 @@ class ControlPlane:
             engine_down_grace_s=engine_down_grace_s,
         )
         self.cache_reports = CacheReports(self.directory, lambda: self.policy)  # precise mode
-        self._ids = itertools.count()
+        self.queue_timeouts = QueueTimeouts(max_queue_wait_s, lambda: self.policy)
+        self.new_request = RequestFactory(clock, self.directory.resolve_model)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._sweep_timer: asyncio.TimerHandle | None = None
@@ -267,35 +267,6 @@ class ControlPlane:
         return len(self.policy)
 
     # -- requests -------------------------------------------------------------------------
-    def new_request(
-        self,
-        kind: RequestKind,
-        model: str | None,
-        *,
-        tenant: str = "default",
-        priority: int = 0,
-        deadline_s: float | None = None,
-        prompt_tokens: int = 0,
-        max_tokens: int = 0,
-        n_inputs: int = 1,
-        prefix_hashes: tuple[int, ...] = (),
-    ) -> Request:
-        """A :class:`Request` stamped with this control plane's clock and model names."""
-        now = self.clock()
-        return Request(
-            id=f"req-{next(self._ids)}",
-            kind=kind,
-            model=self.resolve_model(kind, model),
-            tenant=tenant,
-            priority=priority,
-            arrival=now,
-            deadline=None if deadline_s is None else now + deadline_s,
-            prompt_tokens=prompt_tokens,
-            max_tokens=max_tokens,
-            n_inputs=n_inputs,
-            prefix_hashes=prefix_hashes,
-        )
-
     async def submit(
         self,
         request: Request,
@@ -315,11 +286,7 @@ class ControlPlane:
             extra = {k: v for k, v in body.items() if k not in {"input", "model", "user"}}
         future: asyncio.Future[EngineReply] = asyncio.get_running_loop().create_future()
         request.payload = Job(raw, stream, future, inputs, extra)
-        if self.max_queue_wait_s:
-            timer = asyncio.get_running_loop().call_later(
-                self.max_queue_wait_s, self._expire, request
-            )
-            future.add_done_callback(lambda _: timer.cancel())
+        self.queue_timeouts.arm(request, future)
         self.policy.enqueue(request, now)
         self._kick()
         if not self.directory.can_serve(request):  # its engine is down: wait in the grace
@@ -340,11 +307,6 @@ class ControlPlane:
             loop = asyncio.get_running_loop()
             self._timer_at = wake
             self._timer = loop.call_later(max(0.0, wake - now), self._on_timer)
-
-    def _expire(self, request: Request) -> None:
-        """``request`` waited ``max_queue_wait_s``: refuse it if it is still queued."""
-        if self.policy.remove(request.id) is not None:
-            fail(request, QueueTimeoutError(f"queued longer than {self.max_queue_wait_s:g}s", 1.0))
 
     def _on_timer(self) -> None:
         self._timer = None
