@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sage.benchmark.serving.workload import KIND_NAMES, WorkloadSpec, generate
+from sage.benchmark.serving.workload import WorkloadSpec, generate
 from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
 from sage.benchmark.simulator.core import simulate
 from sage.benchmark.simulator.profiles import Calibration
 from sage.benchmark.simulator.validate import repeat_agreement, run_llm_speed, validate_run
 from sage.cli.main import app
+from tests.fixtures.simulated_runs import simulated_requests
 
 
 def write_run(path: Path, baseline: str, calibration: Calibration) -> None:
@@ -24,20 +25,7 @@ def write_run(path: Path, baseline: str, calibration: Calibration) -> None:
     workload = generate(spec, 0.8, duration=300.0, seed=2)
     policy = None if baseline == "siloed" else baseline.split("/", 1)[1]
     sim = simulate(workload, calibration, ClusterSpec(1, 1, colocate=True), policy, spec=spec)
-    o = sim.outcomes
-    t = workload.t.tolist()
-    requests = {
-        "scheduled": t,
-        "sent": t,
-        "kind": [KIND_NAMES[k] for k in workload.kind],
-        "tenant": [workload.tenants[i] for i in workload.tenant],
-        "outcome": [("ok", "rejected", "error")[x] for x in o.outcome],
-        "input_tokens": o.input_tokens.tolist(),
-        "prompt_tokens": workload.prompt_tokens.tolist(),
-        "output_tokens": o.output_tokens.tolist(),
-        "max_tokens": workload.output_tokens.tolist(),
-        "n_inputs": workload.n_inputs.tolist(),
-    }
+    requests = simulated_requests(workload, sim)
     config = {"baseline": baseline, "workload_spec": spec.model_dump()}
     path.write_text(json.dumps({"config": config, "summary": sim.summary, "requests": requests}))
 

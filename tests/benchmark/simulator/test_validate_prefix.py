@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from sage.benchmark.serving.workload import KIND_NAMES, WorkloadSpec, generate
+from sage.benchmark.serving.workload import WorkloadSpec, generate
 from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
 from sage.benchmark.simulator.core import simulate
 from sage.benchmark.simulator.profiles import Calibration
 from sage.benchmark.simulator.validate import HIT_RATE, replay_cluster, validate_run
+from tests.fixtures.simulated_runs import simulated_requests
 
 ENGINES = [
     {"id": "llm-0", "kinds": ["llm"], "capacity": 1, "max_batch": 64},
@@ -25,22 +26,8 @@ def write_prefix_run(path: Path, baseline: str, options: dict[str, str]) -> None
     cluster = ClusterSpec(2, 0, colocate=True)
     workload = generate(spec, 0.7 * capacity_rate(spec, cal, cluster), n=300, seed=1)
     sim = simulate(workload, cal, cluster, "prefix_aware", spec=spec, policy_options=options)
-    o, t = sim.outcomes, workload.t.tolist()
     assert workload.prefix is not None and workload.prefix_tokens is not None
-    requests = {
-        "scheduled": t,
-        "sent": t,
-        "kind": [KIND_NAMES[k] for k in workload.kind],
-        "tenant": [workload.tenants[i] for i in workload.tenant],
-        "outcome": [("ok", "rejected", "error")[x] for x in o.outcome],
-        "input_tokens": o.input_tokens.tolist(),
-        "prompt_tokens": workload.prompt_tokens.tolist(),
-        "output_tokens": o.output_tokens.tolist(),
-        "max_tokens": workload.output_tokens.tolist(),
-        "n_inputs": workload.n_inputs.tolist(),
-        "prefix": workload.prefix.tolist(),
-        "prefix_tokens": workload.prefix_tokens.tolist(),
-    }
+    requests = simulated_requests(workload, sim)
     config = {"baseline": baseline, "workload_spec": spec.model_dump(), "engines": ENGINES}
     path.write_text(json.dumps({"config": config, "summary": sim.summary, "requests": requests}))
 

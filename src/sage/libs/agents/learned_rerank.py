@@ -14,18 +14,12 @@ from sage.libs.agents.features import RERANK_FEATURES, VectorCache, rerank_featu
 from sage.libs.agents.protocols import EmbedClient
 from sage.libs.agents.rerank_features import EXTRA_FEATURES, ExtraFeatures, full_text
 from sage.libs.agents.selection import BM25Selector
+from sage.libs.agents.selection_fusion import ranks
 from sage.libs.agents.text import words
 from sage.libs.agents.tools import Tool
 from sage.libs.agents.types import SelectionExample, SelectionResult
 
 _FULL_BM25 = len(RERANK_FEATURES) + EXTRA_FEATURES.index("full_bm25_share")
-
-
-def _ranks(scores: np.ndarray) -> np.ndarray:
-    order = np.argsort(-scores, kind="stable")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(len(scores))
-    return ranks
 
 
 class LearnedReranker:
@@ -67,7 +61,7 @@ class LearnedReranker:
             full_cos = (self.vectors.get([full_text(t) for t in tools]) @ q).astype(np.float64)
             x = np.hstack([x, self.extra.rows(query, qw, tools, full_cos)])
             if self.first_stage == "fusion":
-                fused = sum(1.0 / (61.0 + _ranks(v)) for v in (cos, full_cos, x[:, _FULL_BM25]))
+                fused = sum(1.0 / (61.0 + ranks(v)) for v in (cos, full_cos, x[:, _FULL_BM25]))
                 order = np.argsort(-fused, kind="stable")
         return x, order
 

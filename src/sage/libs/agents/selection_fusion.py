@@ -20,14 +20,17 @@ from sage.libs.agents.tools import Tool
 from sage.libs.agents.types import SelectionResult
 
 
-def _ranks(scores: np.ndarray) -> np.ndarray:
+def ranks(scores: np.ndarray) -> np.ndarray:
+    """0-based rank of each score, highest first (ties keep their order): what RRF fuses."""
     order = np.argsort(-scores, kind="stable")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(len(scores))
-    return ranks
+    out = np.empty(len(scores))
+    out[order] = np.arange(len(scores))
+    return out
 
 
 class FusionSelector:
+    """The three rankings of the module docstring, fused by RRF (``rrf_k``)."""
+
     name = "fusion"
 
     def __init__(self, client: EmbedClient, rrf_k: int = 60) -> None:
@@ -44,7 +47,7 @@ class FusionSelector:
             self.vectors.get([full_text(t) for t in tools]) @ q,
             self.indexes.scores("full", query, tools),
         ]
-        fused = sum(1.0 / (self.rrf_k + 1 + _ranks(np.asarray(r, dtype=float))) for r in rankings)
+        fused = sum(1.0 / (self.rrf_k + 1 + ranks(np.asarray(r, dtype=float))) for r in rankings)
         return [float(v) for v in fused]
 
     def select(self, query: str, tools: Sequence[Tool], top_k: int = 10) -> SelectionResult:
