@@ -133,3 +133,21 @@ def test_decisions_are_a_function_of_the_calls() -> None:
         return out
 
     assert decide() == decide()
+
+
+def test_a_retried_embedding_is_batched_once() -> None:
+    """A failed batch's requests are queued again while an older heap entry of one of
+    them is still in the heap (behind a request of another length): it must not count."""
+    policy = HybridPolicy(max_wait_s=0.0)
+    engine = emb(group="", capacity=1)
+    a = embedding("a", tokens=10, deadline=1.0)
+    c = embedding("c", tokens=100, deadline=2.0)  # too long to share a batch with a, b
+    b = embedding("b", tokens=10, deadline=3.0)
+    for request in (a, c, b):
+        policy.enqueue(request, 0.0)
+    assert [[r.id for r in d.requests] for d in run(policy, [engine], 0.0)] == [["a", "b"]]
+    engine.in_flight = 0  # the call failed: failover queues a and b again
+    policy.enqueue(a, 0.1)
+    policy.enqueue(b, 0.1)
+    assert [[r.id for r in d.requests] for d in run(policy, [engine], 0.1)] == [["a", "b"]]
+    assert [r.id for r in policy.pending()] == ["c"]

@@ -53,6 +53,7 @@ class EmbeddingBatcher:
         self.pad_tolerance = pad_tolerance
         self._heaps: dict[str, list[Entry]] = {}
         self._live: dict[str, Request] = {}
+        self._entry: dict[str, int] = {}  # request -> number of its current heap entry
         self._inputs: dict[str, int] = {}  # model -> queued inputs
         self._seq = itertools.count()
         self._wake: float | None = None
@@ -78,8 +79,8 @@ class EmbeddingBatcher:
             return True
         ahead = request.n_inputs + sum(
             r.n_inputs
-            for _, _, r in self._heaps.get(request.model, ())
-            if r.deadline is not None and r.deadline <= request.deadline and r.id in self._live
+            for _, n, r in self._heaps.get(request.model, ())
+            if r.deadline is not None and r.deadline <= request.deadline and self._current(n, r)
         )
         return ahead / rate <= 2.0 * (request.deadline - now)
 
@@ -89,19 +90,23 @@ class EmbeddingBatcher:
         self._live[request.id] = request
         self._inputs[request.model] = self._inputs.get(request.model, 0) + request.n_inputs
         deadline = math.inf if request.deadline is None else request.deadline
-        heapq.heappush(
-            self._heaps.setdefault(request.model, []), (deadline, next(self._seq), request)
-        )
+        number = self._entry[request.id] = next(self._seq)
+        heapq.heappush(self._heaps.setdefault(request.model, []), (deadline, number, request))
 
     def remove(self, request_id: str) -> Request | None:
         request = self._live.pop(request_id, None)
         if request is not None:
+            del self._entry[request_id]
             self._inputs[request.model] -= request.n_inputs
         return request
 
+    def _current(self, number: int, request: Request) -> bool:
+        """Whether a heap entry is its request's live one: entries are removed lazily, so
+        a request queued again (a retry) leaves an older entry that must not count."""
+        return self._entry.get(request.id) == number
+
     def _clean(self, heap: list[Entry]) -> None:
-        live = self._live
-        while heap and live.get(heap[0][2].id) is not heap[0][2]:
+        while heap and not self._current(heap[0][1], heap[0][2]):
             heapq.heappop(heap)
 
     # -- timing ------------------------------------------------------------------------
@@ -183,7 +188,6 @@ class EmbeddingBatcher:
     def _group(self, heap: list[Entry], cap: int) -> list[Request]:
         """The most urgent request plus others of similar length (deadline order) while
         padding stays within ``pad_tolerance`` of the useful tokens and inputs <= ``cap``."""
-        live = self._live
         order = heap if len(heap) <= 1 else sorted(heap)
         first = order[0][2]
         batch = [first]
@@ -191,10 +195,10 @@ class EmbeddingBatcher:
         width = input_tokens(first)
         useful = items * width
         limit = 1.0 + self.pad_tolerance
-        for _, _, request in order[1:]:
+        for _, number, request in order[1:]:
             if items >= cap:
                 break
-            if live.get(request.id) is not request:
+            if not self._current(number, request):
                 continue
             n = request.n_inputs
             if items + n > cap:

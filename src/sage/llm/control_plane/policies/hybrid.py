@@ -104,9 +104,7 @@ class HybridPolicy(PlacingPolicy):
             return False
         if request.kind is RequestKind.EMBEDDING:
             return self.embed.admit(request, engines, now)
-        if self.fair is not None:
-            return self.fair.admit(request, engines, now)
-        return self.tiers.admit(request, engines, now)
+        return self._llm.admit(request, engines, now)
 
     def enqueue(self, request: Request, now: float) -> None:
         if request.kind is RequestKind.EMBEDDING:

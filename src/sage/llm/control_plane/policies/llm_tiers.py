@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sage.llm.control_plane.policies.placement import Ledger
 from sage.llm.control_plane.types import EngineState, Request
@@ -75,6 +75,7 @@ class TieredLLMQueue:
         self._heaps: dict[tuple[int, str], list[Entry]] = {}
         self._late: dict[str, Request] = {}  # arrival order
         self._live: dict[str, Request] = {}
+        self._entry: dict[str, int] = {}  # request -> number of its current heap entry
         self._work: dict[str, float] = {}  # queued request -> estimate (uncorrected)
         self._tier_work: dict[int, float] = {}
         self._rate: dict[int, tuple[float, float]] = {}  # tier -> (decayed work sum, at)
@@ -150,8 +151,8 @@ class TieredLLMQueue:
         for (tier, _), heap in self._heaps.items():
             if tier != request.priority:
                 continue
-            for key, _, other in heap:
-                if key <= lst and self._live.get(other.id) is other:
+            for key, number, other in heap:
+                if key <= lst and self._entry.get(other.id) == number:
                     total += self._work[other.id]
         return total * self.correction
 
@@ -167,24 +168,27 @@ class TieredLLMQueue:
         total, at = self._rate.get(tier, (0.0, now))
         self._rate[tier] = (total * math.exp(-(now - at) / self.rate_window_s) + work, now)
         heap = self._heaps.setdefault((tier, request.model), [])
-        heapq.heappush(heap, (self.latest_start(request), next(self._seq), request))
+        number = self._entry[request.id] = next(self._seq)
+        heapq.heappush(heap, (self.latest_start(request), number, request))
 
     def remove(self, request_id: str) -> Request | None:
         request = self._live.pop(request_id, None)
         if request is None:
             return None
         self._late.pop(request_id, None)
+        del self._entry[request_id]
         work = self._work.pop(request_id, 0.0)
         self._tier_work[request.priority] = max(0.0, self._tier_work[request.priority] - work)
         return request  # heap entries are skipped lazily
 
     # -- dispatch ----------------------------------------------------------------------
     def _head(self, heap: list[Entry], now: float) -> Entry | None:
-        """The most urgent on-time entry; late ones move to the late queue."""
-        live = self._live
+        """The most urgent on-time entry; late ones move to the late queue. Entries are
+        removed lazily: one that is not its request's current entry (a retry queued the
+        request again) is dropped."""
         while heap:
-            lst, _, request = heap[0]
-            if live.get(request.id) is not request or request.id in self._late:
+            lst, number, request = heap[0]
+            if self._entry.get(request.id) != number or request.id in self._late:
                 heapq.heappop(heap)
                 continue
             if lst < now:
@@ -239,7 +243,10 @@ class TieredLLMQueue:
             self._by_group.setdefault(engine.device_group, {})[request.id] = now + prefill
 
     def place(
-        self, ledger: Ledger, now: float, choose: object = None
+        self,
+        ledger: Ledger,
+        now: float,
+        choose: Callable[[Request, Ledger, float], EngineState | None] | None = None,
     ) -> list[tuple[Request, EngineState]]:
         """Fill free LLM slots; ``choose(request, ledger, now)`` may pick the engine."""
         out: list[tuple[Request, EngineState]] = []
@@ -249,7 +256,7 @@ class TieredLLMQueue:
             request = self.next_request(blocked, now)
             if request is None:
                 break
-            engine = choose(request, ledger, now) if callable(choose) else None
+            engine = choose(request, ledger, now) if choose is not None else None
             if engine is None:
                 engine = ledger.least_loaded(request)
             if engine is None:
