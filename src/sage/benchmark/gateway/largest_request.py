@@ -19,16 +19,8 @@ from typing import Any
 
 import httpx
 
+from sage.benchmark.gateway.process_stats import rss_mb
 from sage.common.security import InputLimits
-
-
-def _rss_mb(pid: int) -> tuple[float, float]:
-    """``(current, peak)`` resident memory of ``pid`` in MB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def _poll_health(url: str, stop: threading.Event, out: list[float]) -> None:
@@ -60,7 +52,7 @@ def measure(repeats: int = 3) -> dict[str, Any]:
         assert stack._process is not None
         pid = stack._process.pid
         httpx.post(stack.url + "/v1/embeddings", json={"input": "warm up"}, timeout=120)
-        idle_rss, _ = _rss_mb(pid)
+        idle_rss, _ = rss_mb(pid)
         for _ in range(repeats):
             latencies: list[float] = []
             stop = threading.Event()
@@ -71,7 +63,7 @@ def measure(repeats: int = 3) -> dict[str, Any]:
             seconds = time.perf_counter() - start
             stop.set()
             poller.join()
-            _, peak = _rss_mb(pid)
+            _, peak = rss_mb(pid)
             latencies.sort()
             runs.append({
                 "status": reply.status_code,

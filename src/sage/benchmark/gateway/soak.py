@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from sage.benchmark.gateway.process_stats import cpu_s, rss_mb
 from sage.benchmark.gateway.soak_load import Traffic, TrafficResult, run_traffic
 from sage.common.config import GatewaySettings
 from sage.common.ports import ephemeral_port
@@ -137,20 +138,6 @@ class SoakReport:
                 "violations": self.violations()}  # fmt: skip
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _cpu_s(pid: int) -> float:
-    import os
-
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class _RssSampler(threading.Thread):
     def __init__(self, pid: int, interval_s: float = 1.0) -> None:
         super().__init__(daemon=True, name="soak-rss")
@@ -162,8 +149,8 @@ class _RssSampler(threading.Thread):
         start = time.monotonic()
         while not self.stopped.is_set():
             try:
-                self.samples.append((round(time.monotonic() - start, 1), _rss_mb(self.pid)))
-            except OSError:
+                self.samples.append((round(time.monotonic() - start, 1), rss_mb(self.pid)[0]))
+            except (OSError, KeyError):  # gone, or a zombie without memory figures
                 return
             self.stopped.wait(self.interval_s)
 
@@ -284,7 +271,7 @@ def run_soak(config: SoakConfig, manager: EngineManager | None = None) -> SoakRe
             gateway=_gateway_figures(stack.url),
             engine=engine,
             latency_ms={k: _percentiles(v) for k, v in result.latencies.items()},
-            gateway_cpu_s=round(_cpu_s(pid), 1),
+            gateway_cpu_s=round(cpu_s(pid), 1),
             engines=_engines(stack.url),
         )
 
