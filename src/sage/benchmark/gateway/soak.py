@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from sage.benchmark.gateway.process_stats import cpu_s, rss_mb
 from sage.benchmark.gateway.soak_load import Traffic, TrafficResult, run_traffic
@@ -161,15 +162,16 @@ def _gateway_figures(url: str) -> dict[str, float]:
 
     text = httpx.get(url + "/metrics", headers=admin_headers(), timeout=10).text
     figures = {"ok": 0.0, "refused": 0.0, "queue_depth": 0.0}
-    for line in text.splitlines():
-        if line.startswith("sage_gateway_requests_total{"):
-            value = float(line.rsplit(" ", 1)[1])
-            if 'status="200"' in line:
-                figures["ok"] += value
-            elif 'status="429"' in line:
-                figures["refused"] += value
-        elif line.startswith("sage_gateway_queue_depth "):
-            figures["queue_depth"] = float(line.rsplit(" ", 1)[1])
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "sage_gateway_requests_total":
+                status = sample.labels.get("status")
+                if status == "200":
+                    figures["ok"] += sample.value
+                elif status == "429":
+                    figures["refused"] += sample.value
+            elif sample.name == "sage_gateway_queue_depth":
+                figures["queue_depth"] = sample.value
     return figures
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from sage.common.admin_token import admin_headers
 
@@ -36,11 +37,12 @@ def read_counters(embedding_url: str, gateway_url: str | None) -> dict[str, floa
             ).text
         except httpx.HTTPError:
             return out
-        for line in text.splitlines():
-            if line.startswith(_GATEWAY_SUM):
-                out["gateway_inputs"] = float(line.split()[-1])
-            elif line.startswith(_GATEWAY_COUNT):
-                out["gateway_dispatches"] = float(line.split()[-1])
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == _GATEWAY_SUM:
+                    out["gateway_inputs"] = sample.value
+                elif sample.name == _GATEWAY_COUNT:
+                    out["gateway_dispatches"] = sample.value
     return out
 
 
