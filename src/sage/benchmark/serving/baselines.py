@@ -104,21 +104,26 @@ def _with_options(text: str) -> str:
     return name
 
 
+def _lookup(baseline: str) -> Baseline | None:
+    """The registered baseline of that name (a result file's ``policy+options`` one is
+    registered on the way), or ``None``."""
+    registry = baselines()
+    if baseline not in registry and "+" in baseline:
+        baseline = _with_options(baseline)
+    return registry.get(baseline) if baseline in registry else None
+
+
 def policy_of(baseline: str) -> str | None:
     """The policy a baseline's gateway runs; ``None`` for siloed (or a name from a
     result file that no registered baseline has)."""
-    registry = baselines()
-    if baseline not in registry and "+" in baseline:
-        baseline = _with_options(baseline)  # a result file's policy+options baseline
-    return registry.get(baseline).policy if baseline in registry else None
+    found = _lookup(baseline)
+    return found.policy if found else None
 
 
 def options_of(baseline: str) -> dict[str, Any]:
     """The policy options a baseline runs with (``{}``: the policy's defaults)."""
-    registry = baselines()
-    if baseline not in registry and "+" in baseline:
-        baseline = _with_options(baseline)
-    return dict(registry.get(baseline).options) if baseline in registry else {}
+    found = _lookup(baseline)
+    return dict(found.options) if found else {}
 
 
 def gateway_policy(gateway_url: str, api_key: str | None = None) -> str | None:
