@@ -138,6 +138,7 @@ class _Gateway:
         except (OpenAIError, SageError) as exc:
             error = exc if isinstance(exc, OpenAIError) else refusal_error(exc)
             self.metrics.observe(kind.value, policy, tenant, error.status, 0.0)
+            self.metrics.refusals.labels(kind.value, policy, tenant, error.code or "").inc()
             return error.response()
         if reply.stream is not None:
             return _EngineStream(

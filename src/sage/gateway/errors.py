@@ -14,6 +14,7 @@ from sage.common.errors import (
     SageError,
 )
 from sage.llm.control_plane.errors import (
+    DeadlineExceededError,
     DeadlineUnmeetableError,
     QueueTimeoutError,
     UnknownModelError,
@@ -26,13 +27,17 @@ def _retry_after(seconds: float) -> dict[str, str]:
 
 
 def refusal_error(exc: SageError) -> OpenAIError:
-    """429 for a tenant's rate limit, an unmeetable deadline and server overload (queue
-    full), each with its own code; 404 unknown model, 503 no healthy engine; else 500."""
+    """429 for a tenant's rate limit, an unmeetable deadline (on arrival, or while queued:
+    ``deadline_exceeded``, 429 like the other overload answers rather than gRPC's 504:
+    the server's load, not an upstream, lost it) and server overload (queue full), each
+    with its own code; 404 unknown model, 503 no healthy engine; else 500."""
     if isinstance(exc, OverloadedError):
         if isinstance(exc, RateLimitedError):
             code = "rate_limit_exceeded"
         elif isinstance(exc, DeadlineUnmeetableError):
             code = "deadline_unmeetable"
+        elif isinstance(exc, DeadlineExceededError):
+            code = "deadline_exceeded"  # queued, then its deadline could not be met
         elif isinstance(exc, QueueTimeoutError):
             code = "queue_timeout"
         else:

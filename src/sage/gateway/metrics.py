@@ -52,6 +52,13 @@ class GatewayMetrics:
             (*labels, "status"),
             registry=self.registry,
         )
+        self.refusals = Counter(
+            "sage_gateway_refusals",
+            "Requests the gateway answered with an error of its own, by OpenAI error code "
+            "(deadline_exceeded: admitted, then its deadline could not be met).",
+            ("kind", "policy", "tenant", "code"),
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "sage_gateway_latency_seconds",
             "Request latency.",

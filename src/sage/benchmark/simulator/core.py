@@ -4,7 +4,9 @@ Unified mode drives a :class:`RequestPolicy` exactly as the live
 ``ControlPlane`` does: on arrival ``admit`` then ``enqueue``; after every event
 ``schedule(engines, now)``, each :class:`Dispatch` counted in ``EngineState.in_flight``
 and sent to its engine; on completion ``in_flight -= 1`` and ``on_complete``; and a
-timer armed at ``next_wakeup`` (re-armed only when earlier, as the live loop does).
+timer armed at ``next_wakeup`` (re-armed only when earlier, as the live loop does);
+before every pass, queued requests whose deadline is lost are answered (refused,
+counted as ``expired``) through the control plane's :class:`DeadlineExpiry`.
 One shortcut, decision-neutral and switchable off with ``exact=True``: ``schedule`` is
 skipped when the queue is empty or no engine has a free slot (it could only return
 nothing then). Siloed mode has no control plane: each kind's clients spread requests
@@ -52,6 +54,7 @@ from sage.benchmark.simulator.prefix_cache import (
 )
 from sage.benchmark.simulator.profiles import Calibration
 from sage.llm.control_plane.cache_reports import precise_policy
+from sage.llm.control_plane.expiry import DeadlineExpiry
 from sage.llm.control_plane.policies import (
     RequestPolicy,
     get_policy,
@@ -135,6 +138,8 @@ class Simulation:
         self._build_engines(advertise_speeds)
         self._timer_at: float | None = None
         self._timer_version = 0
+        self.expiry = DeadlineExpiry()  # the live control plane's deadline expiry
+        self.expired_rows: list[int] = []
         self.events = 0
         self._prepare_rows()
 
@@ -259,6 +264,9 @@ class Simulation:
     def _kick(self, now: float) -> None:
         policy = self.policy
         assert policy is not None
+        if len(policy):  # lost deadlines answered before the pass, as the control plane does
+            for request in self.expiry.due(policy, now):
+                self._expired(request)
         if self.exact:
             due = True
         elif self._kind_skip:
@@ -269,13 +277,21 @@ class Simulation:
         if due:
             for dispatch in policy.schedule(self.states, now):
                 self._dispatch(dispatch, now)
-        if not self._wakes:
-            return
-        wake = policy.next_wakeup(now)
+        wake = policy.next_wakeup(now) if self._wakes else None
+        expiry = self.expiry.next_at() if len(policy) else None
+        if expiry is not None and (wake is None or expiry < wake):
+            wake = expiry
         if wake is not None and (self._timer_at is None or wake < self._timer_at - 1e-4):
             self._timer_at = wake
             self._timer_version += 1
             self.push(max(wake, now), WAKE, None, self._timer_version)
+
+    def _expired(self, request: Request) -> None:
+        """Answered 429 ``deadline_exceeded`` (a refusal, counted apart as ``expired``)."""
+        row = request.payload
+        self.outcome[row] = REJECTED
+        self.expired_rows.append(row)
+        self._queued[KIND_LLM if request.kind is not RequestKind.EMBEDDING else KIND_EMBEDDING] -= 1
 
     def _dispatch(self, dispatch: Dispatch, now: float) -> None:
         state = self._state_of[dispatch.engine_id]
@@ -329,6 +345,7 @@ class Simulation:
             self.outcome[row] = REJECTED
             return
         policy.enqueue(request, now)
+        self.expiry.track(request)
         self._queued[kind] += 1
         self._kick(now)
 
@@ -439,6 +456,7 @@ class Simulation:
         outcomes = self.outcomes()
         summary = summarize(outcomes, self._slos, duration)
         summary["embedding_batches"] = embedding_batches(self.pools[KIND_EMBEDDING])
+        summary["expired"] = len(self.expired_rows)  # within ``rejected``
         config = {
             "baseline": self.baseline,
             "cluster": {

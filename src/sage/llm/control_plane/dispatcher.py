@@ -298,9 +298,13 @@ class ControlPlane:
         if self._closed or not self.transport.is_open:
             return
         now = self.clock()
+        self.queue_timeouts.expire_due(now)  # lost deadlines: answered, never sent
         for dispatch in self.policy.schedule(self.directory.states, now):
             self._start(dispatch)
         wake = self.policy.next_wakeup(now)
+        expiry = self.queue_timeouts.next_at() if len(self.policy) else None
+        if expiry is not None and (wake is None or expiry < wake):
+            wake = expiry
         if wake is not None and (self._timer_at is None or wake < self._timer_at - 1e-4):
             if self._timer is not None:
                 self._timer.cancel()

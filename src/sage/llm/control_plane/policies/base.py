@@ -8,7 +8,9 @@ caller (live dispatcher or simulator) drives it with three calls:
 * ``schedule(engines, now)`` after any event (arrival, completion, wake-up); the
   caller sends each returned :class:`Dispatch` and counts it in flight,
 * ``next_wakeup(now)`` to learn when to call ``schedule`` again with no new event
-  (micro-batch flush deadlines).
+  (micro-batch flush deadlines),
+* ``expire(now)`` before each ``schedule``: queued requests that can no longer meet
+  their deadline, which the caller answers (``expiry.DeadlineExpiry``).
 
 Policies never sleep, never do I/O and never read a real clock: ``now`` is given.
 
@@ -82,8 +84,15 @@ class RequestPolicy(ABC):
         """Choose what to send where now. Must not over-fill an engine's free slots."""
 
     def next_wakeup(self, now: float) -> float | None:
-        """Absolute time at which ``schedule`` should run again with no event, if any."""
+        """Absolute time at which ``schedule`` should run again with no event, if any
+        (also when :meth:`expire` may have something to return)."""
         return None
+
+    def expire(self, now: float) -> list[Request]:
+        """Remove and return queued requests this policy knows can no longer meet their
+        deadline although it has not passed yet (its speed estimates say so); the caller
+        answers them. One past its deadline the caller expires itself. Default: none."""
+        return []
 
     def on_complete(self, request: Request, engine_id: str, now: float, ok: bool) -> None:  # noqa: B027
         """Hook for policies that learn from completions (default: nothing)."""

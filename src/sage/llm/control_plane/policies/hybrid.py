@@ -177,7 +177,13 @@ class HybridPolicy(PlacingPolicy):
         return min(times) if times else None
 
     def _llm_wakeup(self, now: float) -> float | None:
-        return self.fair.next_wakeup(now) if self.fair is not None else None
+        if self.fair is not None:
+            return self.fair.next_wakeup(now)
+        return self.tiers.next_expiry(now) if len(self.tiers) else None
+
+    def expire(self, now: float) -> list[Request]:
+        """LLM requests past their latest start that cannot finish in time any more."""
+        return self.tiers.expire(now) if self.fair is None and len(self.tiers) else []
 
     def on_complete(self, request: Request, engine_id: str, now: float, ok: bool) -> None:
         if request.kind is RequestKind.EMBEDDING:
@@ -198,6 +204,7 @@ class HybridPolicy(PlacingPolicy):
             if batches else 0.0,
             "llm_correction": round(self.tiers.correction, 3),
             "llm_late": self.tiers.late,
+            "llm_expired": self.tiers.expired,
         }  # fmt: skip
 
 

@@ -12,7 +12,8 @@ higher-priority work that will arrive while a request waits. Here:
 * the highest priority tier goes first, least slack first within a tier; a lower tier's
   request goes ahead when it would otherwise miss and the higher one can afford the wait;
 * a request whose latest start has passed is *late*: it runs only when nothing on time
-  waits, so a late request never makes an on-time one late;
+  waits, so a late request never makes an on-time one late; once it cannot finish by its
+  deadline either, it expires (:meth:`TieredLLMQueue.expire`: the caller answers it);
 * admission refuses a request whose predicted start (in-flight work left, queued work
   ahead in this order, stretched by the load of the tiers above, ``1 / (1 - rho)`` as in
   an M/G/1 priority queue) is after its latest start.
@@ -85,6 +86,7 @@ class TieredLLMQueue:
         self._by_group: dict[str, dict[str, float]] = {}  # device group -> {request: prefill end}
         self._seq = itertools.count()
         self.late = 0  # requests that missed their latest start while queued
+        self.expired = 0  # late requests removed: they could not finish in time any more
 
     # -- estimates ---------------------------------------------------------------------
     def prefill_s(self, request: Request) -> float:
@@ -198,6 +200,32 @@ class TieredLLMQueue:
                 continue
             return heap[0]
         return None
+
+    def expire(self, now: float) -> list[Request]:
+        """Remove and return the late requests that cannot finish by their deadline any
+        more (an on-time one still can: its latest start is not past). Run late, they
+        would only delay what comes after them and miss anyway."""
+        for heap in self._heaps.values():
+            self._head(heap, now)  # moves the ones whose latest start passed to ``_late``
+        out = [r for r in self._late.values() if now + self.service_s(r) > r.deadline]  # type: ignore[operator]
+        for request in out:
+            self.remove(request.id)
+        self.expired += len(out)
+        return out
+
+    def next_expiry(self, now: float) -> float | None:
+        """When the next queued request expires, if no event comes first: the last start
+        of a late one or of a heap's head (a deeper entry is caught at the next event or
+        at its deadline)."""
+        queued = [heap[0][2] for heap in self._heaps.values() if heap]
+        queued.extend(self._late.values())
+        times = [
+            r.deadline - self.service_s(r)
+            for r in queued
+            if r.deadline is not None and r.id in self._live
+        ]
+        times = [t for t in times if t > now]  # one due now was expired by this pass
+        return min(times) if times else None
 
     def next_request(self, model_blocked: set[str], now: float) -> Request | None:
         """What to run next on a free slot, by tier then slack; ``None`` if nothing."""
