@@ -20,9 +20,10 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
 
 Entry = tuple[float, int, Request]  # (deadline or inf, number, request)
@@ -56,6 +57,10 @@ class EmbeddingBatcher:
         self._entry: dict[str, int] = {}  # request -> number of its current heap entry
         self._inputs: dict[str, int] = {}  # model -> queued inputs
         self._seq = itertools.count()
+        self._rates: dict[str, tuple[object, float]] = {}  # model -> (pool signature, items/s)
+        self._no_room: dict[str, object] = {}  # model -> when no engine was below its limit
+        self._alike: dict[str, tuple[object, bool]] = {}  # model -> (pool signature, uniform)
+        self.completions = 0  # requests of either kind completed (the caller counts them)
         self._wake: float | None = None
         self.batches = 0  # dispatched, for describe()
         self.batched_inputs = 0
@@ -74,15 +79,30 @@ class EmbeddingBatcher:
             return True
         if request.deadline <= now:
             return False
-        rate = sum(e.embed_items_per_s for e in engines if e.can_serve(request))
+        rate = self._rate(request, engines)
         if not rate:
             return True
+        budget = 2.0 * (request.deadline - now)
+        if (request.n_inputs + self._inputs.get(request.model, 0)) / rate <= budget:
+            return True  # even every queued input ahead would fit: no need to walk them
         ahead = request.n_inputs + sum(
             r.n_inputs
             for _, n, r in self._heaps.get(request.model, ())
             if r.deadline is not None and r.deadline <= request.deadline and self._current(n, r)
         )
-        return ahead / rate <= 2.0 * (request.deadline - now)
+        return ahead / rate <= budget
+
+    def _rate(self, request: Request, engines: Sequence[EngineState]) -> float:
+        """Advertised items/s of the engines that can serve ``request``; over an indexed
+        pool, summed again only when an engine's health, speed or slots change."""
+        if not (isinstance(engines, EnginePool) and engines.indexed):
+            return sum(e.embed_items_per_s for e in engines if e.can_serve(request))
+        key = (engines.profiles()[0], engines.serving(request)[:2])
+        cached = self._rates.get(request.model)
+        if cached is None or cached[0] != key:
+            rate = sum(e.embed_items_per_s for e in engines if e.can_serve(request))
+            cached = self._rates[request.model] = (key, rate)
+        return cached[1]
 
     def enqueue(self, request: Request, now: float) -> None:
         if request.id in self._live:
@@ -138,6 +158,8 @@ class EmbeddingBatcher:
                     break
                 state = llm_state(engine, now)
                 if self._at_limit(engine, state, ledger):  # another may be below its own
+                    if state == IDLE and self._uniform(head, ledger):
+                        break  # alike engines, each at least as loaded: all at their limit
                     found = self._below_limit(head, ledger, now, llm_state)
                     if found is None:
                         break
@@ -163,6 +185,19 @@ class EmbeddingBatcher:
         limit = min(2, max(1, engine.capacity)) if state == IDLE else 1
         return engine.capacity - ledger.free_of(engine) >= limit
 
+    def _uniform(self, request: Request, ledger: Ledger) -> bool:
+        """Whether the engines serving ``request`` all have the same capacity and kinds
+        (over an indexed pool; read again when it changes). Then when the least loaded
+        one is at the highest limit (its LLM idle), every other one is at its own."""
+        if not (isinstance(ledger, EnginePool) and ledger.indexed):
+            return False
+        signature = (ledger.profiles()[0], len(ledger), sum(ledger.slot_view()[1]))
+        cached = self._alike.get(request.model)
+        if cached is None or cached[0] != signature:
+            shapes = {(e.capacity, len(e.kinds)) for e in ledger if e.serves(request)}
+            cached = self._alike[request.model] = (signature, len(shapes) <= 1)
+        return cached[1]
+
     def _below_limit(
         self,
         request: Request,
@@ -170,19 +205,30 @@ class EmbeddingBatcher:
         now: float,
         llm_state: Callable[[EngineState, float], int],
     ) -> tuple[EngineState, int] | None:
-        """The least loaded engine for ``request`` still below its limit (a scan)."""
+        """The least loaded engine for ``request`` still below its limit: a walk of the
+        engines with a free slot that serve it (the pool's index: not every engine).
+
+        Over an indexed pool, a walk that found none is remembered until a request
+        completes (only a completion frees a slot or leaves an LLM idle) or the pool
+        changes: the next pass would walk to the same answer."""
+        signature = None
+        if isinstance(ledger, EnginePool) and ledger.indexed:
+            caps = sum(ledger.slot_view()[1])
+            signature = (self.completions, ledger.profiles()[0], len(ledger), caps)
+            if self._no_room.get(request.model) == signature:
+                return None
         best: tuple[EngineState, int] | None = None
         best_key: tuple[int, float] | None = None
-        for engine in ledger.engines:
+        for engine in _free_servers(ledger, request):
             free = ledger.free_of(engine)
-            if free <= 0 or not engine.can_serve(request):
-                continue
             state = llm_state(engine, now)
             if self._at_limit(engine, state, ledger):
                 continue
             key = (len(engine.kinds), (engine.capacity - free) / max(1, engine.capacity))
             if best_key is None or key < best_key:
                 best, best_key = (engine, state), key
+        if best is None and signature is not None:
+            self._no_room[request.model] = signature
         return best
 
     def _group(self, heap: list[Entry], cap: int) -> list[Request]:
@@ -211,3 +257,19 @@ class EmbeddingBatcher:
                 width = new_width
                 useful += n * length
         return batch
+
+
+def _free_servers(ledger: Ledger, request: Request) -> Iterator[EngineState]:
+    """Engines with a free slot that can serve ``request``, in list order."""
+    if not isinstance(ledger, EnginePool):
+        free = ledger.free_of
+        yield from (e for e in ledger.engines if free(e) > 0 and e.can_serve(request))
+        return
+    engines = ledger.engines
+    pos = ledger.next_free(request, 0)
+    while pos is not None:
+        yield engines[pos]
+        after = ledger.next_free(request, pos + 1)
+        if after is None or after <= pos:  # wrapped around: every one visited
+            return
+        pos = after

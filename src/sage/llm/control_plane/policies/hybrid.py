@@ -186,6 +186,7 @@ class HybridPolicy(PlacingPolicy):
         return self.tiers.expire(now) if self.fair is None and len(self.tiers) else []
 
     def on_complete(self, request: Request, engine_id: str, now: float, ok: bool) -> None:
+        self.embed.completions += 1  # a slot freed, maybe an LLM idle: engines may have room
         if request.kind is RequestKind.EMBEDDING:
             return
         if self.fair is not None:

@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import EngineState, Request
 
 Entry = tuple[float, int, Request]  # (latest start, number, request)
@@ -35,14 +36,21 @@ Entry = tuple[float, int, Request]  # (latest start, number, request)
 class Speeds:
     """Fastest advertised LLM speeds in the pool, re-read only when the pool changes."""
 
-    __slots__ = ("decode", "prefill", "slots", "_seen")
+    __slots__ = ("decode", "prefill", "slots", "_seen", "_version")
 
     def __init__(self) -> None:
         self.decode = self.prefill = 0.0
         self.slots = 0
         self._seen: tuple[int, float, float, int] | None = None
+        self._version: object = None  # an indexed pool's state when last read
 
     def update(self, engines: Sequence[EngineState]) -> None:
+        if isinstance(engines, EnginePool) and engines.indexed:
+            # The pool's version moves on any health or speed change; capacities summed.
+            version = (engines.profiles()[0], len(engines), sum(engines.slot_view()[1]))
+            if version == self._version:
+                return
+            self._version = version
         llm = [e for e in engines if e.healthy and "llm" in e.kinds]
         decode = max((e.decode_tokens_per_s for e in llm), default=0.0)
         prefill = max((e.prefill_tokens_per_s for e in llm), default=0.0)
@@ -84,6 +92,9 @@ class TieredLLMQueue:
             str, tuple[float, float, float, str]
         ] = {}  # (start, est, prefill, group)
         self._by_group: dict[str, dict[str, float]] = {}  # device group -> {request: prefill end}
+        self._ends: list[tuple[float, str]] = []  # (estimated end, request), running ones
+        self._end_of: dict[str, float] = {}  # running request -> its end, while not past
+        self._end_sum = 0.0
         self._seq = itertools.count()
         self.late = 0  # requests that missed their latest start while queued
         self.expired = 0  # late requests removed: they could not finish in time any more
@@ -116,7 +127,19 @@ class TieredLLMQueue:
         return total * math.exp(-(now - at) / self.rate_window_s) / self.rate_window_s
 
     def running_left(self, now: float) -> float:
-        return sum(max(0.0, start + est - now) for start, est, _, _ in self._running.values())
+        """Estimated work left of the running requests: the sum of ``end - now`` over
+        those not yet past their estimated end (kept as a sum of ends, not walked)."""
+        ends, end_of = self._ends, self._end_of
+        while ends and ends[0][0] <= now:
+            end, request_id = heapq.heappop(ends)
+            if end_of.get(request_id) == end:
+                self._forget_end(request_id)
+        return max(0.0, self._end_sum - len(end_of) * now) if end_of else 0.0
+
+    def _forget_end(self, request_id: str) -> None:
+        end = self._end_of.pop(request_id, None)
+        if end is not None:
+            self._end_sum = self._end_sum - end if self._end_of else 0.0
 
     # -- queue -------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -267,6 +290,10 @@ class TieredLLMQueue:
         self.remove(request.id)
         prefill = self.prefill_s(request)
         self._running[request.id] = (now, est, prefill, engine.device_group)
+        self._forget_end(request.id)
+        self._end_of[request.id] = now + est
+        self._end_sum += now + est
+        heapq.heappush(self._ends, (now + est, request.id))
         if engine.device_group:
             self._by_group.setdefault(engine.device_group, {})[request.id] = now + prefill
 
@@ -310,6 +337,7 @@ class TieredLLMQueue:
         entry = self._running.pop(request.id, None)
         if entry is None:
             return
+        self._forget_end(request.id)
         start, est, _, group = entry
         if group:
             self._by_group[group].pop(request.id, None)
