@@ -105,3 +105,20 @@ async def test_engine_never_gets_more_than_its_capacity(fake_engine: EngineInfo)
 
         assert await asyncio.gather(*[one() for _ in range(8)]) == [200] * 8
     assert len(seen) == 8 and max(seen) == 2
+
+
+async def test_replies_tell_the_policy_what_the_engine_had_cached(fake_engine: EngineInfo) -> None:
+    """The relayed usage (``prompt_tokens_details.cached_tokens``) reaches the policy with
+    the request, streamed or not: what an approximate prefix index learns from."""
+    async with ControlPlane("prefix_aware") as cp:
+        cp.add_engine(fake_engine.url, kind="both", models=MODELS, capacity=2)
+        for stream in (False, True):
+            request = cp.new_request(RequestKind.CHAT, "fake-llm", prefix_hashes=(1, 2, 3))
+            reply = await cp.submit(request, {**CHAT, "stream": stream}, stream=stream)
+            if stream:
+                assert reply.stream is not None
+                async for _ in reply.stream:
+                    pass
+            assert reply.status == 200
+            assert request.reply_cache == (0, 1)  # "hi": one prompt word, none cached
+        await wait_for(lambda: not cp.policy._sent, "the replies' usage handed over")  # type: ignore[attr-defined]

@@ -395,6 +395,8 @@ class Simulation:
         if state.in_flight < state.capacity:
             self._free += 1
             self._free_by_kind[self._kind_of_engine[engine.id]] += 1
+        if job.prefix is not None and job.tokens > 0:  # the usage a reply reports
+            job.requests[0].reply_cache = (job.cached, int(job.tokens))
         for request in job.requests:
             self.policy.on_complete(request, engine.id, now, True)
         self._kick(now)
@@ -407,8 +409,10 @@ class Simulation:
         self._kind = w.kind.tolist()
         self._tenant = w.tenant.tolist()
         self._tenant_names = list(w.tenants)
-        # An embedding's prompt_tokens is its total, as the gateway reports it.
-        self._prompt = np.where(w.kind == KIND_LLM, 1, w.n_inputs) * w.prompt_tokens
+        # As the gateway estimates them: a chat's whole prompt (a prefix included), an
+        # embedding's total over its inputs.
+        prompt = w.prompt_tokens if w.prefix_tokens is None else w.prompt_tokens + w.prefix_tokens
+        self._prompt = np.where(w.kind == KIND_LLM, prompt, w.n_inputs * w.prompt_tokens)
         self._prompt = self._prompt.tolist()
         self._out = w.output_tokens.tolist()
         self._inputs = w.n_inputs.tolist()

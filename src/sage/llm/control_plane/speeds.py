@@ -26,12 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sage.llm.control_plane.types import EngineState
+from sage.llm.control_plane.usage import usage_number
 
 __all__ = ["Ewma", "SpeedEstimator", "completion_tokens", "token_events"]
 
 FIELDS = ("decode_tokens_per_s", "prefill_tokens_per_s", "embed_items_per_s")
 _USAGE_KEY = b'"completion_tokens"'
-_DIGITS = frozenset(b"0123456789")
 
 
 @dataclass
@@ -152,16 +152,5 @@ def token_events(chunk: bytes) -> int:
 
 
 def completion_tokens(body: bytes) -> int:
-    """``usage.completion_tokens`` of an OpenAI reply, found without parsing the body
-    (0 when absent); the usage block sits at the end of the body."""
-    at = body.rfind(_USAGE_KEY)
-    if at < 0:
-        return 0
-    i = at + len(_USAGE_KEY)
-    end = len(body)
-    while i < end and body[i] in b": \t":
-        i += 1
-    start = i
-    while i < end and body[i] in _DIGITS:
-        i += 1
-    return int(body[start:i]) if i > start else 0
+    """``usage.completion_tokens`` of an OpenAI reply (0 when absent)."""
+    return usage_number(body, _USAGE_KEY) or 0

@@ -23,6 +23,7 @@ from sage.llm.control_plane.batching import merge_inputs, split_embeddings
 from sage.llm.control_plane.engines import EngineEndpoint, normalize_url
 from sage.llm.control_plane.speeds import SpeedEstimator
 from sage.llm.control_plane.types import Request, RequestKind
+from sage.llm.control_plane.usage import cache_usage
 from sage.llm.openai_errors import OpenAIError
 from sage.llm.sse import sse_error
 
@@ -147,6 +148,8 @@ class EngineTransport:
                 self.speeds.embedded(endpoint.state, request.n_inputs, took)
             else:
                 self.speeds.completed(endpoint.state, request.prompt_tokens, reply.body, took)
+        if reply.status == 200 and request.prefix_hashes:
+            request.reply_cache = cache_usage(reply.body)
         if not job.future.done():
             job.future.set_result(reply)
 
@@ -244,6 +247,7 @@ class EngineTransport:
                 on_done()
 
         clock = _StreamClock(start) if self.speeds is not None else None
+        watch_cache = bool(request.prefix_hashes)  # the usage chunk tells the policy
         if clock is not None:
             clock.saw(first)
 
@@ -251,6 +255,8 @@ class EngineTransport:
             try:
                 chunk = first
                 while chunk:
+                    if watch_cache and b'"cached_tokens"' in chunk:
+                        request.reply_cache = cache_usage(chunk) or request.reply_cache
                     yield chunk
                     chunk = await response.content.readany()
                     if clock is not None:

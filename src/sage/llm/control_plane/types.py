@@ -38,6 +38,8 @@ class Request:
     payload: Any = field(default=None, repr=False)  # opaque to policies
     # chained hashes of the prompt's blocks (sage.llm.prefix_hash), for cache-aware placement
     prefix_hashes: tuple[int, ...] = field(default=(), repr=False)
+    # the reply's usage: (cached_tokens, prompt_tokens), when the engine reported them
+    reply_cache: tuple[int, int] | None = field(default=None, repr=False)
 
     @property
     def engine_kind(self) -> str:

@@ -139,6 +139,7 @@ def create_app(engine: FakeEngine, api_key: str | None = None) -> FastAPI:
             "prompt_tokens": prompt_tokens,
             "completion_tokens": n,
             "total_tokens": prompt_tokens + n,
+            "prompt_tokens_details": {"cached_tokens": 0},  # no prefix cache here
         }
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:24]}"
         created = int(time.time())

@@ -21,9 +21,9 @@ that evicted a prefix or died is just scored lower (a dead one is not a candidat
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
-from collections.abc import Iterable, Sequence
-from itertools import compress, repeat, takewhile
+from collections import OrderedDict
+from collections.abc import Iterable
+from itertools import compress, repeat
 from operator import contains
 from typing import Any, Literal
 
@@ -31,61 +31,20 @@ from pydantic import Field
 
 from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions
 from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.policies.prefix_index import NO_INDEX, BlockIndex, Sent, leading
 from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
 
-
-def leading(blocks: dict[int, None], hashes: Sequence[int]) -> int:
-    """How many leading ``hashes`` are in ``blocks`` (C-speed: no Python loop)."""
-    return len(list(takewhile(blocks.__contains__, hashes)))
-
-
 UNREPORTED = 32  # precise mode: prompts per engine indexed before its report shows them
+# A prefix cached nowhere (evicted, or never seen) still goes back to the engine it was
+# last sent to, while that engine's load term is at most this: each engine keeps serving
+# the same share of prefixes (its cache refills with them), as consistent hashing would,
+# instead of every engine slowly seeing every prefix.
+HOME_LOAD = 0.25
+DEFAULT_REPLY_TOKENS = 256  # a reply's length when the request sets no max_tokens
+EXPECTED = 4096  # approximate mode: dispatched requests whose replies may teach an index
 
-
-class BlockIndex:
-    """One engine's cached prompt blocks (chained hashes), LRU-bounded.
-
-    ``match`` remembers its last answer for the very same hash tuple until the set of
-    blocks changes (a refresh of the LRU order changes no match)."""
-
-    __slots__ = ("blocks", "limit", "_seen", "_matched")
-
-    def __init__(self, limit: int) -> None:
-        self.blocks: OrderedDict[int, None] = OrderedDict()
-        self.limit = limit
-        self._seen: Sequence[int] | None = None
-        self._matched = 0
-
-    def match(self, hashes: Sequence[int]) -> int:
-        """Leading blocks of ``hashes`` held here (chained: the first absent one ends it)."""
-        if hashes is not self._seen:
-            self._matched = leading(self.blocks, hashes)
-            self._seen = hashes
-        return self._matched
-
-    def add(self, hashes: Iterable[int]) -> None:
-        if not isinstance(hashes, (tuple, list)):
-            hashes = list(hashes)  # walked twice
-        blocks = self.blocks
-        held = len(blocks)
-        blocks.update(zip(hashes, repeat(None)))  # new ones at the end, then each in turn
-        deque(map(blocks.move_to_end, hashes), maxlen=0)  # to the end: the same order
-        if len(blocks) != held:
-            self._seen = None
-            while len(blocks) > self.limit:
-                blocks.popitem(last=False)
-
-    def replace(self, hashes: Iterable[int]) -> None:
-        blocks = self.blocks  # in place: the policy keeps this dict by engine position
-        blocks.clear()
-        blocks.update(dict.fromkeys(hashes))
-        self._seen = None
-        while len(blocks) > self.limit:
-            blocks.popitem(last=False)
-
-
-_NO_INDEX = BlockIndex(0)  # stands for an engine never indexed (never written)
+__all__ = ["BlockIndex", "PrefixAwarePolicy", "leading"]
 
 
 class _Slots:
@@ -107,7 +66,7 @@ class _Slots:
         self.levels = {f for f, value in score.items() if value == self.top}
         self.zero = -1
 
-    def best_empty(self, blocks: list[OrderedDict[int, None]]) -> int:
+    def best_empty(self, blocks: list[OrderedDict[int, int]]) -> int:
         """The engine scoring ``top`` with the fewest indexed blocks (then: the first)."""
         if self.zero < 0:
             sizes = list(map(len, blocks))
@@ -157,12 +116,17 @@ class PrefixAwarePolicy(PlacingPolicy):
         # precise mode: prompts sent to an engine that its reports do not show yet
         self._unreported: dict[str, OrderedDict[tuple[int, ...], None]] = {}
         self._index_by_pos: list[BlockIndex] = []  # an EnginePool's engines', by position
-        self._blocks_by_pos: list[OrderedDict[int, None]] = []  # and their block dicts
+        self._blocks_by_pos: list[OrderedDict[int, int]] = []  # and their block dicts
         self._layout: object = None  # the pool layout and index those were built for
         self._indexed = 0
         self._healthy: list[EngineState] = []  # an EnginePool's healthy engines
         self._healthy_version = -1  # at this profile version
         self._slots: _Slots | None = None  # the pass's load figures (indexed pools)
+        self._waiting: dict[str, int] = {}  # this pass: engine id -> requests held for it
+        # approximate mode: request id -> (engine id, blocks expected cached, their age)
+        self._sent: dict[str, tuple[BlockIndex, Sent]] = {}
+        self._home: OrderedDict[int, str] = OrderedDict()  # first block -> engine last sent to
+        self._pos_of: dict[str, int] = {}  # an EnginePool's engine ids -> positions
 
     # -- queue -------------------------------------------------------------------------
     def enqueue(self, request: Request, now: float) -> None:
@@ -228,6 +192,7 @@ class PrefixAwarePolicy(PlacingPolicy):
             for engine_id in [k for k in self.index if k not in alive]:
                 self.forget(engine_id)  # dead or removed: a miss from now on, never an error
         self._slots = None
+        self._waiting = {}
         for request in list(self._queue.values()):
             if not ledger.total_free():
                 break
@@ -243,9 +208,21 @@ class PrefixAwarePolicy(PlacingPolicy):
             self._slots = None
             if request.prefix_hashes:
                 index = self._index_of(engine.id)
-                self.expected_hits += index.match(request.prefix_hashes)
-                self.expected_blocks += len(request.prefix_hashes)
-                index.add(request.prefix_hashes)  # precise: until a report shows it
+                hashes = request.prefix_hashes
+                match = index.match(hashes)
+                home = self._home
+                home[hashes[0]] = engine.id
+                home.move_to_end(hashes[0])
+                if len(home) > self.max_blocks:
+                    home.popitem(last=False)
+                self.expected_hits += match
+                self.expected_blocks += len(hashes)
+                if self.source == "approximate":  # what its reply says will teach the index
+                    self._sent[request.id] = (index, index.sent(hashes, match))
+                    if len(self._sent) > EXPECTED:  # replies that never came: forget them
+                        lost, sent = self._sent.pop(next(iter(self._sent)))
+                        lost.answered(sent, None, 0)
+                index.add(hashes)  # precise: until a report shows it
                 if self.source == "precise":
                     sent = self._unreported.setdefault(engine.id, OrderedDict())
                     sent[request.prefix_hashes] = None
@@ -286,6 +263,10 @@ class PrefixAwarePolicy(PlacingPolicy):
                     best_free, best_free_match, best_key = engine, match, key
         if best_free is None:
             return None
+        if best_any_match <= 0:  # cached nowhere: back to where its prefix went last
+            home = self._free_home(request, engines, ledger)
+            if home is not None:
+                best_free = home
         if servable == 1 or (hi - lo > self.balance_abs and hi > self.balance_rel * lo):
             return ledger.least_loaded(request)  # out of balance: load decides alone
         if (
@@ -293,7 +274,9 @@ class PrefixAwarePolicy(PlacingPolicy):
             and best_any is not None
             and free_of(best_any) <= 0
             and best_any_match - best_free_match >= self.hold_blocks
-            and self._may_wait(request, now)
+            and self._may_wait(
+                request, now, best_any, index[best_any.id], best_any_match, best_free_match
+            )
         ):
             return None  # its cached engine frees up soon: cheaper than a cold prefill
         return best_free
@@ -339,6 +322,10 @@ class PrefixAwarePolicy(PlacingPolicy):
                 key = (match / n - weight * (cap - f) / scale, -len(held.blocks))
                 if best < 0 or key > best_key:
                     best, best_key, best_match = pos, key, match
+        if any_pos < 0:  # cached nowhere: back to where its prefix went last
+            pos = self._pos_of.get(self._home.get(hashes[0], ""), -1)
+            if pos >= 0 and free[pos] > 0 and (cap - free[pos]) * weight / scale <= HOME_LOAD:
+                return pool[pos]
         if best < 0 or best_key[0] <= top:  # a non-holder may score as well: find the best
             zero = slots.best_empty(self._blocks_by_pos)
             zero_key = (top, -len(by_pos[zero].blocks))  # holds none (else a holder wins)
@@ -349,7 +336,7 @@ class PrefixAwarePolicy(PlacingPolicy):
             and any_pos != best
             and free[any_pos] <= 0
             and any_match - best_match >= self.hold_blocks
-            and self._may_wait(request, now)
+            and self._may_wait(request, now, pool[any_pos], by_pos[any_pos], any_match, best_match)
         ):
             return None  # its cached engine frees up soon: cheaper than a cold prefill
         return pool[best]
@@ -357,8 +344,9 @@ class PrefixAwarePolicy(PlacingPolicy):
     def _by_position(self, pool: EnginePool, layout: object) -> None:
         """Each pool engine's index by position (their block dicts are kept in place)."""
         index = self.index
-        self._index_by_pos = [index.get(e.id, _NO_INDEX) for e in pool]
+        self._index_by_pos = [index.get(e.id, NO_INDEX) for e in pool]
         self._blocks_by_pos = [held.blocks for held in self._index_by_pos]
+        self._pos_of = {e.id: pos for pos, e in enumerate(pool)}
         self._layout, self._indexed = layout, len(index)
 
     def next_wakeup(self, now: float) -> float | None:
@@ -371,13 +359,66 @@ class PrefixAwarePolicy(PlacingPolicy):
         times = [t + self.hold_s for t in held.values() if t + self.hold_s > now]
         return min(times) if times else None
 
-    def _may_wait(self, request: Request, now: float) -> bool:
-        """Whether ``request`` may still wait for its cached engine: ``hold_s`` counts from
-        its first wait, not its arrival (a request that queued while every engine was busy
-        would otherwise never wait, and under load the policy would place like
-        least_loaded)."""
+    def _free_home(
+        self, request: Request, engines: list[EngineState], ledger: Ledger
+    ) -> EngineState | None:
+        """The engine ``request``'s prefix was last sent to, if it has a free slot and is
+        not much busier than the rest (see :data:`HOME_LOAD`)."""
+        home_id = self._home.get(request.prefix_hashes[0])
+        for engine in engines:
+            if engine.id == home_id and engine.can_serve(request):
+                free = ledger.free_of(engine)
+                busy = engine.capacity - free
+                if free > 0 and self.load_weight * busy / max(1, engine.capacity) <= HOME_LOAD:
+                    return engine
+        return None
+
+    def _may_wait(
+        self,
+        request: Request,
+        now: float,
+        engine: EngineState,
+        index: BlockIndex,
+        match: int,
+        elsewhere: int,
+    ) -> bool:
+        """Whether ``request`` may still wait for the busy ``engine``, whose index has
+        ``match`` of its blocks against ``elsewhere`` on the best free engine.
+
+        Only what the engine still holds counts (the blocks within the reach its replies
+        taught). ``hold_s`` counts from the first wait, not the arrival (a request that
+        queued while every engine was busy would otherwise never wait, and under load the
+        policy would place like least_loaded). When the engine's speeds are known, a
+        request waits only while the replies ahead of it (half the running one, then those
+        already waiting, over its slots) take less than prefilling the difference
+        elsewhere: a hot engine's queue must not grow to ``hold_s`` while a free one idles."""
+        held = index.held(request.prefix_hashes, match)
+        if held - elsewhere < self.hold_blocks:
+            return False
+        waiting = self._waiting.get(engine.id, 0)
+        decode, prefill = engine.decode_tokens_per_s, engine.prefill_tokens_per_s
+        if decode > 0 and prefill > 0 and request.prompt_tokens:
+            n = len(request.prefix_hashes)
+            service = (request.max_tokens or DEFAULT_REPLY_TOKENS) / decode + (
+                request.prompt_tokens * (n - held) / n / prefill
+            )
+            cold = request.prompt_tokens * (held - elsewhere) / n / prefill
+            if (0.5 + waiting / max(1, engine.capacity)) * service > cold:
+                return False
         since = self._held_since.setdefault(request.id, now)
-        return now - since < self.hold_s
+        if now - since >= self.hold_s:
+            return False
+        self._waiting[engine.id] = waiting + 1
+        return True
+
+    def on_complete(self, request: Request, engine_id: str, now: float, ok: bool) -> None:
+        """Approximate mode: the reply's cached tokens teach the engine's index its size."""
+        entry = self._sent.pop(request.id, None)
+        if entry is None:
+            return
+        index, sent = entry
+        usage = request.reply_cache if ok else None
+        index.answered(sent, usage[0] / usage[1] * len(request.prefix_hashes) if usage else None)
 
     def describe(self) -> dict[str, Any]:
         rate = self.expected_hits / self.expected_blocks if self.expected_blocks else 0.0
@@ -389,4 +430,5 @@ class PrefixAwarePolicy(PlacingPolicy):
             "balance_rel": self.balance_rel,
             "expected_hit_rate": round(rate, 4),
             "indexed_blocks": {k: len(v.blocks) for k, v in self.index.items()},
+            "index_reach": {k: v.reach for k, v in self.index.items()},
         }
