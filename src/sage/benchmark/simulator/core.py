@@ -50,9 +50,9 @@ from sage.benchmark.simulator.prefix_cache import (
     DEFAULT_CACHE_TOKENS,
     CacheReports,
     SimPrefixCache,
-    block_hashes,
 )
 from sage.benchmark.simulator.profiles import Calibration
+from sage.benchmark.simulator.prompt_hashes import PromptHashes
 from sage.llm.control_plane.cache_reports import precise_policy
 from sage.llm.control_plane.expiry import DeadlineExpiry
 from sage.llm.control_plane.policies import (
@@ -64,7 +64,6 @@ from sage.llm.control_plane.types import Dispatch, EngineState, Request, Request
 
 WAKE = 2
 REPORT = 4  # engines report their prefix caches to a precise policy
-HASH_MEMO = 65_536  # distinct prefixes whose block hashes are kept (then: start afresh)
 LLM_MODEL = "sim-llm"
 EMBEDDING_MODEL = "sim-embedding"
 
@@ -114,8 +113,11 @@ class Simulation:
         exact: bool = False,
         advertise_speeds: bool = True,
         prefix_cache_tokens: int = DEFAULT_CACHE_TOKENS,
+        prompt_hashes: PromptHashes | None = None,
     ) -> None:
         self.workload = workload
+        # The gateway's block hashes per chat (a replay passes the real texts' blocks).
+        self.prompt_hashes = prompt_hashes or PromptHashes.of_workload(workload)
         self.prefix_cache_tokens = prefix_cache_tokens
         self.calibration = calibration
         self.cluster = cluster or ClusterSpec()
@@ -234,7 +236,6 @@ class Simulation:
                 for pid, plen in zip(w.prefix.tolist(), w.prefix_tokens.tolist(), strict=True)
             ]
         self.cached = [0] * n
-        self._hash_memo: dict[tuple[int, int], tuple[int, ...]] = {}
         self.input_tokens = np.where(is_llm, self.engine_tokens, w.n_inputs * width)
         # Per-tenant scheduling attributes, as the gateway would read them from headers.
         self._priority = [0] * len(w.tenants)
@@ -364,17 +365,9 @@ class Simulation:
         pool[index].submit(job, now)
 
     def _hashes(self, row: int) -> tuple[int, ...]:
-        """The block hashes the gateway would compute for this row's prompt prefix."""
-        prefix = None if self._prefix_of is None else self._prefix_of[row]
-        if prefix is None:
-            return ()
-        memo = self._hash_memo
-        hashes = memo.get(prefix)
-        if hashes is None:
-            if len(memo) >= HASH_MEMO:  # sessions: a new prefix every turn, memory bounded
-                memo.clear()
-            hashes = memo[prefix] = block_hashes(*prefix)
-        return hashes
+        """The block hashes the gateway would compute for this row's prompt."""
+        hashes = self.prompt_hashes
+        return () if hashes is None or self._prefix_of is None else hashes.of(row)
 
     # -- completions -------------------------------------------------------------------
     def job_done(self, job: Job, now: float) -> None:

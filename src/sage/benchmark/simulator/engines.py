@@ -232,7 +232,7 @@ class SimLLMEngine(SimEngine):
         p = self.profile
         if self.cache is not None and job.prefix is not None:
             job.cached = self.cache.lookup(*job.prefix)  # only the rest is prefilled
-        first = p.ttft_s(job.tokens - job.cached)
+        first = p.ttft_s(job.tokens - job.cached) + (p.prefix_load_s if job.cached else 0.0)
         itl = p.itl_s(len(self.running) + 1)
         self._begin(Run([job], first + max(0, job.out - 1) * itl, first), now)
 
@@ -241,7 +241,8 @@ class SimLLMEngine(SimEngine):
         self._end(run, now)
         job = run.jobs[0]
         if self.cache is not None and job.prefix is not None:
-            self.cache.insert(job.prefix[0], int(job.tokens) + job.out)
+            hashes = job.requests[0].prefix_hashes if job.requests else ()
+            self.cache.insert(job.prefix[0], int(job.tokens) + job.out, hashes)
         self.sink.job_done(job, now)
         if self.waiting and len(self.running) < self.slots:
             self._start(self.waiting.popleft(), now)

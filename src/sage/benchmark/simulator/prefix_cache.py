@@ -21,16 +21,18 @@ from typing import Any
 
 from sage.benchmark.serving.prefixes import BLOCK_TOKENS
 
+KV_BYTES_PER_TOKEN = 23_040  # SmolLM2-135M: 30 layers x 2 (K, V) x 3 KV heads x 64 x f16
 DEFAULT_CACHE_TOKENS = 11_000  # SmolLM2's KV is ~23 KB a token: the engine's 256 MB
 REPORT_INTERVAL_S = 1.0  # the control plane polls engines' caches once a second
 
 
 class SimPrefixCache:
-    __slots__ = ("capacity", "held", "used", "on_change", "on_refresh")
+    __slots__ = ("capacity", "held", "hashes", "used", "on_change", "on_refresh")
 
     def __init__(self, capacity_tokens: int = DEFAULT_CACHE_TOKENS) -> None:
         self.capacity = capacity_tokens
         self.held: OrderedDict[int, int] = OrderedDict()  # prefix id -> tokens, LRU first
+        self.hashes: dict[int, tuple[int, ...]] = {}  # prefix id -> its stored prompt's blocks
         self.used = 0
         self.on_change: Callable[[], None] | None = None  # told of every change (reports)
         self.on_refresh: Callable[[], None] | None = None  # and of a hit's LRU refresh
@@ -45,17 +47,22 @@ class SimPrefixCache:
             self.on_refresh()  # the LRU order is part of what the engine reports
         return min(held, prefix_tokens)
 
-    def insert(self, prefix_id: int, tokens: int) -> None:
-        """Hold ``tokens`` of this prefix (a completed request's prompt and answer)."""
+    def insert(self, prefix_id: int, tokens: int, hashes: tuple[int, ...] = ()) -> None:
+        """Hold ``tokens`` of this prefix (a completed request's prompt and answer);
+        ``hashes``: that prompt's blocks, what a report lists (the longest prompt's; of
+        equal ones the newest, as the engine keeps the newest sibling)."""
         if tokens > self.capacity:
             return
         old = self.held.pop(prefix_id, 0)
         self.used -= old
         self.held[prefix_id] = max(old, tokens)
         self.used += self.held[prefix_id]
+        if hashes and len(hashes) >= len(self.hashes.get(prefix_id, ())):
+            self.hashes[prefix_id] = hashes
         while self.used > self.capacity:
-            _, dropped = self.held.popitem(last=False)
+            dropped_id, dropped = self.held.popitem(last=False)
             self.used -= dropped
+            self.hashes.pop(dropped_id, None)
         if self.on_change is not None:
             self.on_change()
 
@@ -63,15 +70,13 @@ class SimPrefixCache:
         """The block hashes of every held prefix, least recently used first (what an
         engine's ``GET /v1/cache`` lists)."""
         out: list[int] = []
+        stored = self.hashes
         for prefix_id, tokens in self.held.items():
-            out.extend(range(prefix_id << 16, (prefix_id << 16) + tokens // BLOCK_TOKENS))
+            blocks = stored.get(prefix_id)
+            if blocks is None:  # inserted without its prompt's blocks: one per 64 tokens
+                blocks = range(prefix_id << 16, (prefix_id << 16) + tokens // BLOCK_TOKENS)
+            out.extend(blocks)
         return out
-
-
-def block_hashes(prefix_id: int, prefix_tokens: int) -> tuple[int, ...]:
-    """Stand-ins for the gateway's chained block hashes of a prefix (one per full block)."""
-    base = prefix_id << 16
-    return tuple(range(base, base + prefix_tokens // BLOCK_TOKENS))
 
 
 class CacheReports:
@@ -97,7 +102,7 @@ class CacheReports:
         limit = getattr(policy, "max_blocks", 0)
         for engine_id, cache in self.caches.items():
             cache.on_change = self._marker(engine_id, cache)
-            if cache.capacity // BLOCK_TOKENS > limit:
+            if cache.capacity > limit:  # a message's blocks never outnumber its tokens
                 cache.on_refresh = cache.on_change
 
     def _marker(self, engine_id: str, cache: SimPrefixCache) -> Callable[[], None]:

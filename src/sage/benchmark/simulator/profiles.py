@@ -35,6 +35,9 @@ class LLMProfile(BaseModel):
     template_tokens: float = Field(
         0.0, description="tokens the chat template adds to a user message"
     )
+    prefix_load_s: float = Field(
+        0.0, ge=0, description="restoring a cached prefix's state before the rest's prefill"
+    )
     capacity: int = Field(1, ge=1, description="sequences decoded concurrently")
     batch_slowdown: float = Field(0.0, ge=0, description="per extra concurrent sequence")
 
@@ -53,6 +56,7 @@ class LLMProfile(BaseModel):
                 "prefill_tokens_per_s": self.prefill_tokens_per_s * prefill,
                 "decode_tokens_per_s": self.decode_tokens_per_s * factor,
                 "ttft_overhead_s": self.ttft_overhead_s / prefill,
+                "prefix_load_s": self.prefix_load_s / prefill,
             }
         )
 
