@@ -91,15 +91,81 @@ def prefills(req: dict[str, list[Any]]) -> list[tuple[int, float, bool]]:
     return out
 
 
+COLD = 0.2  # a chat whose prompt was at most this much cached: a prefill to time
+
+
+def uncached(req: dict[str, list[Any]], i: int) -> int | None:
+    """Prompt tokens chat ``i`` prefilled (its cached ones were not), ``None`` when most of
+    them were cached: its time is then the cache's, not the prefill's."""
+    tokens = req["input_tokens"][i] or 0
+    cached = (req.get("cached_tokens") or [None] * len(req["kind"]))[i] or 0
+    return tokens - cached if tokens and cached <= COLD * tokens else None
+
+
 def prefill_ratios(req: dict[str, list[Any]], llm: LLMProfile) -> tuple[list[float], list[float]]:
-    """(quiet, busy) measured / modelled prefill times of the run's chats."""
+    """(quiet, busy) measured / modelled prefill times of the run's (uncached) chats."""
     quiet: list[float] = []
     busy: list[float] = []
     for i, seconds, neighbour_busy in prefills(req):
-        if req["input_tokens"][i]:
-            ratio = seconds / llm.ttft_s(req["input_tokens"][i])
+        tokens = uncached(req, i)
+        if tokens:
+            ratio = seconds / llm.ttft_s(tokens)
             (busy if neighbour_busy else quiet).append(ratio)
     return quiet, busy
+
+
+def unqueued_chats(req: dict[str, list[Any]], slots: int) -> list[int]:
+    """Answered chats sent while fewer than ``slots`` chats were in flight (none queued
+    ahead of them) and no embedding call ran until their first token."""
+    n = len(req["kind"])
+    chats = [i for i in range(n) if req["kind"][i] == "llm" and req["sent"][i] is not None]
+    spans = sorted(
+        (req["sent"][i], req["sent"][i] + req["e2e"][i] if req["e2e"][i] is not None
+         else float("inf"))
+        for i in chats
+    )  # fmt: skip
+    embedding = Busy(req, "embedding")
+    out: list[int] = []
+    for i in chats:
+        sent, ttft = req["sent"][i], req["ttft"][i]
+        if req["outcome"][i] != "ok" or ttft is None:
+            continue
+        ahead = sum(1 for s, e in spans[: bisect_left(spans, (sent, float("-inf")))] if e > sent)
+        if ahead < slots and not embedding.during(sent, sent + ttft):
+            out.append(i)
+    return out
+
+
+def answered_chats(req: dict[str, list[Any]]) -> list[int]:
+    return [i for i, (kind, outcome, ttft) in enumerate(zip(req["kind"], req["outcome"],
+            req.get("ttft") or [None] * len(req["kind"]), strict=True))
+            if kind == "llm" and outcome == "ok" and ttft is not None]  # fmt: skip
+
+
+def cold_prefill_ratios(
+    req: dict[str, list[Any]], llm: LLMProfile, slots: int | None = None
+) -> list[float]:
+    """Measured / modelled TTFT of the chats that prefilled (:func:`uncached`): those
+    that did so at once (:func:`unqueued_chats`), or every answered one (``slots``
+    ``None``). With several LLM engines :func:`prefills` cannot tell which chat a
+    prefill waited for; a chat that did not wait needs no such guess."""
+    rows = answered_chats(req) if slots is None else unqueued_chats(req, slots)
+    return [req["ttft"][i] / llm.ttft_s(tokens) for i in rows if (tokens := uncached(req, i))]
+
+
+def cached_prefill_extra(
+    req: dict[str, list[Any]], llm: LLMProfile, slots: int | None = None
+) -> list[float]:
+    """Seconds the chats that reused most of their prompt from the prefix cache took to
+    the first token beyond ``llm``'s prefill of their uncached rest (restoring the
+    cached state, mostly): those sent with a slot free, or all (``slots`` ``None``)."""
+    cached = req.get("cached_tokens") or []
+    out = []
+    for i in answered_chats(req) if slots is None else unqueued_chats(req, slots):
+        tokens = req["input_tokens"][i] or 0
+        if cached and tokens and (cached[i] or 0) > COLD * tokens:
+            out.append(max(0.0, req["ttft"][i] - llm.ttft_s(tokens - cached[i])))
+    return out
 
 
 def embedding_ratios(

@@ -147,15 +147,21 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def run_validation(sources: list[Path], cal: Calibration, tolerance: float,
-                   output: Path | None, own_speed: bool, console: Console) -> None:
+                   output: Path | None, own_speed: bool, console: Console,
+                   cache_mb: float | None = None, kv_bytes_per_token: int | None = None) -> None:
     """Replay real runs in the simulator, print simulated vs real per figure and the
-    summary (and write ``validation.json`` into ``output`` when given)."""
+    summary (and write ``validation.json`` into ``output`` when given). ``cache_mb``: the
+    engines' prefix cache for runs that did not record theirs."""
     from sage.benchmark.simulator.validate import (
         HIT_RATE,
+        CacheModel,
         median_error,
         repeat_agreement,
         validate_run,
     )
+
+    cache = CacheModel(cache_mb) if kv_bytes_per_token is None else CacheModel(
+        cache_mb, kv_bytes_per_token)  # fmt: skip
 
     files = run_files(sources, alone=False)
     if not files:
@@ -165,7 +171,7 @@ def run_validation(sources: list[Path], cal: Calibration, tolerance: float,
         table.add_column(col, justify="left" if col in ("run", "kind", "metric") else "right")
     results = []
     for path in files:
-        v = validate_run(path, cal, tolerance, own_speed)
+        v = validate_run(path, cal, tolerance, own_speed, cache)
         results.append(v)
         for row in v.rows:
             err = "-" if row.error is None else f"{row.error:.0%}{'' if row.gated else ' (info)'}"

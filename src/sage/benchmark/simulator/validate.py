@@ -17,17 +17,35 @@ from typing import Any
 import numpy as np
 
 from sage.benchmark.serving.baselines import options_of, policy_of
-from sage.benchmark.serving.workload import Workload, WorkloadSpec
-from sage.benchmark.simulator.cluster import ClusterSpec
-from sage.benchmark.simulator.core import SimResult, simulate
-from sage.benchmark.simulator.profiles import Calibration
+from sage.benchmark.serving.metrics import summarize
+from sage.benchmark.serving.workload import WorkloadSpec
+from sage.benchmark.simulator.core import SimResult, Simulation
+from sage.benchmark.simulator.prefix_cache import DEFAULT_CACHE_TOKENS, KV_BYTES_PER_TOKEN
+from sage.benchmark.simulator.profiles import Calibration, LLMProfile
 from sage.benchmark.simulator.records import decode_gaps, prefill_ratios
+from sage.benchmark.simulator.replay import (
+    build_replay,
+    cold_prefill_speed,
+    measured_outcomes,
+    prefix_load_s,
+    replay_cache_tokens,
+    replay_cluster,
+    replay_llm_capacity,
+    replay_workload,
+    unfinished_at,
+)
+
+__all__ = ["replay_cluster", "replay_llm_capacity", "replay_workload", "validate_run"]
 
 COMPARED = (("llm", "e2e_ms"), ("llm", "ttft_ms"), ("embedding", "e2e_ms"))
 GATED = {("llm", "e2e_ms"), ("embedding", "e2e_ms")}  # the acceptance check: e2e p50/p99
 HIT_RATE = "prefix_hit_rate"  # a row of its own: a fraction, not milliseconds
 MIN_QUIET_GAPS = 50
 MIN_QUIET_PREFILLS = 10
+# A prefix-cache hit on the llama engine (restore the state, evaluate the rest) in
+# seconds of the calibrated engine: 0.117-0.132 s measured on the quiet-machine
+# shared-prefix-small runs at 0.41-0.45x the calibrated decode speed.
+HIT_LOAD_S = 0.055
 
 
 @dataclass
@@ -110,70 +128,27 @@ def _measured(result: dict[str, Any], kind: str, metric: str) -> list[float]:
     ]
 
 
-def replay_workload(result: dict[str, Any]) -> Workload:
-    """The requests of a result file, with the token counts the engines reported."""
-    req = result["requests"]
-    ok = [o == "ok" for o in req["outcome"]]
-    sent = [s if s is not None else t for s, t in zip(req["sent"], req["scheduled"], strict=True)]
-    # Chat: the prompt tokens the engine reported (template included); embeddings: the
-    # planned tokens per input (the engine's count is shared out when the gateway
-    # batches, so it is not per request).
-    prompt = [
-        (used or planned) if kind == "llm" else planned
-        for used, planned, kind in zip(
-            req["input_tokens"], req["prompt_tokens"], req["kind"], strict=True
-        )
-    ]
-    outputs = [
-        out if good and kind == "llm" else (mt if kind == "llm" else 0)
-        for out, mt, good, kind in zip(
-            req["output_tokens"], req["max_tokens"], ok, req["kind"], strict=True
-        )
-    ]
-    prefix, prefix_tokens = req.get("prefix"), req.get("prefix_tokens")
-    if prefix is not None and prefix_tokens is not None and any(p >= 0 for p in prefix):
-        prompt = [max(0, p - n) for p, n in zip(prompt, prefix_tokens, strict=True)]  # kept apart
-    else:
-        prefix = None
-    return Workload.from_rows(
-        sent,
-        req["kind"],
-        req["tenant"],
-        prompt,
-        outputs,
-        req["n_inputs"],
-        meta={"llm_engine_tokens": True, "replay_of": result.get("config", {}).get("baseline")},
-        prefix=prefix,
-        prefix_tokens=prefix_tokens,
-    )
+@dataclass(frozen=True)
+class CacheModel:
+    """How big the replayed engines' prefix caches are: the run's recorded budget, else
+    ``default_mb`` (else the simulator's default), at ``kv_bytes_per_token``."""
 
+    default_mb: float | None = None
+    kv_bytes_per_token: int = KV_BYTES_PER_TOKEN
 
-def replay_cluster(config: dict[str, Any]) -> ClusterSpec:
-    """The run's engines (recorded in its config; else one LLM + one embedding engine)
-    sharing this host, as in the run: as many LLM replicas (``--llm-replicas``) and
-    embedding engines, the embedding ones with the capacity the gateway gave them."""
-    engines = config.get("engines") or ()
-    llm = sum(e.get("kinds") == ["llm"] for e in engines)
-    capacities = [int(e["capacity"]) for e in engines if e.get("kinds") == ["embedding"]]
-    if not engines:
-        return ClusterSpec(1, 1, colocate=True)
-    if capacities:
-        return ClusterSpec(max(1, llm), len(capacities), True, capacities[0])
-    return ClusterSpec(max(1, llm), 0, colocate=True)
-
-
-def replay_llm_capacity(config: dict[str, Any]) -> int | None:
-    """The slots the gateway gave each LLM engine in the run (``--llm-capacity``)."""
-    slots = [int(e["capacity"]) for e in config.get("engines") or () if e.get("kinds") == ["llm"]]
-    return max(slots) if slots else None
+    def tokens(self, config: dict[str, Any]) -> int:
+        default = None if self.default_mb is None else int(self.default_mb * 2**20)
+        tokens = replay_cache_tokens(config, self.kv_bytes_per_token, default)
+        return DEFAULT_CACHE_TOKENS if tokens is None else tokens
 
 
 def validate_run(
-    path: str | Path, calibration: Calibration, tolerance: float = 0.2, own_speed: bool = False
-) -> Validation:
+    path: str | Path, calibration: Calibration, tolerance: float = 0.2, own_speed: bool = False,
+    cache: CacheModel | None = None,
+) -> Validation:  # fmt: skip
     """Simulate the run in ``path`` and compare p50/p99 per kind with what was measured."""
     result = json.loads(Path(path).read_text())
-    return validate_result(result, calibration, tolerance, str(path), own_speed)
+    return validate_result(result, calibration, tolerance, str(path), own_speed, cache=cache)
 
 
 def run_llm_speed(
@@ -189,6 +164,11 @@ def run_llm_speed(
     gaps = quiet if len(quiet) >= MIN_QUIET_GAPS else quiet + busy
     mean = float(np.mean(gaps)) if gaps else 0.0
     decode = (1.0 / calibration.llm.decode_tokens_per_s) / mean if mean > 0 else None
+    if req.get("cached_tokens") and "ttft" in req:  # prefix caching: time the cold chats
+        slots = run_llm_slots(result.get("config", {}), calibration)
+        cold = cold_prefill_speed(req, calibration.llm, slots)
+        if cold is not None:
+            return decode, cold
     quiet_prefills, _ = prefill_ratios(req, calibration.llm)
     prefill = (
         float(np.median([1.0 / r for r in quiet_prefills]))
@@ -198,6 +178,36 @@ def run_llm_speed(
     return decode, prefill
 
 
+def run_llm_slots(config: dict[str, Any], calibration: Calibration) -> int:
+    """LLM slots of the whole run: replicas x slots each."""
+    each = replay_llm_capacity(config) or calibration.llm.capacity
+    return each * replay_cluster(config).llm_engines
+
+
+def run_prefix_load_s(
+    result: dict[str, Any], llm: LLMProfile, calibrated: LLMProfile
+) -> float | None:
+    """What a prefix-cache hit cost the run's engines beyond ``llm``'s (the run's speeds)
+    prefill of the uncached rest: measured on its unqueued hits, else, on a run too loaded
+    to have them, :data:`HIT_LOAD_S` slowed down as its decoding was against
+    ``calibrated``. ``None``: no cached tokens recorded."""
+    req, config = result["requests"], result.get("config", {})
+    if not req.get("cached_tokens") or "ttft" not in req:
+        return None
+    slots = (replay_llm_capacity(config) or llm.capacity) * replay_cluster(config).llm_engines
+    measured = prefix_load_s(req, llm, slots)
+    if measured is not None:
+        return measured
+    return HIT_LOAD_S * calibrated.decode_tokens_per_s / llm.decode_tokens_per_s
+
+
+def without_deadlines(spec: WorkloadSpec) -> WorkloadSpec:
+    """``spec`` with no deadline sent: the replay of a run whose gateway refused nothing
+    (run before deadline expiry, or never late) must not expire what it answered late."""
+    tenants = [t.model_copy(update={"send_deadline": False}) for t in spec.tenants]
+    return spec.model_copy(update={"tenants": tenants})
+
+
 def validate_result(
     result: dict[str, Any],
     calibration: Calibration,
@@ -205,6 +215,7 @@ def validate_result(
     name: str = "",
     own_speed: bool = False,
     intervals: bool = True,
+    cache: CacheModel | None = None,
 ) -> Validation:
     """:func:`validate_run` on a loaded result. ``own_speed``: run the LLM model at the
     decode and prefill speeds this run measured, which takes the machine's drift between
@@ -214,23 +225,41 @@ def validate_result(
         decode, prefill = run_llm_speed(result, calibration)
         if decode:
             llm = calibration.llm.faster(decode, prefill)
+            load = run_prefix_load_s(result, llm, calibration.llm)
+            if load is not None:
+                llm = llm.model_copy(update={"prefix_load_s": load})
             calibration = calibration.model_copy(update={"llm": llm})
     config = result["config"]
     baseline = str(config["baseline"])
     spec = WorkloadSpec.model_validate(config["workload_spec"])
+    if "rejected" not in result["requests"]["outcome"]:
+        spec = without_deadlines(spec)
     policy = policy_of(baseline)
-    workload = replay_workload(result)
+    replay = build_replay(result)
     slots = replay_llm_capacity(config)
     if slots and slots != calibration.llm.capacity:
         calibration = calibration.scaled(1.0, llm_capacity=slots)
-    sim = simulate(
-        workload, calibration, replay_cluster(config), policy, spec=spec,
-        policy_options=options_of(baseline),
+    simulation = Simulation(
+        replay.workload, calibration, replay_cluster(config), policy, spec=spec,
+        policy_options=options_of(baseline), prompt_hashes=replay.hashes,
+        prefix_cache_tokens=(cache or CacheModel()).tokens(config),
     )  # fmt: skip
+    sim = simulation.run()
+    summary = sim.summary
+    warmup = float(config.get("warmup_s") or 0.0)
+    outcomes = sim.outcomes
+    if "error" in result["requests"]["outcome"]:  # the client gave up on some at the end
+        end = float(result["summary"].get("duration_s") or 0.0) + warmup
+        outcomes = unfinished_at(outcomes, replay.workload.t, end)
+    if outcomes is not sim.outcomes or not replay.measured.all():  # measured as the run was
+        summary = summarize(
+            measured_outcomes(outcomes, replay.measured), simulation._slos,
+            max(1e-9, sim.duration_s - warmup),
+        )  # fmt: skip
     rows: list[ValidationRow] = []
     for kind, metric in COMPARED:
         real = result["summary"]["by_kind"].get(kind, {}).get(metric, {})
-        simulated = sim.summary["by_kind"].get(kind, {}).get(metric, {})
+        simulated = summary["by_kind"].get(kind, {}).get(metric, {})
         values = _measured(result, kind, metric) if intervals else []
         for pct in ("p50", "p99"):
             rows.append(
@@ -246,7 +275,7 @@ def validate_result(
             )
     real_hits = result["summary"]["by_kind"].get("llm", {}).get("prefix_hit_rate")
     if real_hits is not None:  # a shared-prefix run: how often the prefix was cached
-        sim_hits = sim.summary["by_kind"].get("llm", {}).get("prefix_hit_rate")
+        sim_hits = summary["by_kind"].get("llm", {}).get("prefix_hit_rate")
         rows.append(ValidationRow("llm", HIT_RATE, "-", real_hits, sim_hits, False))
     same_as = (baseline, config.get("rate"), config.get("seed"), config.get("duration_s"))
     return Validation(name, baseline, rows, tolerance, sim, (*same_as, spec.name))

@@ -278,7 +278,15 @@ def simulate_cmd(
     ),
     tolerance: float = typer.Option(0.2, "--tolerance", help="--validate: allowed rel. error"),
     own_speed: bool = typer.Option(
-        False, "--own-speed", help="--validate: LLM at each run's measured decode speed (drift)"
+        False, "--own-speed",
+        help="--validate: LLM at each run's measured decode and cold-prefill speed (drift)",
+    ),
+    prefix_cache_mb: float | None = typer.Option(
+        None, "--prefix-cache-mb",
+        help="--validate: engines' prefix cache for runs that did not record theirs",
+    ),
+    kv_bytes_per_token: int | None = typer.Option(
+        None, "--kv-bytes-per-token", help="--validate: the model's KV size (SmolLM2: 23040)"
     ),
     output: Path | None = typer.Option(None, "--output", "-o", help="report folder"),
 ) -> None:
@@ -293,7 +301,8 @@ def simulate_cmd(
     cal = Calibration.load(calibration)
     try:
         if validate:
-            run_validation(validate, cal, tolerance, output, own_speed, console)
+            run_validation(validate, cal, tolerance, output, own_speed, console,
+                           prefix_cache_mb, kv_bytes_per_token)
             return
         opts = SimulateOptions(
             spec=_workload(workload, burstiness, llm_fraction), calibration=cal,
