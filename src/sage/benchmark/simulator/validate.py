@@ -119,12 +119,15 @@ def bootstrap_interval(
 
 
 def _measured(result: dict[str, Any], kind: str, metric: str) -> list[float]:
+    """The run's values of ``metric`` over its measured window (after its warm-up)."""
     req = result["requests"]
     column = req.get(metric.removesuffix("_ms")) or []
+    since = float(result.get("config", {}).get("warmup_s") or 0.0)
+    scheduled = req.get("scheduled") or [since] * len(req["kind"])
     return [
         1000.0 * v
-        for k, outcome, v in zip(req["kind"], req["outcome"], column, strict=False)
-        if k == kind and outcome == "ok" and v is not None
+        for k, outcome, v, t in zip(req["kind"], req["outcome"], column, scheduled, strict=False)
+        if k == kind and outcome == "ok" and v is not None and t >= since
     ]
 
 
