@@ -17,7 +17,6 @@ row), the previous turn's messages plus that turn's answer, then the row's quest
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -79,9 +78,9 @@ class PromptHashes:
         self._q = list(question_blocks)
         self._a = list(answer_blocks)
         self._system = dict(system_blocks or {})
-        # prefix id -> (prefix tokens, its prefix hashes, last prompt's hashes, its answer's)
-        self._last: OrderedDict[int, tuple[int, tuple[int, ...], tuple[int, ...],
-                                           tuple[int, ...]]] = OrderedDict()  # fmt: skip
+        # prefix id -> (prefix tokens, its prefix's blocks, the last prompt's blocks, that
+        # row's first stand-in id, its answer's block count); oldest first
+        self._last: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], int, int]] = {}
 
     @classmethod
     def of_workload(cls, workload: object) -> PromptHashes | None:
@@ -107,21 +106,17 @@ class PromptHashes:
         if pid < 0:
             return ()
         plen = self._plen[row]
-        last = self._last.get(pid)
+        last = self._last.pop(pid, None)  # re-inserted below: the newest at the end
         if last is None or plen < last[0]:
             prefix = self._system_of(pid, plen)
         elif plen == last[0]:
             prefix = last[1]  # the same system prompt (a tenant's), or a retried turn
-        else:
-            prefix = last[2] + last[3]  # the session's previous prompt and its answer
+        else:  # the session's previous prompt and its answer
+            answer = last[3] + ROW_BLOCKS // 2
+            prefix = last[2] + tuple(range(answer, answer + min(last[4], ROW_BLOCKS // 2)))
         base = -ROW_BLOCKS * (row + 1)  # negative: apart from every system block
-        q = min(self._q[row], ROW_BLOCKS // 2)
-        full = prefix + tuple(range(base, base + q))
-        answer = tuple(range(base + ROW_BLOCKS // 2, base + ROW_BLOCKS // 2
-                             + min(self._a[row], ROW_BLOCKS // 2)))  # fmt: skip
-        if last is not None:
-            self._last.move_to_end(pid)
-        self._last[pid] = (plen, prefix, full, answer)
+        full = prefix + tuple(range(base, base + min(self._q[row], ROW_BLOCKS // 2)))
+        self._last[pid] = (plen, prefix, full, base, self._a[row])
         if len(self._last) > SESSIONS_KEPT:
-            self._last.popitem(last=False)
+            del self._last[next(iter(self._last))]
         return full
