@@ -126,6 +126,7 @@ class EnginePool(Sequence[EngineState]):
         pos = self._pos[id(engine)]
         self._reserved[pos] += 1
         self._taken.append(pos)
+        self.moves += 1
         new = self._free[pos] - 1
         if new < 0:  # over-filling (a policy's own choice): the general path copes
             self._refresh(pos)
@@ -151,7 +152,8 @@ class EnginePool(Sequence[EngineState]):
         """``(free slots, capacities, layout)`` of every engine by list position: the
         index's live lists, so a policy that scores every engine can use C-speed builtins
         (``max(free)``) instead of ``free_of`` per engine. Read them, never write them.
-        ``layout`` is a token whose identity changes whenever positions may have moved."""
+        ``layout`` is a token whose identity changes whenever positions may have moved;
+        :attr:`moves` changes whenever a free slot count or a capacity may have."""
         return self._free, self._cap, self._pos
 
     def first_free(self, request: Request) -> EngineState | None:
@@ -275,6 +277,7 @@ class EnginePool(Sequence[EngineState]):
         self._classes: dict[tuple[str, str], _Class] = {}
         self._classes_of: list[list[_Class]] = [[] for _ in range(n)]
         self._total = 0
+        self.moves = getattr(self, "moves", 0) + 1  # counts changes of _free and _cap
         self._profiles: list[EngineState] | None = None
         self._profile_version = next(_VERSIONS)
         for pos in range(n):
@@ -340,6 +343,7 @@ class EnginePool(Sequence[EngineState]):
             return
         self._free[pos] = new
         self._cap[pos] = cap
+        self.moves += 1
         self._total += new - old
         stamp = self._stamp[pos] + 1
         self._stamp[pos] = stamp

@@ -51,11 +51,15 @@ class _Slots:
     """One pass's view of an indexed pool of equal capacities, until a slot is taken:
     the load figures every request of the pass shares."""
 
-    __slots__ = ("free", "most", "unbalanced", "top", "levels", "zero")
+    __slots__ = ("free", "most", "unbalanced", "top", "levels", "zero", "moves", "uniform")
 
     def __init__(
-        self, free: list[int], cap: int, weight: float, balance_abs: int, balance_rel: float
-    ) -> None:
+        self, free: list[int], caps: list[int], weight: float, balance_abs: int,
+        balance_rel: float, moves: int,
+    ) -> None:  # fmt: skip
+        cap = caps[0]
+        self.moves = moves  # the pool's slot moves it was computed at
+        self.uniform = caps.count(cap) == len(caps)
         self.free = free
         self.most = max(free) if free else 0
         lo, hi = cap - self.most, cap - min(free)
@@ -127,6 +131,17 @@ class PrefixAwarePolicy(PlacingPolicy):
         self._sent: dict[str, tuple[BlockIndex, Sent]] = {}
         self._home: OrderedDict[int, str] = OrderedDict()  # first block -> engine last sent to
         self._pos_of: dict[str, int] = {}  # an EnginePool's engine ids -> positions
+        # A held request's decision, re-used while nothing it depends on changed (see
+        # _still_held): request id -> what it was taken on. Changes to which engines hold
+        # a first block, or their matches: _added (first block -> adds) and _epoch (any
+        # other change of an index, the pool layout or its profiles).
+        self._kept: dict[str, tuple[Any, ...]] = {}
+        self._added: dict[int, int] = {}
+        self._epoch = 0
+        # precise mode, cache reports applied as deltas (observe_changes): per engine the
+        # last report's block set, and the blocks indexed since that it may not list
+        self._reported: dict[str, set[int]] = {}
+        self._extra: dict[str, set[int]] = {}
 
     # -- queue -------------------------------------------------------------------------
     def enqueue(self, request: Request, now: float) -> None:
@@ -134,6 +149,7 @@ class PrefixAwarePolicy(PlacingPolicy):
 
     def remove(self, request_id: str) -> Request | None:
         self._held_since.pop(request_id, None)
+        self._kept.pop(request_id, None)
         return self._queue.pop(request_id, None)
 
     def pending(self) -> list[Request]:
@@ -159,6 +175,8 @@ class PrefixAwarePolicy(PlacingPolicy):
         still prefilling would each go to a different engine and prefill it cold."""
         index = self._index_of(engine_id)
         index.replace(hashes)
+        self._epoch += 1
+        self._reported.pop(engine_id, None)
         sent = self._unreported.get(engine_id)
         if sent:
             blocks = index.blocks
@@ -167,11 +185,50 @@ class PrefixAwarePolicy(PlacingPolicy):
             for prompt in sent:
                 index.add(prompt)
 
+    def observe_changes(self, engine_id: str, hashes: list[int]) -> None:
+        """:meth:`observe` for a caller that reports every engine's whole cache often (the
+        simulator): the same blocks indexed afterwards, applied as the change since the
+        engine's last report. Ages and LRU order of the kept blocks stay as they were,
+        which decides nothing here: ages count only once replies taught a reach (the
+        approximate mode), the order only once an index is full (then: :meth:`observe`)."""
+        index = self.index.get(engine_id)
+        old = self._reported.get(engine_id)
+        now = set(hashes)
+        extra = self._extra.get(engine_id, set())
+        if (
+            index is None or old is None or index.reach is not None
+            or len(now) + len(extra) + len(index.blocks) >= index.limit
+        ):  # fmt: skip
+            self.observe(engine_id, hashes)
+            self._reported[engine_id] = now
+            self._extra[engine_id] = set().union(*self._unreported.get(engine_id, ()))
+            return
+        sent = self._unreported.get(engine_id)
+        keep: set[int] = set()
+        if sent:
+            for prompt in [p for p in sent if p[-1] in now]:
+                del sent[prompt]  # stored now: the report has it
+            for prompt in sent:
+                keep.update(prompt)
+        dropped = ((old - now) | (extra - now)) - keep
+        added = now - old
+        if dropped or added:
+            index.apply(added, dropped)
+            self._epoch += 1
+        if sent:
+            for prompt in sent:
+                index.add(prompt)
+        self._reported[engine_id] = now
+        self._extra[engine_id] = keep
+
     def forget(self, engine_id: str) -> None:
         """The engine is gone: its cache with it."""
         self.index.pop(engine_id, None)
         self._unreported.pop(engine_id, None)
+        self._reported.pop(engine_id, None)
+        self._extra.pop(engine_id, None)
         self._layout = None
+        self._epoch += 1
 
     # -- decisions -------------------------------------------------------------------------
     def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
@@ -186,17 +243,23 @@ class PrefixAwarePolicy(PlacingPolicy):
             if version != self._healthy_version:
                 self._healthy = [e for e in pool if e.healthy]
                 self._healthy_version = version
+                self._epoch += 1  # speeds and health: what a hold was decided on
             engines = self._healthy
         if len(self.index) > len(engines) or len(engines) < len(ledger.engines):
             alive = {e.id for e in engines}
             for engine_id in [k for k in self.index if k not in alive]:
                 self.forget(engine_id)  # dead or removed: a miss from now on, never an error
-        self._slots = None
+        if self._slots is not None:
+            self._slots.zero = -1  # index sizes may have changed since the last pass
         self._waiting = {}
+        kept = self._kept
         for request in list(self._queue.values()):
             if not ledger.total_free():
                 break
             if pool is not None and request.prefix_hashes:
+                held = kept.get(request.id)
+                if held is not None and self._still_held(held, request, pool, now):
+                    continue
                 engine = self._choose_indexed(request, engines, pool, now)
             else:
                 engine = self._choose(request, engines, ledger, now)
@@ -204,8 +267,10 @@ class PrefixAwarePolicy(PlacingPolicy):
                 continue
             del self._queue[request.id]
             self._held_since.pop(request.id, None)
+            kept.pop(request.id, None)
             ledger.take(engine)
-            self._slots = None
+            if pool is None:
+                self._slots = None
             if request.prefix_hashes:
                 index = self._index_of(engine.id)
                 hashes = request.prefix_hashes
@@ -223,7 +288,14 @@ class PrefixAwarePolicy(PlacingPolicy):
                         lost, sent = self._sent.pop(next(iter(self._sent)))
                         lost.answered(sent, None, 0)
                 index.add(hashes)  # precise: until a report shows it
+                added = self._added
+                added[hashes[0]] = added.get(hashes[0], 0) + 1  # who holds it, how much
+                if len(index.blocks) >= index.limit:
+                    self._epoch += 1  # blocks may have been evicted
                 if self.source == "precise":
+                    extra = self._extra.get(engine.id)
+                    if extra is not None:
+                        extra.update(hashes)
                     sent = self._unreported.setdefault(engine.id, OrderedDict())
                     sent[request.prefix_hashes] = None
                     sent.move_to_end(request.prefix_hashes)
@@ -293,13 +365,12 @@ class PrefixAwarePolicy(PlacingPolicy):
         ties), so only the holders need their match counted."""
         free, caps, layout = pool.slot_view()
         n_engines = len(free)
-        cap = caps[0] if n_engines else 0
-        if n_engines < 2 or pool.serving(request)[0] != n_engines or caps.count(cap) != n_engines:
+        if n_engines < 2 or pool.serving(request)[0] != n_engines:
             return self._choose(request, engines, pool, now)
-        slots = self._slots  # what the pool's free slots say, until this pass takes one
-        if slots is None:
-            slots = self._slots = _Slots(free, cap, self.load_weight, self.balance_abs,
-                                         self.balance_rel)  # fmt: skip
+        slots = self._pass_slots(pool)
+        if not slots.uniform:
+            return self._choose(request, engines, pool, now)
+        cap = caps[0]
         if slots.most <= 0:
             return None
         if slots.unbalanced:
@@ -312,7 +383,9 @@ class PrefixAwarePolicy(PlacingPolicy):
         holders = compress(range(n_engines), map(contains, self._blocks_by_pos, repeat(hashes[0])))
         best, best_key, best_match = -1, (top, 0), 0
         any_pos, any_match = -1, 0
+        seen: list[int] = []
         for pos in holders:  # ascending: the earliest wins ties, as in _choose
+            seen.append(pos)
             held = by_pos[pos]
             match = held.match(hashes)
             if match > any_match:
@@ -326,6 +399,7 @@ class PrefixAwarePolicy(PlacingPolicy):
             pos = self._pos_of.get(self._home.get(hashes[0], ""), -1)
             if pos >= 0 and free[pos] > 0 and (cap - free[pos]) * weight / scale <= HOME_LOAD:
                 return pool[pos]
+        by_size = best >= 0 and best_key[0] <= top  # a holder's tie with the emptiest
         if best < 0 or best_key[0] <= top:  # a non-holder may score as well: find the best
             zero = slots.best_empty(self._blocks_by_pos)
             zero_key = (top, -len(by_pos[zero].blocks))  # holds none (else a holder wins)
@@ -337,9 +411,55 @@ class PrefixAwarePolicy(PlacingPolicy):
             and free[any_pos] <= 0
             and any_match - best_match >= self.hold_blocks
             and self._may_wait(request, now, pool[any_pos], by_pos[any_pos], any_match, best_match)
-        ):
-            return None  # its cached engine frees up soon: cheaper than a cold prefill
+        ):  # its cached engine frees up soon: cheaper than a cold prefill
+            if not by_size:
+                a = by_pos[any_pos]
+                self._kept[request.id] = (
+                    self._epoch, self._added.get(hashes[0]), seen, [free[p] for p in seen],
+                    pool[any_pos].id, a, a.reach, a.touched,
+                    self._waiting[pool[any_pos].id] - 1, self._held_since[request.id], top,
+                )  # fmt: skip
+            return None
         return pool[best]
+
+    def _pass_slots(self, pool: EnginePool) -> _Slots:
+        """The load figures of the pool's free slots now (kept until a slot moves)."""
+        slots = self._slots
+        if slots is None or slots.moves != pool.moves:
+            free, caps, _ = pool.slot_view()
+            slots = self._slots = _Slots(free, caps, self.load_weight, self.balance_abs,
+                                         self.balance_rel, pool.moves)  # fmt: skip
+        return slots
+
+    def _still_held(
+        self, kept: tuple[Any, ...], request: Request, pool: EnginePool, now: float
+    ) -> bool:
+        """Whether ``request``, held when :meth:`_choose_indexed` last scored it, would be
+        held again now, judged by what that decision read: the same engines hold its first
+        block with the same matches (no add of that block, no other index change), they
+        have the same free slots, the awaited engine's reach and age count are the same,
+        no more requests wait for it ahead of this one, its hold has not run out, and the
+        pool is as balanced with the same top score. Then it counts as a waiter, as then."""
+        epoch, added, seen, frees, engine_id, index, reach, touched, waiting, since, top = kept
+        if (
+            epoch != self._epoch
+            or added != self._added.get(request.prefix_hashes[0])
+            or index.reach != reach
+            or (reach is not None and index.touched != touched)
+            or now - since >= self.hold_s
+        ):
+            return False
+        slots = self._pass_slots(pool)
+        if slots.most <= 0 or slots.unbalanced or slots.top != top or not slots.uniform:
+            return False
+        free = slots.free
+        if [free[p] for p in seen] != frees:
+            return False
+        ahead = self._waiting.get(engine_id, 0)
+        if ahead > waiting:
+            return False
+        self._waiting[engine_id] = ahead + 1
+        return True
 
     def _by_position(self, pool: EnginePool, layout: object) -> None:
         """Each pool engine's index by position (their block dicts are kept in place)."""
@@ -348,6 +468,7 @@ class PrefixAwarePolicy(PlacingPolicy):
         self._blocks_by_pos = [held.blocks for held in self._index_by_pos]
         self._pos_of = {e.id: pos for pos, e in enumerate(pool)}
         self._layout, self._indexed = layout, len(index)
+        self._epoch += 1
 
     def next_wakeup(self, now: float) -> float | None:
         """When the first held request stops waiting for its engine."""

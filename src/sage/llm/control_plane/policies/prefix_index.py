@@ -126,6 +126,14 @@ class BlockIndex:
             while len(blocks) > self.limit:
                 blocks.popitem(last=False)
 
+    def apply(self, added: Iterable[int], dropped: Iterable[int]) -> None:
+        """Change the block set by a delta (a report's changes): no eviction, and ages and
+        LRU order of the blocks kept stay as they were (only :meth:`replace` resets them)."""
+        blocks = self.blocks
+        deque(map(blocks.pop, dropped), maxlen=0)
+        blocks.update(zip(added, repeat(self.touched)))
+        self._seen = None
+
     def replace(self, hashes: Iterable[int]) -> None:
         blocks = self.blocks  # in place: the policy keeps this dict by engine position
         blocks.clear()
