@@ -119,7 +119,9 @@ class CacheReports:
         if not self.dirty:
             return
         order = [e for e in self.caches if e in self.dirty]
+        # the same blocks indexed either way; applied as a delta when the policy can
+        observe = getattr(self.policy, "observe_changes", None) or self.policy.observe
         for engine_id in order:
-            self.policy.observe(engine_id, self.caches[engine_id].report())
+            observe(engine_id, self.caches[engine_id].report())
         self.reports += len(order)
         self.dirty.clear()
