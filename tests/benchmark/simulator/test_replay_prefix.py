@@ -108,3 +108,15 @@ def test_own_prefill_speed_counts_only_uncached_tokens() -> None:
     result = {"config": {"engines": [{"kinds": ["llm"], "capacity": 1}]}, "requests": rows}
     decode, prefill = run_llm_speed(result, cal)
     assert decode == pytest.approx(1.0) and prefill == pytest.approx(0.5)
+
+
+def test_validate_command_lists_prefix_runs_real_and_simulated(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sage.cli.main import app
+
+    write_prefix_run(tmp_path / "run.json", "unified/prefix_aware", {})
+    args = ["bench", "simulate", "--validate", str(tmp_path / "run.json"), "--prefix-cache-mb", "48"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "prefix-cache runs: real / simulated" in result.output

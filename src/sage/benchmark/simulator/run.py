@@ -180,6 +180,7 @@ def run_validation(sources: list[Path], cal: Calibration, tolerance: float,
             table.add_row(path.stem, row.kind, row.metric, row.percentile,
                           _fmt(row.real_ms, spec), ci, _fmt(row.sim_ms, spec), err)
     console.print(table)
+    _print_prefix_runs(console, files, results)
     passed = sum(v.passed for v in results)
     median = median_error(results)
     gated = [r for v in results for r in v.rows if r.gated and r.error is not None]
@@ -205,6 +206,26 @@ def run_validation(sources: list[Path], cal: Calibration, tolerance: float,
         }
         (output / "validation.json").write_text(json.dumps(summary, indent=1))
         console.print(f"  validation: {output / 'validation.json'}")
+
+
+def _print_prefix_runs(console: Console, files: list[Path], results: list[Any]) -> None:
+    """Runs with a prefix hit rate, one line each: hit rate and TTFT, real / simulated."""
+    lines = Table(title="prefix-cache runs: real / simulated")
+    for col in ("run", "hit rate", "TTFT p50 s", "TTFT p99 s"):
+        lines.add_column(col, justify="left" if col == "run" else "right")
+    for path, v in zip(files, results, strict=True):
+        rows = {(r.metric, r.percentile): r for r in v.rows if r.kind == "llm"}
+        hit = rows.get(("prefix_hit_rate", "-"))
+        if hit is None:
+            continue
+        cells = [f"{_fmt(hit.real_ms, '.3f')} / {_fmt(hit.sim_ms, '.3f')}"]
+        for pct in ("p50", "p99"):
+            r = rows[("ttft_ms", pct)]
+            real, sim = (None if x is None else x / 1000 for x in (r.real_ms, r.sim_ms))
+            cells.append(f"{_fmt(real, '.2f')} / {_fmt(sim, '.2f')}")
+        lines.add_row(path.stem, *cells)
+    if lines.row_count:
+        console.print(lines)
 
 
 def run_refit(paths: list[Path], base: Path | None, tune: str, output: Path,
