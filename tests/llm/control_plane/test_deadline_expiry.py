@@ -4,9 +4,21 @@ request never expires."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from sage.llm.control_plane.dispatcher import ControlPlane
+from sage.llm.control_plane.errors import DeadlineExceededError
 from sage.llm.control_plane.expiry import DeadlineExpiry
+from sage.llm.control_plane.failover import Failover
 from sage.llm.control_plane.policies import get_policy
+from sage.llm.control_plane.transport import EngineFailure, Job
 from sage.llm.control_plane.types import EngineState, Request, RequestKind
+from sage.llm.engines.spec import EngineInfo
+from tests.llm.control_plane.test_dispatcher import CHAT as BODY
 
 CHAT = RequestKind.CHAT
 
@@ -65,3 +77,53 @@ def test_hybrid_expires_a_late_chat_once_it_cannot_finish_in_time() -> None:
     assert policy.describe()["llm_expired"] == 1
     assert [r.id for r in policy.expire(1e6)] == ["loose"]
     assert [r.id for r in policy.pending()] == ["none"]
+
+
+async def test_the_control_plane_answers_a_lost_deadline_without_an_event(
+    fake_engine: EngineInfo,
+) -> None:
+    """Its only engine is down (within a long restart grace): a request with a 0.3 s
+    deadline is answered when that passes (a timer, no other event), one without waits."""
+    async with ControlPlane("fifo", engine_down_grace_s=60, health_interval_s=60) as cp:
+        cp.add_engine(fake_engine.url, kind="llm", models=["fake-llm"], engine_id="e")
+        cp.mark_unhealthy("e")
+        patient = asyncio.ensure_future(cp.submit(cp.new_request(CHAT, None), BODY))
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceededError):
+            await cp.submit(cp.new_request(CHAT, None, deadline_s=0.3), BODY)
+        assert 0.25 <= time.monotonic() - started < 5.0
+        assert cp.queue_depth() == 1 and cp.queue_timeouts.expired == 1  # the patient one
+        cp.mark_healthy("e")
+        assert (await patient).status == 200
+
+
+class _Stub:
+    """Just enough of the failover's collaborators: every engine serves, queue records."""
+
+    def __init__(self) -> None:
+        self.requeued: list[Request] = []
+        self.policy = self
+
+    def enqueue(self, request: Request, now: float) -> None:
+        self.requeued.append(request)
+
+    def can_serve(self, request: Request, besides: str | None = None) -> bool:
+        return True
+
+    def take_out(self, endpoint: object) -> None: ...
+
+    def mark_unhealthy(self, engine_id: str) -> None: ...
+
+
+async def test_a_failed_attempt_past_its_deadline_is_not_retried() -> None:
+    stub = _Stub()
+    failover = Failover(stub, stub, stub)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    lost, fresh = chat("lost", deadline=5.0), chat("fresh", deadline=50.0)
+    for request in (lost, fresh):
+        request.payload = Job(b"{}", False, loop.create_future())
+    endpoint = SimpleNamespace(id="e", failures=0)
+    failover.engine_failed(endpoint, [lost, fresh], EngineFailure("reset", False), now=6.0)  # type: ignore[arg-type]
+    assert stub.requeued == [fresh]
+    with pytest.raises(DeadlineExceededError):
+        lost.payload.future.result()

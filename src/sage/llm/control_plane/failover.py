@@ -7,7 +7,9 @@ with :class:`NoHealthyEngineError` (503), or gets the engine's own error reply a
 
 When the only engines of a model are down (killed, restarting), their requests wait up to
 ``engine_down_grace_s`` (or their own later deadline) for one to come back, then run; a
-wait that runs out gets the 503. An engine restarts in seconds: a 503 at once would fail
+wait that runs out gets the 503 (a request whose own deadline passes first is answered
+429 ``deadline_exceeded`` by the deadline expiry; one whose deadline passed while its
+failed attempt ran is not retried). An engine restarts in seconds: a 503 at once would fail
 requests a short wait serves.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 from sage.common.logging import get_logger
 from sage.llm.control_plane.directory import EngineDirectory
 from sage.llm.control_plane.engines import EngineEndpoint
-from sage.llm.control_plane.errors import NoHealthyEngineError
+from sage.llm.control_plane.errors import DeadlineExceededError, NoHealthyEngineError
 from sage.llm.control_plane.health import HealthMonitor
 from sage.llm.control_plane.policy_holder import PolicyHolder
 from sage.llm.control_plane.transport import EngineFailure, Job
@@ -100,6 +102,9 @@ class Failover:
                     request,
                     NoHealthyEngineError(f"engines failed {job.attempts} times: {failure}"),
                 )
+            elif request.deadline is not None and request.deadline <= now:
+                # Its deadline passed while it ran: a retry now could only be late.
+                fail(request, DeadlineExceededError("the request's deadline passed"))
             elif not self.directory.can_serve(request) and not self.may_wait(request, now):
                 fail(
                     request,
