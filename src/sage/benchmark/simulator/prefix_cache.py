@@ -16,7 +16,7 @@ in the same order: the policy's view would not move).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sage.benchmark.serving.prefixes import BLOCK_TOKENS
@@ -70,13 +70,17 @@ class SimPrefixCache:
         """The block hashes of every held prefix, least recently used first (what an
         engine's ``GET /v1/cache`` lists)."""
         out: list[int] = []
-        stored = self.hashes
-        for prefix_id, tokens in self.held.items():
-            blocks = stored.get(prefix_id)
-            if blocks is None:  # inserted without its prompt's blocks: one per 64 tokens
-                blocks = range(prefix_id << 16, (prefix_id << 16) + tokens // BLOCK_TOKENS)
-            out.extend(blocks)
+        for prefix_id in self.held:
+            out.extend(self.blocks_of(prefix_id))
         return out
+
+    def blocks_of(self, prefix_id: int) -> Sequence[int]:
+        """The block hashes a report lists for a held prefix."""
+        blocks = self.hashes.get(prefix_id)
+        if blocks is None:  # inserted without its prompt's blocks: one per 64 tokens
+            base = prefix_id << 16
+            return range(base, base + self.held[prefix_id] // BLOCK_TOKENS)
+        return blocks
 
 
 class CacheReports:
@@ -99,6 +103,11 @@ class CacheReports:
         self.dirty: dict[str, SimPrefixCache] = dict(self.caches)
         self.polls = 0
         self.reports = 0
+        # per engine, for a policy taking deltas: each held prefix's blocks as last
+        # reported, and their union (distinct prefixes never share a block: each chain
+        # starts with its own prefix id's block)
+        self._listed: dict[str, dict[int, Sequence[int]]] = {e: {} for e in self.caches}
+        self._held: dict[str, set[int]] = {e: set() for e in self.caches}
         limit = getattr(policy, "max_blocks", 0)
         for engine_id, cache in self.caches.items():
             cache.on_change = self._marker(engine_id, cache)
@@ -119,9 +128,38 @@ class CacheReports:
         if not self.dirty:
             return
         order = [e for e in self.caches if e in self.dirty]
-        # the same blocks indexed either way; applied as a delta when the policy can
-        observe = getattr(self.policy, "observe_changes", None) or self.policy.observe
+        delta = getattr(self.policy, "observe_delta", None)
         for engine_id in order:
-            observe(engine_id, self.caches[engine_id].report())
+            cache = self.caches[engine_id]
+            if delta is None:
+                self.policy.observe(engine_id, cache.report())
+            else:  # the same blocks indexed, as the change since the last report
+                added, dropped = self._changes(engine_id, cache)
+                delta(engine_id, added, dropped, self._held[engine_id], cache.report)
         self.reports += len(order)
         self.dirty.clear()
+
+    def _changes(self, engine_id: str, cache: SimPrefixCache) -> tuple[set[int], set[int]]:
+        """The blocks ``cache`` lists now and did not at its last report, and vice versa."""
+        listed, held = self._listed[engine_id], self._held[engine_id]
+        added: set[int] = set()
+        dropped: set[int] = set()
+        now = {prefix_id: cache.blocks_of(prefix_id) for prefix_id in cache.held}
+        for prefix_id, blocks in now.items():
+            old = listed.get(prefix_id)
+            if old is blocks or old == blocks:
+                continue
+            if old is None:
+                added.update(blocks)
+            elif len(blocks) >= len(old) and blocks[: len(old)] == old:
+                added.update(blocks[len(old) :])  # a longer prompt of the same chain
+            else:
+                old_set, new_set = set(old), set(blocks)
+                added |= new_set - old_set
+                dropped |= old_set - new_set
+        for prefix_id in listed.keys() - now.keys():
+            dropped.update(listed[prefix_id])
+        self._listed[engine_id] = now
+        held |= added
+        held -= dropped
+        return added, dropped

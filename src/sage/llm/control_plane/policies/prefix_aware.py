@@ -22,7 +22,7 @@ that evicted a prefix or died is just scored lower (a dead one is not a candidat
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import compress, repeat
 from operator import contains
 from typing import Any, Literal
@@ -138,7 +138,7 @@ class PrefixAwarePolicy(PlacingPolicy):
         self._kept: dict[str, tuple[Any, ...]] = {}
         self._added: dict[int, int] = {}
         self._epoch = 0
-        # precise mode, cache reports applied as deltas (observe_changes): per engine the
+        # precise mode, cache reports applied as deltas (observe_delta): per engine the
         # last report's block set, and the blocks indexed since that it may not list
         self._reported: dict[str, set[int]] = {}
         self._extra: dict[str, set[int]] = {}
@@ -185,40 +185,42 @@ class PrefixAwarePolicy(PlacingPolicy):
             for prompt in sent:
                 index.add(prompt)
 
-    def observe_changes(self, engine_id: str, hashes: list[int]) -> None:
-        """:meth:`observe` for a caller that reports every engine's whole cache often (the
-        simulator): the same blocks indexed afterwards, applied as the change since the
-        engine's last report. Ages and LRU order of the kept blocks stay as they were,
-        which decides nothing here: ages count only once replies taught a reach (the
-        approximate mode), the order only once an index is full (then: :meth:`observe`)."""
+    def observe_delta(
+        self, engine_id: str, added: Iterable[int], dropped: Iterable[int], held: set[int],
+        report: Callable[[], list[int]],
+    ) -> None:  # fmt: skip
+        """:meth:`observe` of ``report()`` for a reporter that knows what changed since its
+        last report (the simulator, ~1 report per request): ``held`` is its own live set
+        of the engine's blocks after the change, ``added``/``dropped`` the change. The same
+        blocks are indexed afterwards; ages and LRU order of the kept blocks stay as they
+        were, which decides nothing here: ages count only once replies taught a reach
+        (approximate mode), the order only once an index is full (then: :meth:`observe`)."""
         index = self.index.get(engine_id)
-        old = self._reported.get(engine_id)
-        now = set(hashes)
-        extra = self._extra.get(engine_id, set())
+        extra = self._extra.get(engine_id)
         if (
-            index is None or old is None or index.reach is not None
-            or len(now) + len(extra) + len(index.blocks) >= index.limit
+            index is None or extra is None or self._reported.get(engine_id) is not held
+            or index.reach is not None or len(held) + len(extra) + len(index.blocks) >= index.limit
         ):  # fmt: skip
-            self.observe(engine_id, hashes)
-            self._reported[engine_id] = now
+            self.observe(engine_id, report())
+            self._reported[engine_id] = held
             self._extra[engine_id] = set().union(*self._unreported.get(engine_id, ()))
             return
         sent = self._unreported.get(engine_id)
         keep: set[int] = set()
         if sent:
-            for prompt in [p for p in sent if p[-1] in now]:
+            for prompt in [p for p in sent if p[-1] in held]:
                 del sent[prompt]  # stored now: the report has it
             for prompt in sent:
                 keep.update(prompt)
-        dropped = ((old - now) | (extra - now)) - keep
-        added = now - old
-        if dropped or added:
-            index.apply(added, dropped)
+        gone = extra - held
+        gone.update(dropped)
+        gone -= keep
+        if gone or added:
+            index.apply(added, gone)
             self._epoch += 1
         if sent:
             for prompt in sent:
                 index.add(prompt)
-        self._reported[engine_id] = now
         self._extra[engine_id] = keep
 
     def forget(self, engine_id: str) -> None:

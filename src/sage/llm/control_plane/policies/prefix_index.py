@@ -130,7 +130,8 @@ class BlockIndex:
         """Change the block set by a delta (a report's changes): no eviction, and ages and
         LRU order of the blocks kept stay as they were (only :meth:`replace` resets them)."""
         blocks = self.blocks
-        deque(map(blocks.pop, dropped), maxlen=0)
+        for block in dropped:
+            blocks.pop(block, None)
         blocks.update(zip(added, repeat(self.touched)))
         self._seen = None
 
