@@ -48,27 +48,40 @@ __all__ = ["BlockIndex", "PrefixAwarePolicy", "leading"]
 
 
 class _Slots:
-    """One pass's view of an indexed pool of equal capacities, until a slot is taken:
-    the load figures every request of the pass shares."""
+    """An indexed pool's load figures that every request shares until a slot moves (equal
+    capacities): they depend only on which free-slot counts occur, so are kept by those."""
 
-    __slots__ = ("free", "most", "unbalanced", "top", "levels", "zero", "moves", "uniform")
+    __slots__ = ("free", "most", "unbalanced", "top", "levels", "zero", "moves", "uniform",
+                 "weight", "balance_abs", "balance_rel", "_figures")  # fmt: skip
 
-    def __init__(
-        self, free: list[int], caps: list[int], weight: float, balance_abs: int,
-        balance_rel: float, moves: int,
-    ) -> None:  # fmt: skip
-        cap = caps[0]
-        self.moves = moves  # the pool's slot moves it was computed at
-        self.uniform = caps.count(cap) == len(caps)
-        self.free = free
-        self.most = max(free) if free else 0
-        lo, hi = cap - self.most, cap - min(free)
-        self.unbalanced = hi - lo > balance_abs and hi > balance_rel * lo
-        # The score of an engine holding none of a prefix: 0 / n - load (n >= 1).
-        score = {f: 0.0 - weight * (cap - f) / max(1, cap) for f in set(free) if f > 0}
-        self.top = max(score.values()) if score else 0.0
-        self.levels = {f for f, value in score.items() if value == self.top}
+    def __init__(self, weight: float, balance_abs: int, balance_rel: float) -> None:
+        self.weight, self.balance_abs, self.balance_rel = weight, balance_abs, balance_rel
+        self._figures: dict[tuple[int, frozenset[int]], tuple[int, bool, float, set[int]]] = {}
+        self.moves = -1  # the pool's slot moves they were computed at
+        self.free: list[int] = []
+        self.uniform = False
         self.zero = -1
+
+    def update(self, free: list[int], caps: list[int], moves: int) -> None:
+        cap = caps[0]
+        self.moves, self.free, self.zero = moves, free, -1
+        self.uniform = caps.count(cap) == len(caps)
+        key = (cap, frozenset(free))
+        figures = self._figures.get(key)
+        if figures is None:
+            if len(self._figures) > 4096:
+                self._figures.clear()
+            figures = self._figures[key] = self._of(cap, key[1])
+        self.most, self.unbalanced, self.top, self.levels = figures
+
+    def _of(self, cap: int, counts: frozenset[int]) -> tuple[int, bool, float, set[int]]:
+        most = max(counts)
+        lo, hi = cap - most, cap - min(counts)
+        unbalanced = hi - lo > self.balance_abs and hi > self.balance_rel * lo
+        # The score of an engine holding none of a prefix: 0 / n - load (n >= 1).
+        score = {f: 0.0 - self.weight * (cap - f) / max(1, cap) for f in counts if f > 0}
+        top = max(score.values()) if score else 0.0
+        return most, unbalanced, top, {f for f, value in score.items() if value == top}
 
     def best_empty(self, blocks: list[OrderedDict[int, int]]) -> int:
         """The engine scoring ``top`` with the fewest indexed blocks (then: the first)."""
@@ -427,10 +440,11 @@ class PrefixAwarePolicy(PlacingPolicy):
     def _pass_slots(self, pool: EnginePool) -> _Slots:
         """The load figures of the pool's free slots now (kept until a slot moves)."""
         slots = self._slots
-        if slots is None or slots.moves != pool.moves:
-            free, caps, _ = pool.slot_view()
-            slots = self._slots = _Slots(free, caps, self.load_weight, self.balance_abs,
-                                         self.balance_rel, pool.moves)  # fmt: skip
+        if slots is None:
+            slots = self._slots = _Slots(self.load_weight, self.balance_abs, self.balance_rel)
+        free, caps, _ = pool.slot_view()
+        if slots.moves != pool.moves or slots.free is not free:  # (or another pool's)
+            slots.update(free, caps, pool.moves)
         return slots
 
     def _still_held(
