@@ -1,0 +1,82 @@
+"""prefix_aware's simulator shortcuts change no decision.
+
+Two shortcuts keep a million-request run short: cache reports are applied as deltas
+(``observe_delta``) instead of rebuilding an engine's index (``observe``), and a held
+request is re-scored only when something its hold was decided on changed
+(``_still_held``). Each run here is made twice, with and without the shortcut, and must
+give the same per-request records and (for the reports) the same indexed blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from sage.benchmark.serving.workload import WorkloadSpec, generate
+from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
+from sage.benchmark.simulator.core import SimResult, Simulation
+from sage.benchmark.simulator.prefix_cache import CacheReports
+from sage.benchmark.simulator.profiles import Calibration
+from sage.llm.control_plane.policies.prefix_aware import PrefixAwarePolicy
+
+
+def _run(name: str, n: int = 3000, engines: int = 16) -> Simulation:
+    spec, cal, cluster = WorkloadSpec.load(name), Calibration.load(), ClusterSpec(engines, 0, False)
+    workload = generate(spec, 0.7 * capacity_rate(spec, cal, cluster), n=n, seed=1)
+    return Simulation(
+        workload, cal, cluster, "prefix_aware", spec=spec, policy_options={"source": "precise"}
+    )
+
+
+def _digest(result: SimResult) -> str:
+    o, h = result.outcomes, hashlib.sha256()
+    for column in (o.outcome, o.ttft, o.e2e, o.cached_tokens):
+        if column is not None:
+            h.update(np.ascontiguousarray(column).tobytes())
+    return h.hexdigest()[:16]
+
+
+class _WholeReports(CacheReports):
+    """Every report handed over whole, through ``observe`` (as the live poller does)."""
+
+    def poll(self) -> None:
+        self.polls += 1
+        for engine_id in [e for e in self.caches if e in self.dirty]:
+            self.policy.observe(engine_id, self.caches[engine_id].report())
+            self.reports += 1
+        self.dirty.clear()
+
+
+@pytest.mark.parametrize("workload", ["shared-prefix", "multi-turn"])
+def test_reports_as_deltas_index_and_decide_as_whole_reports(workload: str) -> None:
+    delta, whole = _run(workload), _run(workload)
+    assert delta.reports is not None and whole.reports is not None
+    whole.reports = _WholeReports(whole.reports.policy, whole.reports.caches.items())
+    a, b = delta.policy, whole.policy
+    assert isinstance(a, PrefixAwarePolicy) and isinstance(b, PrefixAwarePolicy)
+    rebuilt = []
+    a.observe = lambda *args: (rebuilt.append(1), PrefixAwarePolicy.observe(a, *args))  # type: ignore[method-assign]
+    first, second = delta.run(), whole.run()
+    assert _digest(first) == _digest(second)
+    assert len(rebuilt) < delta.reports.reports / 4  # most reports went as deltas
+    assert a.index.keys() == b.index.keys()
+    for engine_id, index in a.index.items():
+        assert set(index.blocks) == set(b.index[engine_id].blocks)
+
+
+def test_held_requests_kept_decide_as_rescored_every_pass() -> None:
+    kept, rescored = _run("multi-turn"), _run("multi-turn")
+    policy = rescored.policy
+    assert isinstance(policy, PrefixAwarePolicy)
+    policy._still_held = lambda *args: False  # type: ignore[method-assign]
+    used = []
+    keeper = kept.policy
+    assert isinstance(keeper, PrefixAwarePolicy)
+    keep = keeper._still_held
+    keeper._still_held = lambda *args: used.append(keep(*args)) or used[-1]  # type: ignore[method-assign]
+    first, second = kept.run(), rescored.run()
+    assert _digest(first) == _digest(second)
+    assert sum(used) > 100  # requests were held, and kept without re-scoring
+    assert first.summary["by_kind"]["llm"]["prefix_hit_rate"] > 0.5
