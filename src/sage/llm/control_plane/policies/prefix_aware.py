@@ -32,6 +32,7 @@ from pydantic import Field
 from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions
 from sage.llm.control_plane.policies.placement import Ledger
 from sage.llm.control_plane.policies.prefix_index import NO_INDEX, BlockIndex, Sent, leading
+from sage.llm.control_plane.policies.prefix_slots import SlotFigures
 from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
 
@@ -45,51 +46,6 @@ DEFAULT_REPLY_TOKENS = 256  # a reply's length when the request sets no max_toke
 EXPECTED = 4096  # approximate mode: dispatched requests whose replies may teach an index
 
 __all__ = ["BlockIndex", "PrefixAwarePolicy", "leading"]
-
-
-class _Slots:
-    """An indexed pool's load figures that every request shares until a slot moves (equal
-    capacities): they depend only on which free-slot counts occur, so are kept by those."""
-
-    __slots__ = ("free", "most", "unbalanced", "top", "levels", "zero", "moves", "uniform",
-                 "weight", "balance_abs", "balance_rel", "_figures")  # fmt: skip
-
-    def __init__(self, weight: float, balance_abs: int, balance_rel: float) -> None:
-        self.weight, self.balance_abs, self.balance_rel = weight, balance_abs, balance_rel
-        self._figures: dict[tuple[int, frozenset[int]], tuple[int, bool, float, set[int]]] = {}
-        self.moves = -1  # the pool's slot moves they were computed at
-        self.free: list[int] = []
-        self.uniform = False
-        self.zero = -1
-
-    def update(self, free: list[int], caps: list[int], moves: int) -> None:
-        cap = caps[0]
-        self.moves, self.free, self.zero = moves, free, -1
-        self.uniform = caps.count(cap) == len(caps)
-        key = (cap, frozenset(free))
-        figures = self._figures.get(key)
-        if figures is None:
-            if len(self._figures) > 4096:
-                self._figures.clear()
-            figures = self._figures[key] = self._of(cap, key[1])
-        self.most, self.unbalanced, self.top, self.levels = figures
-
-    def _of(self, cap: int, counts: frozenset[int]) -> tuple[int, bool, float, set[int]]:
-        most = max(counts)
-        lo, hi = cap - most, cap - min(counts)
-        unbalanced = hi - lo > self.balance_abs and hi > self.balance_rel * lo
-        # The score of an engine holding none of a prefix: 0 / n - load (n >= 1).
-        score = {f: 0.0 - self.weight * (cap - f) / max(1, cap) for f in counts if f > 0}
-        top = max(score.values()) if score else 0.0
-        return most, unbalanced, top, {f for f, value in score.items() if value == top}
-
-    def best_empty(self, blocks: list[OrderedDict[int, int]]) -> int:
-        """The engine scoring ``top`` with the fewest indexed blocks (then: the first)."""
-        if self.zero < 0:
-            sizes = list(map(len, blocks))
-            self.zero = min(compress(range(len(sizes)), map(self.levels.__contains__, self.free)),
-                            key=sizes.__getitem__)  # fmt: skip
-        return self.zero
 
 
 class PrefixAwarePolicy(PlacingPolicy):
@@ -138,7 +94,7 @@ class PrefixAwarePolicy(PlacingPolicy):
         self._indexed = 0
         self._healthy: list[EngineState] = []  # an EnginePool's healthy engines
         self._healthy_version = -1  # at this profile version
-        self._slots: _Slots | None = None  # the pass's load figures (indexed pools)
+        self._slots: SlotFigures | None = None  # the pass's load figures (indexed pools)
         self._waiting: dict[str, int] = {}  # this pass: engine id -> requests held for it
         # approximate mode: request id -> (engine id, blocks expected cached, their age)
         self._sent: dict[str, tuple[BlockIndex, Sent]] = {}
@@ -437,11 +393,11 @@ class PrefixAwarePolicy(PlacingPolicy):
             return None
         return pool[best]
 
-    def _pass_slots(self, pool: EnginePool) -> _Slots:
+    def _pass_slots(self, pool: EnginePool) -> SlotFigures:
         """The load figures of the pool's free slots now (kept until a slot moves)."""
         slots = self._slots
         if slots is None:
-            slots = self._slots = _Slots(self.load_weight, self.balance_abs, self.balance_rel)
+            slots = self._slots = SlotFigures(self.load_weight, self.balance_abs, self.balance_rel)
         free, caps, _ = pool.slot_view()
         if slots.moves != pool.moves or slots.free is not free:  # (or another pool's)
             slots.update(free, caps, pool.moves)
