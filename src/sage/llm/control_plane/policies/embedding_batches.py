@@ -142,9 +142,14 @@ class EmbeddingBatcher:
 
     # -- dispatch ----------------------------------------------------------------------
     def place(
-        self, ledger: Ledger, now: float, llm_state: Callable[[EngineState, float], int]
+        self,
+        ledger: Ledger,
+        now: float,
+        llm_state: Callable[[EngineState, float], int],
+        llm_idle: Callable[[EngineState], bool] | None = None,
     ) -> list[Dispatch]:
-        """Batches to send now; ``llm_state(engine, now)``: IDLE, BUSY or AT_RISK."""
+        """Batches to send now; ``llm_state(engine, now)``: IDLE, BUSY or AT_RISK;
+        ``llm_idle(engine)``, if given: whether that state is IDLE, more cheaply."""
         out: list[Dispatch] = []
         self._wake = None
         for model, heap in self._heaps.items():
@@ -158,9 +163,10 @@ class EmbeddingBatcher:
                     break
                 state = llm_state(engine, now)
                 if self._at_limit(engine, state, ledger):  # another may be below its own
-                    if state == IDLE and self._uniform(head, ledger):
+                    used = engine.capacity - ledger.free_of(engine)
+                    if (state == IDLE or used >= 2) and self._uniform(head, ledger):
                         break  # alike engines, each at least as loaded: all at their limit
-                    found = self._below_limit(head, ledger, now, llm_state)
+                    found = self._below_limit(head, ledger, now, llm_state, llm_idle)
                     if found is None:
                         break
                     engine, state = found
@@ -188,7 +194,8 @@ class EmbeddingBatcher:
     def _uniform(self, request: Request, ledger: Ledger) -> bool:
         """Whether the engines serving ``request`` all have the same capacity and kinds
         (over an indexed pool; read again when it changes). Then when the least loaded
-        one is at the highest limit (its LLM idle), every other one is at its own."""
+        one is at the highest limit (its LLM idle) or has two calls in flight, every
+        other one, at least as loaded, is at its own limit too."""
         if not (isinstance(ledger, EnginePool) and ledger.indexed):
             return False
         signature = (ledger.profiles()[0], len(ledger), sum(ledger.slot_view()[1]))
@@ -204,6 +211,7 @@ class EmbeddingBatcher:
         ledger: Ledger,
         now: float,
         llm_state: Callable[[EngineState, float], int],
+        llm_idle: Callable[[EngineState], bool] | None = None,
     ) -> tuple[EngineState, int] | None:
         """The least loaded engine for ``request`` still below its limit: a walk of the
         engines with a free slot that serve it (the pool's index: not every engine).
@@ -221,12 +229,18 @@ class EmbeddingBatcher:
         best_key: tuple[int, float] | None = None
         for engine in _free_servers(ledger, request):
             free = ledger.free_of(engine)
+            used = engine.capacity - free
+            if used >= 2:
+                continue  # at any limit: no need to ask its LLM's state
+            key = (len(engine.kinds), used / max(1, engine.capacity))
+            if best_key is not None and key >= best_key:
+                continue
+            if used and llm_idle is not None and not llm_idle(engine):
+                continue  # one call in flight beside a running LLM: at its limit
             state = llm_state(engine, now)
             if self._at_limit(engine, state, ledger):
                 continue
-            key = (len(engine.kinds), (engine.capacity - free) / max(1, engine.capacity))
-            if best_key is None or key < best_key:
-                best, best_key = (engine, state), key
+            best, best_key = (engine, state), key
         if best is None and signature is not None:
             self._no_room[request.model] = signature
         return best

@@ -136,13 +136,22 @@ class HybridPolicy(PlacingPolicy):
             return AT_RISK
         return BUSY
 
+    def llm_idle(self, engine: EngineState) -> bool:
+        """Whether :meth:`llm_state` is IDLE (without telling BUSY from AT_RISK)."""
+        group = engine.device_group
+        if not group:
+            return True
+        if self.fair is not None:
+            return group not in self._fair_running.values()
+        return not self.tiers.running_in(group)
+
     # -- decisions -------------------------------------------------------------------
     def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
         out: list[Dispatch] = []
         # Embeddings first: on an engine that serves both kinds a short batch ahead of a
         # chat costs the chat milliseconds, a chat ahead of a batch costs the batch seconds.
         if len(self.embed):
-            out.extend(self.embed.place(ledger, now, self.llm_state))
+            out.extend(self.embed.place(ledger, now, self.llm_state, self.llm_idle))
         if len(self._llm):
             out.extend(self._place_llm(ledger, now))
         return out
