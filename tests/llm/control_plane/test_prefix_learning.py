@@ -130,3 +130,16 @@ def test_a_prefix_cached_nowhere_goes_back_to_its_last_engine() -> None:
         fresh.enqueue(request("acme", "again"), 0.0)
         assert fresh.schedule(pool, 0.0)[0].engine_id != home
         assert run(policy, pool, request("acme", "later")) == home  # not the idle one
+
+
+def test_hybrid_hands_replies_to_its_prefix_placement() -> None:
+    from sage.llm.control_plane.policies import get_policy
+
+    policy, pool = get_policy("hybrid"), engines()
+    req = request("acme")
+    policy.enqueue(req, 0.0)
+    (dispatch,) = policy.schedule(pool, 0.0)
+    assert req.id in policy.prefix._sent  # type: ignore[attr-defined]
+    req.reply_cache = (0, 100)
+    policy.on_complete(req, dispatch.engine_id, 0.1, True)
+    assert req.id not in policy.prefix._sent  # type: ignore[attr-defined]

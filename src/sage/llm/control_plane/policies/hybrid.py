@@ -198,6 +198,8 @@ class HybridPolicy(PlacingPolicy):
         self.embed.completions += 1  # a slot freed, maybe an LLM idle: engines may have room
         if request.kind is RequestKind.EMBEDDING:
             return
+        if self.prefix is not None and request.prefix_hashes:
+            self.prefix.on_complete(request, engine_id, now, ok)  # what the engine had cached
         if self.fair is not None:
             self._fair_running.pop(request.id, None)
             self.fair.on_complete(request, engine_id, now, ok)
