@@ -161,8 +161,8 @@ class PrefixAwarePolicy(PlacingPolicy):
         """:meth:`observe` of ``report()`` for a reporter that knows what changed since its
         last report (the simulator, ~1 report per request): ``held`` is its own live set
         of the engine's blocks after the change, ``added``/``dropped`` the change. The same
-        blocks are indexed afterwards; ages and LRU order of the kept blocks stay as they
-        were, which decides nothing here: ages count only once replies taught a reach
+        blocks are indexed afterwards; ages, touch count and LRU order of the kept blocks
+        stay as they were, which decides nothing here: ages count only once replies taught a reach
         (approximate mode), the order only once an index is full (then: :meth:`observe`)."""
         index = self.index.get(engine_id)
         extra = self._extra.get(engine_id)
@@ -187,9 +187,8 @@ class PrefixAwarePolicy(PlacingPolicy):
         if gone or added:
             index.apply(added, gone)
             self._epoch += 1
-        if sent:
-            for prompt in sent:
-                index.add(prompt)
+        # The unreported prompts' blocks were kept: unlike observe, no need to add them
+        # again (that would only refresh their ages and LRU places).
         self._extra[engine_id] = keep
 
     def forget(self, engine_id: str) -> None:
