@@ -256,7 +256,7 @@ class PrefixAwarePolicy(PlacingPolicy):
                     self._sent[request.id] = (index, index.sent(hashes, match))
                     if len(self._sent) > EXPECTED:  # replies that never came: forget them
                         lost, sent = self._sent.pop(next(iter(self._sent)))
-                        lost.answered(sent, None, 0)
+                        lost.answered(sent, None)
                 index.add(hashes)  # precise: until a report shows it
                 added = self._added
                 added[hashes[0]] = added.get(hashes[0], 0) + 1  # who holds it, how much
