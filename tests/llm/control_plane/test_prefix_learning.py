@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
+from sage.llm.control_plane.policies import prefix_aware
 from sage.llm.control_plane.policies.prefix_aware import PrefixAwarePolicy
 from sage.llm.control_plane.policies.prefix_index import MIN_REACH, BlockIndex
 from sage.llm.control_plane.types import EngineState, Request, RequestKind
@@ -143,3 +146,12 @@ def test_hybrid_hands_replies_to_its_prefix_placement() -> None:
     req.reply_cache = (0, 100)
     policy.on_complete(req, dispatch.engine_id, 0.1, True)
     assert req.id not in policy.prefix._sent  # type: ignore[attr-defined]
+
+
+def test_sends_whose_replies_never_came_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prefix_aware, "EXPECTED", 2)
+    policy, pool = PrefixAwarePolicy(), engines(capacity=8)
+    for tenant in "abcd":
+        run(policy, pool, request(tenant))
+    assert len(policy._sent) == 2  # the oldest two were dropped, their sends answered
+    assert sum(len(i._sending) for i in policy.index.values()) <= 2
