@@ -33,6 +33,8 @@ def test_chat_completion(real_gateway: Gateway) -> None:
     assert reply["object"] == "chat.completion" and reply["model"] == llm_model(real_gateway)
     assert reply["choices"][0]["message"]["content"]
     assert reply["usage"]["completion_tokens"] > 0
+    llm_ids = {e.id for e in real_gateway.engines if e.kind == "llm"}
+    assert r.headers["x-sage-engine"] in llm_ids  # which engine served it
 
 
 def test_default_model_and_completion(real_gateway: Gateway) -> None:
@@ -54,6 +56,7 @@ def test_streaming_is_relayed_with_usage_last(real_gateway: Gateway) -> None:
     ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
+        assert r.headers["x-sage-engine"]
         lines = [line for line in r.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
     *chunks, last = [json.loads(line[6:]) for line in lines[:-1]]

@@ -57,6 +57,14 @@ def check_exposure(settings: GatewaySettings, host: str | None = None) -> None:
     )
 
 
+ENGINE_HEADER = "x-sage-engine"  # on replies: the engine that served the request
+
+
+def _engine_header(reply: EngineReply) -> dict[str, str]:
+    """Which engine answered: placement can be checked request by request."""
+    return {ENGINE_HEADER: reply.engine_id} if reply.engine_id else {}
+
+
 class _EngineStream(StreamingResponse):
     """Relays an engine stream; frees its engine slot even if the client left before the
     first byte (the relay generator then never runs, so its own cleanup cannot)."""
@@ -146,10 +154,15 @@ class _Gateway:
                 self._relay(reply, kind.value, policy, tenant, start),
                 status_code=reply.status,
                 media_type=reply.media_type,
-                headers=SSE_HEADERS,
+                headers={**SSE_HEADERS, **_engine_header(reply)},
             )
         self.metrics.observe(kind.value, policy, tenant, reply.status, time.perf_counter() - start)
-        return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
+        return Response(
+            reply.body,
+            status_code=reply.status,
+            media_type=reply.media_type,
+            headers=_engine_header(reply),
+        )
 
     async def _relay(
         self, reply: EngineReply, kind: str, policy: str, tenant: str, start: float

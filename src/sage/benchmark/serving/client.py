@@ -26,6 +26,7 @@ POOL_LIMITS = httpx.Limits(
 )
 
 TENANT_HEADER = "x-sage-tenant"
+ENGINE_HEADER = "x-sage-engine"
 PRIORITY_HEADER = "x-sage-priority"
 DEADLINE_HEADER = "x-sage-deadline-ms"
 
@@ -54,6 +55,7 @@ class RequestRecord:
     n_inputs: int = 1
     error: str = ""
     answer: str = ""  # the chat's text (a multi-turn session sends it back next turn)
+    engine: str = ""  # the engine that served it (the gateway's x-sage-engine header)
 
 
 def scheduling_headers(
@@ -109,6 +111,7 @@ async def send_chat(
                 _classify(record, response.status_code, await response.aread())
                 return
             record.status = 200
+            record.engine = response.headers.get(ENGINE_HEADER, "")
             async for line in response.aiter_lines():
                 if not line.startswith("data:"):
                     continue
@@ -185,6 +188,7 @@ async def send_embedding(
         return
     record.e2e = time.perf_counter() - start
     record.status = 200
+    record.engine = response.headers.get(ENGINE_HEADER, "")
     try:
         payload = response.json()
         if len(payload["data"]) != len(texts):

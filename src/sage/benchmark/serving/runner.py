@@ -113,6 +113,7 @@ class RunResult:
             "cached_tokens": [r.cached_tokens for r in recs],
             "prefix": [r.prefix for r in recs],
             "prefix_tokens": [r.prefix_tokens for r in recs],
+            "engine": [r.engine for r in recs],
             "itl": [[round(g, 5) for g in r.itl] for r in recs],
             "error": [r.error for r in recs],
         }
