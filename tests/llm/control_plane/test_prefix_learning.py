@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from sage.llm.control_plane.policies import prefix_aware
+from sage.llm.control_plane.policies import prefix_knowledge
 from sage.llm.control_plane.policies.prefix_aware import PrefixAwarePolicy
 from sage.llm.control_plane.policies.prefix_index import MIN_REACH, BlockIndex
 from sage.llm.control_plane.types import EngineState, Request, RequestKind
@@ -149,7 +149,7 @@ def test_hybrid_hands_replies_to_its_prefix_placement() -> None:
 
 
 def test_sends_whose_replies_never_came_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prefix_aware, "EXPECTED", 2)
+    monkeypatch.setattr(prefix_knowledge, "EXPECTED", 2)
     policy, pool = PrefixAwarePolicy(), engines(capacity=8)
     for tenant in "abcd":
         run(policy, pool, request(tenant))

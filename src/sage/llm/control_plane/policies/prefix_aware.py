@@ -22,7 +22,6 @@ that evicted a prefix or died is just scored lower (a dead one is not a candidat
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
 from itertools import compress, repeat
 from operator import contains
 from typing import Any, Literal
@@ -31,24 +30,23 @@ from pydantic import Field
 
 from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions
 from sage.llm.control_plane.policies.placement import Ledger
-from sage.llm.control_plane.policies.prefix_index import NO_INDEX, BlockIndex, Sent, leading
+from sage.llm.control_plane.policies.prefix_index import NO_INDEX, BlockIndex, leading
+from sage.llm.control_plane.policies.prefix_knowledge import PrefixKnowledge
 from sage.llm.control_plane.policies.prefix_slots import SlotFigures
 from sage.llm.control_plane.pool import EnginePool
 from sage.llm.control_plane.types import Dispatch, EngineState, Request
 
-UNREPORTED = 32  # precise mode: prompts per engine indexed before its report shows them
 # A prefix cached nowhere (evicted, or never seen) still goes back to the engine it was
 # last sent to, while that engine's load term is at most this: each engine keeps serving
 # the same share of prefixes (its cache refills with them), as consistent hashing would,
 # instead of every engine slowly seeing every prefix.
 HOME_LOAD = 0.25
 DEFAULT_REPLY_TOKENS = 256  # a reply's length when the request sets no max_tokens
-EXPECTED = 4096  # approximate mode: dispatched requests whose replies may teach an index
 
 __all__ = ["BlockIndex", "PrefixAwarePolicy", "leading"]
 
 
-class PrefixAwarePolicy(PlacingPolicy):
+class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
     """Arrival-order queue; each request to the engine expected to hold most of its prefix."""
 
     name = "prefix_aware"
@@ -82,12 +80,7 @@ class PrefixAwarePolicy(PlacingPolicy):
         self.hold_blocks = hold_blocks
         self.max_blocks = max_blocks
         self._queue: dict[str, Request] = {}  # arrival order (dicts keep insertion order)
-        self.index: dict[str, BlockIndex] = {}
-        self.expected_hits = 0  # prompt blocks placed where they were expected cached
-        self.expected_blocks = 0
         self._held_since: dict[str, float] = {}  # request id -> when it first waited
-        # precise mode: prompts sent to an engine that its reports do not show yet
-        self._unreported: dict[str, OrderedDict[tuple[int, ...], None]] = {}
         self._index_by_pos: list[BlockIndex] = []  # an EnginePool's engines', by position
         self._blocks_by_pos: list[OrderedDict[int, int]] = []  # and their block dicts
         self._layout: object = None  # the pool layout and index those were built for
@@ -96,21 +89,11 @@ class PrefixAwarePolicy(PlacingPolicy):
         self._healthy_version = -1  # at this profile version
         self._slots: SlotFigures | None = None  # the pass's load figures (indexed pools)
         self._waiting: dict[str, int] = {}  # this pass: engine id -> requests held for it
-        # approximate mode: request id -> (engine id, blocks expected cached, their age)
-        self._sent: dict[str, tuple[BlockIndex, Sent]] = {}
-        self._home: OrderedDict[int, str] = OrderedDict()  # first block -> engine last sent to
         self._pos_of: dict[str, int] = {}  # an EnginePool's engine ids -> positions
         # A held request's decision, re-used while nothing it depends on changed (see
-        # _still_held): request id -> what it was taken on. Changes to which engines hold
-        # a first block, or their matches: _added (first block -> adds) and _epoch (any
-        # other change of an index, the pool layout or its profiles).
+        # _still_held): request id -> what it was taken on.
         self._kept: dict[str, tuple[Any, ...]] = {}
-        self._added: dict[int, int] = {}
-        self._epoch = 0
-        # precise mode, cache reports applied as deltas (observe_delta): per engine the
-        # last report's block set, and the blocks indexed since that it may not list
-        self._reported: dict[str, set[int]] = {}
-        self._extra: dict[str, set[int]] = {}
+        self._init_knowledge()
 
     # -- queue -------------------------------------------------------------------------
     def enqueue(self, request: Request, now: float) -> None:
@@ -126,79 +109,6 @@ class PrefixAwarePolicy(PlacingPolicy):
 
     def __len__(self) -> int:
         return len(self._queue)
-
-    # -- cache knowledge ---------------------------------------------------------------------
-    def _index_of(self, engine_id: str) -> BlockIndex:
-        index = self.index.get(engine_id)
-        if index is None:
-            index = self.index[engine_id] = BlockIndex(self.max_blocks)
-            self._layout = None
-        return index
-
-    def observe(self, engine_id: str, hashes: Iterable[int]) -> None:
-        """What ``engine_id`` reports it holds now (precise mode; replaces the guess).
-
-        An engine stores a prompt only once it has answered it, so the prompts sent to it
-        since (up to ``UNREPORTED``, newest kept) stay indexed until a report shows them:
-        without them, the requests of a new prefix that arrive while its first one is
-        still prefilling would each go to a different engine and prefill it cold."""
-        index = self._index_of(engine_id)
-        index.replace(hashes)
-        self._epoch += 1
-        self._reported.pop(engine_id, None)
-        sent = self._unreported.get(engine_id)
-        if sent:
-            blocks = index.blocks
-            for prompt in [p for p in sent if p[-1] in blocks]:
-                del sent[prompt]  # stored now: the report has it
-            for prompt in sent:
-                index.add(prompt)
-
-    def observe_delta(
-        self, engine_id: str, added: Iterable[int], dropped: Iterable[int], held: set[int],
-        report: Callable[[], list[int]],
-    ) -> None:  # fmt: skip
-        """:meth:`observe` of ``report()`` for a reporter that knows what changed since its
-        last report (the simulator, ~1 report per request): ``held`` is its own live set
-        of the engine's blocks after the change, ``added``/``dropped`` the change. The same
-        blocks are indexed afterwards; ages, touch count and LRU order of the kept blocks
-        stay as they were, which decides nothing here: ages count only once replies taught a reach
-        (approximate mode), the order only once an index is full (then: :meth:`observe`)."""
-        index = self.index.get(engine_id)
-        extra = self._extra.get(engine_id)
-        if (
-            index is None or extra is None or self._reported.get(engine_id) is not held
-            or index.reach is not None or len(held) + len(extra) + len(index.blocks) >= index.limit
-        ):  # fmt: skip
-            self.observe(engine_id, report())
-            self._reported[engine_id] = held
-            self._extra[engine_id] = set().union(*self._unreported.get(engine_id, ()))
-            return
-        sent = self._unreported.get(engine_id)
-        keep: set[int] = set()
-        if sent:
-            for prompt in [p for p in sent if p[-1] in held]:
-                del sent[prompt]  # stored now: the report has it
-            for prompt in sent:
-                keep.update(prompt)
-        gone = extra - held
-        gone.update(dropped)
-        gone -= keep
-        if gone or added:
-            index.apply(added, gone)
-            self._epoch += 1
-        # The unreported prompts' blocks were kept: unlike observe, no need to add them
-        # again (that would only refresh their ages and LRU places).
-        self._extra[engine_id] = keep
-
-    def forget(self, engine_id: str) -> None:
-        """The engine is gone: its cache with it."""
-        self.index.pop(engine_id, None)
-        self._unreported.pop(engine_id, None)
-        self._reported.pop(engine_id, None)
-        self._extra.pop(engine_id, None)
-        self._layout = None
-        self._epoch += 1
 
     # -- decisions -------------------------------------------------------------------------
     def place(self, ledger: Ledger, now: float) -> list[Dispatch]:
@@ -242,35 +152,7 @@ class PrefixAwarePolicy(PlacingPolicy):
             if pool is None:
                 self._slots = None
             if request.prefix_hashes:
-                index = self._index_of(engine.id)
-                hashes = request.prefix_hashes
-                match = index.match(hashes)
-                home = self._home
-                home[hashes[0]] = engine.id
-                home.move_to_end(hashes[0])
-                if len(home) > self.max_blocks:
-                    home.popitem(last=False)
-                self.expected_hits += match
-                self.expected_blocks += len(hashes)
-                if self.source == "approximate":  # what its reply says will teach the index
-                    self._sent[request.id] = (index, index.sent(hashes, match))
-                    if len(self._sent) > EXPECTED:  # replies that never came: forget them
-                        lost, sent = self._sent.pop(next(iter(self._sent)))
-                        lost.answered(sent, None)
-                index.add(hashes)  # precise: until a report shows it
-                added = self._added
-                added[hashes[0]] = added.get(hashes[0], 0) + 1  # who holds it, how much
-                if len(index.blocks) >= index.limit:
-                    self._epoch += 1  # blocks may have been evicted
-                if self.source == "precise":
-                    extra = self._extra.get(engine.id)
-                    if extra is not None:
-                        extra.update(hashes)
-                    sent = self._unreported.setdefault(engine.id, OrderedDict())
-                    sent[request.prefix_hashes] = None
-                    sent.move_to_end(request.prefix_hashes)
-                    while len(sent) > UNREPORTED:
-                        sent.popitem(last=False)
+                self._note_sent(request, engine.id)
             out.append(Dispatch(engine.id, [request]))
         return out
 
@@ -502,15 +384,6 @@ class PrefixAwarePolicy(PlacingPolicy):
             return False
         self._waiting[engine.id] = waiting + 1
         return True
-
-    def on_complete(self, request: Request, engine_id: str, now: float, ok: bool) -> None:
-        """Approximate mode: the reply's cached tokens teach the engine's index its size."""
-        entry = self._sent.pop(request.id, None)
-        if entry is None:
-            return
-        index, sent = entry
-        usage = request.reply_cache if ok else None
-        index.answered(sent, usage[0] / usage[1] * len(request.prefix_hashes) if usage else None)
 
     def describe(self) -> dict[str, Any]:
         rate = self.expected_hits / self.expected_blocks if self.expected_blocks else 0.0
