@@ -9,17 +9,15 @@ give the same per-request records and (for the reports) the same indexed blocks.
 
 from __future__ import annotations
 
-import hashlib
-
-import numpy as np
 import pytest
 
 from sage.benchmark.serving.workload import WorkloadSpec, generate
 from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
-from sage.benchmark.simulator.core import SimResult, Simulation
+from sage.benchmark.simulator.core import Simulation
 from sage.benchmark.simulator.prefix_cache import CacheReports
 from sage.benchmark.simulator.profiles import Calibration
 from sage.llm.control_plane.policies.prefix_aware import PrefixAwarePolicy
+from tests.fixtures.simulated_runs import outcome_digest
 
 
 def _run(name: str, n: int = 3000, engines: int = 16) -> Simulation:
@@ -28,14 +26,6 @@ def _run(name: str, n: int = 3000, engines: int = 16) -> Simulation:
     return Simulation(
         workload, cal, cluster, "prefix_aware", spec=spec, policy_options={"source": "precise"}
     )
-
-
-def _digest(result: SimResult) -> str:
-    o, h = result.outcomes, hashlib.sha256()
-    for column in (o.outcome, o.ttft, o.e2e, o.cached_tokens):
-        if column is not None:
-            h.update(np.ascontiguousarray(column).tobytes())
-    return h.hexdigest()[:16]
 
 
 class _WholeReports(CacheReports):
@@ -59,7 +49,7 @@ def test_reports_as_deltas_index_and_decide_as_whole_reports(workload: str) -> N
     rebuilt = []
     a.observe = lambda *args: (rebuilt.append(1), PrefixAwarePolicy.observe(a, *args))  # type: ignore[method-assign]
     first, second = delta.run(), whole.run()
-    assert _digest(first) == _digest(second)
+    assert outcome_digest(first) == outcome_digest(second)
     assert len(rebuilt) < delta.reports.reports / 4  # most reports went as deltas
     assert a.index.keys() == b.index.keys()
     for engine_id, index in a.index.items():
@@ -77,6 +67,6 @@ def test_held_requests_kept_decide_as_rescored_every_pass() -> None:
     keep = keeper._still_held
     keeper._still_held = lambda *args: used.append(keep(*args)) or used[-1]  # type: ignore[method-assign]
     first, second = kept.run(), rescored.run()
-    assert _digest(first) == _digest(second)
+    assert outcome_digest(first) == outcome_digest(second)
     assert sum(used) > 100  # requests were held, and kept without re-scoring
     assert first.summary["by_kind"]["llm"]["prefix_hit_rate"] > 0.5

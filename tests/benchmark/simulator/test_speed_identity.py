@@ -13,17 +13,15 @@ tokens), which changes how many blocks two engines' indexes differ by.
 
 from __future__ import annotations
 
-import hashlib
-
-import numpy as np
 import pytest
 
 from sage.benchmark.serving.prefixes import oracle_of
 from sage.benchmark.serving.workload import WorkloadSpec, generate
 from sage.benchmark.simulator.cluster import ClusterSpec, capacity_rate
-from sage.benchmark.simulator.core import SimResult, Simulation
+from sage.benchmark.simulator.core import Simulation
 from sage.benchmark.simulator.prefix_cache import CacheReports
 from sage.benchmark.simulator.profiles import Calibration
+from tests.fixtures.simulated_runs import outcome_digest
 
 BEFORE = {
     ("shared-prefix", "least_loaded"): "0ec534660436ac59",
@@ -49,17 +47,9 @@ def _run(name: str, policy: str, n: int = 3000, **options: object) -> Simulation
     return Simulation(workload, cal, cluster, policy, spec=spec, policy_options=options)
 
 
-def _digest(result: SimResult) -> str:
-    o, h = result.outcomes, hashlib.sha256()
-    for column in (o.outcome, o.ttft, o.e2e, o.cached_tokens):
-        if column is not None:
-            h.update(np.ascontiguousarray(column).tobytes())
-    return h.hexdigest()[:16]
-
-
 @pytest.mark.parametrize(("workload", "policy"), sorted(BEFORE))
 def test_records_are_those_of_the_code_before(workload: str, policy: str) -> None:
-    assert _digest(_run(workload, policy).run()) == BEFORE[(workload, policy)]
+    assert outcome_digest(_run(workload, policy).run()) == BEFORE[(workload, policy)]
 
 
 class _EveryEngine(CacheReports):
@@ -77,7 +67,7 @@ def test_precise_reports_of_changed_caches_only_decide_as_reporting_all(workload
     assert lazy.reports is not None and literal.reports is not None
     literal.reports = _EveryEngine(literal.reports.policy, literal.reports.caches.items())
     first, second = lazy.run(), literal.run()
-    assert _digest(first) == _digest(second)
+    assert outcome_digest(first) == outcome_digest(second)
     assert first.config["cache_reports"]["reports"] < second.config["cache_reports"]["reports"]
 
 
