@@ -9,12 +9,15 @@ like sgl-router, when the pool is out of balance (in-flight spread above ``balan
 to the least loaded engine, so one hot prefix cannot pile all traffic on one engine.
 
 Beyond both: a request whose best engine is busy may wait for it up to ``hold_s`` when
-that engine holds ``hold_blocks`` more of its prefix than any free one (with one slot per
-engine, "free engines only" would otherwise mean "least loaded" whenever the pool is busy).
+that engine still holds ``hold_blocks`` more of its prefix than any free one and, once
+speeds are known, while the replies ahead of it there cost less than prefilling the
+difference elsewhere (with one slot per engine, "free engines only" would otherwise mean
+"least loaded" whenever the pool is busy); and a prefix cached nowhere goes back to the
+engine it last went to, so each engine keeps its share of prefixes.
 
-Cache knowledge per engine is a bounded LRU set of block hashes, fed either by the
-policy's own routing (``source="approximate"``: what it sent where, like sgl-router's
-radix trees) or by the engines (``"precise"``: :meth:`observe` with what an engine's
+What the policy believes each engine holds (:mod:`.prefix_knowledge`) comes either from
+its own routing (``source="approximate"``, like sgl-router's radix trees, corrected by the
+``cached_tokens`` the replies report) or from the engines (``"precise"``: what an engine's
 ``GET /v1/cache`` or a simulated cache reports). A wrong guess is only a miss: an engine
 that evicted a prefix or died is just scored lower (a dead one is not a candidate).
 """
