@@ -22,14 +22,16 @@ class DeadlineExpiry:
     """Deadlines of the requests handed to a policy, earliest first."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Request]] = []
+        # (deadline, order, request id): ids only, so a finished request's body is not
+        # kept alive until its deadline passes (deadlines may be long)
+        self._heap: list[tuple[float, int, str]] = []
         self._seq = itertools.count()
         self.expired = 0  # requests this returned as due
 
     def track(self, request: Request) -> None:
         """Watch ``request`` (once, when it is first queued; a retry keeps its deadline)."""
         if request.deadline is not None:
-            heapq.heappush(self._heap, (request.deadline, next(self._seq), request))
+            heapq.heappush(self._heap, (request.deadline, next(self._seq), request.id))
 
     def due(self, policy: RequestPolicy, now: float) -> list[Request]:
         """Remove from ``policy`` and return every queued request that is lost at ``now``.
@@ -37,8 +39,8 @@ class DeadlineExpiry:
         out = policy.expire(now)
         heap = self._heap
         while heap and heap[0][0] <= now:
-            request = heapq.heappop(heap)[2]
-            if policy.remove(request.id) is not None:
+            request = policy.remove(heapq.heappop(heap)[2])
+            if request is not None:
                 out.append(request)
         self.expired += len(out)
         return out
