@@ -127,3 +127,18 @@ async def test_a_failed_attempt_past_its_deadline_is_not_retried() -> None:
     assert stub.requeued == [fresh]
     with pytest.raises(DeadlineExceededError):
         lost.payload.future.result()
+
+
+def test_finished_requests_do_not_pile_up_behind_long_deadlines() -> None:
+    """A client may send any deadline: what is watched stays bounded by the queue."""
+    from sage.llm.control_plane.expiry import SLACK, DeadlineExpiry
+    from sage.llm.control_plane.policies import get_policy
+    from sage.llm.control_plane.types import Request, RequestKind
+
+    expiry, policy = DeadlineExpiry(), get_policy("fifo")
+    for i in range(3 * SLACK):
+        expiry.track(Request(f"r{i}", RequestKind.CHAT, "m", deadline=1e9))  # served at once
+    policy.enqueue(waiting := Request("w", RequestKind.CHAT, "m", deadline=5.0), 0.0)
+    expiry.track(waiting)
+    assert expiry.due(policy, 1.0) == [] and len(expiry) == 1  # only the queued one is left
+    assert expiry.due(policy, 6.0) == [waiting]

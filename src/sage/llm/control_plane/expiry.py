@@ -17,6 +17,8 @@ import itertools
 from sage.llm.control_plane.policies.base import RequestPolicy
 from sage.llm.control_plane.types import Request
 
+SLACK = 1024  # watched deadlines beyond twice the queue before finished ones are dropped
+
 
 class DeadlineExpiry:
     """Deadlines of the requests handed to a policy, earliest first."""
@@ -38,6 +40,10 @@ class DeadlineExpiry:
         A watched request that is no longer queued (running, done) is simply forgotten."""
         out = policy.expire(now)
         heap = self._heap
+        if len(heap) > 2 * len(policy) + SLACK:  # mostly finished requests: drop them
+            queued = {r.id for r in policy.pending()}
+            heap[:] = [entry for entry in heap if entry[2] in queued]
+            heapq.heapify(heap)
         while heap and heap[0][0] <= now:
             request = policy.remove(heapq.heappop(heap)[2])
             if request is not None:
