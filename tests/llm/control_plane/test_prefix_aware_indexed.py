@@ -101,3 +101,20 @@ def test_block_index_match_memo_follows_changes() -> None:
     assert index.match(chain) == 0
     index.replace([1, 2])
     assert index.match(chain) == 2
+
+
+def test_block_index_firsts_follow_adds_and_evictions() -> None:
+    """``firsts`` holds exactly the indexed blocks that were a prompt's first block, until
+    a report sets the blocks (then which are first blocks is unknown: ``None``)."""
+    rng, index = random.Random(3), BlockIndex(40)
+    prompts = _prefixes(rng, 200)
+    starts = {p[0] for p in prompts}
+    for prompt in prompts:
+        index.add(prompt)
+        assert index.firsts is not None
+        assert set(index.firsts) == {b for b in index.blocks if b in starts}
+    index.apply([5], [])
+    assert index.firsts is None
+    fresh = BlockIndex(8)
+    fresh.replace([1, 2])
+    assert fresh.firsts is None

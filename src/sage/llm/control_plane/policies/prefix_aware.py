@@ -86,6 +86,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
         self._held_since: dict[str, float] = {}  # request id -> when it first waited
         self._index_by_pos: list[BlockIndex] = []  # an EnginePool's engines', by position
         self._blocks_by_pos: list[OrderedDict[int, int]] = []  # and their block dicts
+        self._firsts_by_pos: list[Any] = []  # their first blocks (or, if unknown, blocks)
         self._layout: object = None  # the pool layout and index those were built for
         self._indexed = 0
         self._healthy: list[EngineState] = []  # an EnginePool's healthy engines
@@ -235,7 +236,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
         by_pos = self._index_by_pos
         hashes, weight, scale, top = request.prefix_hashes, self.load_weight, max(1, cap), slots.top
         n = len(hashes)
-        holders = compress(range(n_engines), map(contains, self._blocks_by_pos, repeat(hashes[0])))
+        holders = compress(range(n_engines), map(contains, self._firsts_by_pos, repeat(hashes[0])))
         best, best_key, best_match = -1, (top, 0), 0
         any_pos, any_match = -1, 0
         seen: list[int] = []
@@ -322,6 +323,8 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
         index = self.index
         self._index_by_pos = [index.get(e.id, NO_INDEX) for e in pool]
         self._blocks_by_pos = [held.blocks for held in self._index_by_pos]
+        firsts = [held.firsts for held in self._index_by_pos]  # who holds a first block
+        self._firsts_by_pos = self._blocks_by_pos if None in firsts else firsts
         self._pos_of = {e.id: pos for pos, e in enumerate(pool)}
         self._layout, self._indexed = layout, len(index)
         self._epoch += 1

@@ -46,10 +46,14 @@ class BlockIndex:
     along a chain. ``match`` remembers its last answer for the very same hash tuple until
     the set of blocks changes (a refresh of the LRU order changes no match)."""
 
-    __slots__ = ("blocks", "limit", "reach", "touched", "_sending", "_seen", "_matched")
+    __slots__ = ("blocks", "firsts", "limit", "reach", "touched", "_sending", "_seen", "_matched")
 
     def __init__(self, limit: int) -> None:
         self.blocks: OrderedDict[int, int] = OrderedDict()
+        # The indexed first blocks, while only :meth:`add` changed the set (then a first
+        # block, chained, is only ever a prompt's first): a small dict for the policy's
+        # "who holds it" test over every engine, instead of the large block dicts.
+        self.firsts: dict[int, None] | None = {}
         self.limit = limit
         self.reach: int | None = None  # learned: how old a block the engine still holds
         self.touched = 0  # blocks added so far, again or not
@@ -116,20 +120,24 @@ class BlockIndex:
     def add(self, hashes: Iterable[int]) -> None:
         if not isinstance(hashes, (tuple, list)):
             hashes = list(hashes)  # walked twice
-        blocks = self.blocks
+        blocks, firsts = self.blocks, self.firsts
         held = len(blocks)
         blocks.update(zip(hashes, repeat(self.touched)))  # new ones at the end
         deque(map(blocks.move_to_end, hashes), maxlen=0)  # to the end: the same order
         self.touched += len(hashes)
         if len(blocks) != held:
             self._seen = None
+            if firsts is not None and hashes:
+                firsts[hashes[0]] = None
             while len(blocks) > self.limit:
-                blocks.popitem(last=False)
+                gone = blocks.popitem(last=False)[0]
+                if firsts is not None:
+                    firsts.pop(gone, None)
 
     def apply(self, added: Iterable[int], dropped: Iterable[int]) -> None:
         """Change the block set by a delta (a report's changes): no eviction, and ages and
         LRU order of the blocks kept stay as they were (only :meth:`replace` resets them)."""
-        blocks = self.blocks
+        blocks, self.firsts = self.blocks, None
         for block in dropped:
             blocks.pop(block, None)
         blocks.update(zip(added, repeat(self.touched)))
@@ -137,6 +145,7 @@ class BlockIndex:
 
     def replace(self, hashes: Iterable[int]) -> None:
         blocks = self.blocks  # in place: the policy keeps this dict by engine position
+        self.firsts = None
         blocks.clear()
         blocks.update(zip(hashes, repeat(self.touched)))
         self._seen = None

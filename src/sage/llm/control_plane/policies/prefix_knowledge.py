@@ -61,6 +61,8 @@ class PrefixKnowledge:
         without them, the requests of a new prefix that arrive while its first one is
         still prefilling would each go to a different engine and prefill it cold."""
         index = self._index_of(engine_id)
+        if index.firsts is not None:
+            self._layout = None  # its first blocks are unknown from now on (see BlockIndex)
         index.replace(hashes)
         self._epoch += 1
         self._reported.pop(engine_id, None)
@@ -103,6 +105,8 @@ class PrefixKnowledge:
         gone.update(dropped)
         gone -= keep
         if gone or added:
+            if index.firsts is not None:
+                self._layout = None  # its first blocks are unknown from now on
             index.apply(added, gone)
             self._epoch += 1
         # The unreported prompts' blocks were kept: unlike observe, no need to add them
