@@ -155,3 +155,15 @@ def test_sends_whose_replies_never_came_are_forgotten(monkeypatch: pytest.Monkey
         run(policy, pool, request(tenant))
     assert len(policy._sent) == 2  # the oldest two were dropped, their sends answered
     assert sum(len(i._sending) for i in policy.index.values()) <= 2
+
+
+def test_what_the_policy_remembers_per_prefix_stays_bounded() -> None:
+    """A gateway serving endless distinct prompts keeps bounded memory per policy."""
+    policy, pool = PrefixAwarePolicy(max_blocks=8), engines(capacity=64)
+    for i in range(40):
+        req = request(f"tenant {i}")
+        engine = run(policy, pool, req)
+        answer(policy, pool, req, engine, cached=0)
+    assert len(policy._added) <= 8 and len(policy._home) <= 8
+    assert all(len(index.blocks) <= 8 for index in policy.index.values())
+    assert not policy._sent

@@ -141,6 +141,9 @@ class PrefixKnowledge:
                 lost.answered(sent, None)
         index.add(hashes)  # precise: until a report shows it
         added = self._added
+        if len(added) >= self.max_blocks:  # bounded: forgetting the counts (epoch moved)
+            added.clear()  # only makes held requests be scored again
+            self._epoch += 1
         added[hashes[0]] = added.get(hashes[0], 0) + 1  # who holds it, how much
         if len(index.blocks) >= index.limit:
             self._epoch += 1  # blocks may have been evicted
