@@ -202,6 +202,12 @@ class EnginePool(Sequence[EngineState]):
             self._profiles = list(seen.values())
         return self._profile_version, self._profiles
 
+    def shape(self) -> tuple[int, int, int]:
+        """``(profile version, engines, total capacity)``: changes whenever an engine's
+        health, speeds or kinds, the membership or a capacity may have. What a policy keys
+        figures on that it reads from the whole pool and keeps between passes."""
+        return self._profile_version, len(self._engines), sum(self._cap)
+
     # -- keeping the index current ------------------------------------------------------
     def _changed(self, engine: EngineState, name: str) -> None:
         """Called by a member :class:`EngineState` after ``name`` was assigned."""

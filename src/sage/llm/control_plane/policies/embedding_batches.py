@@ -198,7 +198,7 @@ class EmbeddingBatcher:
         other one, at least as loaded, is at its own limit too."""
         if not (isinstance(ledger, EnginePool) and ledger.indexed):
             return False
-        signature = (ledger.profiles()[0], len(ledger), sum(ledger.slot_view()[1]))
+        signature = ledger.shape()
         cached = self._alike.get(request.model)
         if cached is None or cached[0] != signature:
             shapes = {(e.capacity, len(e.kinds)) for e in ledger if e.serves(request)}
@@ -221,8 +221,7 @@ class EmbeddingBatcher:
         changes: the next pass would walk to the same answer."""
         signature = None
         if isinstance(ledger, EnginePool) and ledger.indexed:
-            caps = sum(ledger.slot_view()[1])
-            signature = (self.completions, ledger.profiles()[0], len(ledger), caps)
+            signature = (self.completions, *ledger.shape())
             if self._no_room.get(request.model) == signature:
                 return None
         best: tuple[EngineState, int] | None = None

@@ -46,8 +46,7 @@ class Speeds:
 
     def update(self, engines: Sequence[EngineState]) -> None:
         if isinstance(engines, EnginePool) and engines.indexed:
-            # The pool's version moves on any health or speed change; capacities summed.
-            version = (engines.profiles()[0], len(engines), sum(engines.slot_view()[1]))
+            version = engines.shape()
             if version == self._version:
                 return
             self._version = version
