@@ -49,6 +49,19 @@ def test_past_its_deadline_a_queued_request_expires_under_any_policy() -> None:
     assert expiry.expired == 2
 
 
+def test_wake_at_is_the_earlier_of_the_policy_wakeup_and_a_queued_deadline() -> None:
+    policy = get_policy("fifo")
+    expiry = DeadlineExpiry()
+    request = chat("a", 5.0)
+    expiry.track(request)
+    assert expiry.wake_at(3.0, policy) == 3.0  # nothing queued: deadlines do not count
+    assert expiry.wake_at(None, policy) is None
+    policy.enqueue(request, 0.0)
+    assert expiry.wake_at(None, policy) == 5.0
+    assert expiry.wake_at(7.0, policy) == 5.0
+    assert expiry.wake_at(3.0, policy) == 3.0
+
+
 def test_a_request_no_longer_queued_is_not_expired() -> None:
     policy = get_policy("fifo")
     expiry = DeadlineExpiry()

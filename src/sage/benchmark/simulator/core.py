@@ -278,10 +278,7 @@ class Simulation:
         if due:
             for dispatch in policy.schedule(self.states, now):
                 self._dispatch(dispatch, now)
-        wake = policy.next_wakeup(now) if self._wakes else None
-        expiry = self.expiry.next_at() if len(policy) else None
-        if expiry is not None and (wake is None or expiry < wake):
-            wake = expiry
+        wake = self.expiry.wake_at(policy.next_wakeup(now) if self._wakes else None, policy)
         if wake is not None and (self._timer_at is None or wake < self._timer_at - 1e-4):
             self._timer_at = wake
             self._timer_version += 1

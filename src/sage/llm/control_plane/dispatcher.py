@@ -301,10 +301,7 @@ class ControlPlane:
         self.queue_timeouts.expire_due(now)  # lost deadlines: answered, never sent
         for dispatch in self.policy.schedule(self.directory.states, now):
             self._start(dispatch)
-        wake = self.policy.next_wakeup(now)
-        expiry = self.queue_timeouts.next_at() if len(self.policy) else None
-        if expiry is not None and (wake is None or expiry < wake):
-            wake = expiry
+        wake = self.queue_timeouts.wake_at(self.policy.next_wakeup(now))
         if wake is not None and (self._timer_at is None or wake < self._timer_at - 1e-4):
             if self._timer is not None:
                 self._timer.cancel()

@@ -55,5 +55,14 @@ class DeadlineExpiry:
         """The earliest watched deadline (a time to look again), if any."""
         return self._heap[0][0] if self._heap else None
 
+    def wake_at(self, wake: float | None, policy: RequestPolicy) -> float | None:
+        """The earlier of the policy's own wake-up ``wake`` and the next watched deadline:
+        when the caller's loop must look again. Deadlines count only while requests are
+        queued (a running request's deadline needs no look)."""
+        expiry = self.next_at() if len(policy) else None
+        if expiry is not None and (wake is None or expiry < wake):
+            return expiry
+        return wake
+
     def __len__(self) -> int:
         return len(self._heap)

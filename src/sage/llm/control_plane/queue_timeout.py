@@ -50,9 +50,9 @@ class QueueTimeouts:
         for request in self.deadlines.due(self._policy(), now):
             fail(request, DeadlineExceededError("the request's deadline can no longer be met"))
 
-    def next_at(self) -> float | None:
-        """When a queued request's deadline passes next (a time to look again)."""
-        return self.deadlines.next_at()
+    def wake_at(self, wake: float | None) -> float | None:
+        """The earlier of the policy's wake-up ``wake`` and the next queued deadline."""
+        return self.deadlines.wake_at(wake, self._policy())
 
     def _expire(self, request: Request) -> None:
         if self._policy().remove(request.id) is not None:
