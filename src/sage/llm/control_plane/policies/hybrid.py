@@ -49,6 +49,7 @@ class HybridPolicy(PlacingPolicy):
             1.0, gt=0, le=1, description="latest admitted start, of the budget"
         )
         late_in_tier: bool = False  # a request past its latest start: first in its tier
+        displace: bool = True  # a newcomer that would miss drops a longer queued one
         fair_share: bool = False  # LLM requests: fair share per tenant instead of tiers
         prefix_aware: bool = True  # LLM requests with prefix hashes: to their cached engine
         prefix_source: Literal["approximate", "precise"] = "approximate"  # see prefix_aware
@@ -65,6 +66,7 @@ class HybridPolicy(PlacingPolicy):
         steal: bool = False,
         admit_share: float = 1.0,
         late_in_tier: bool = False,
+        displace: bool = True,
         fair_share: bool = False,
         prefix_aware: bool = True,
         prefix_source: str = "approximate",
@@ -73,8 +75,9 @@ class HybridPolicy(PlacingPolicy):
         self.batch_size, self.max_wait_s = batch_size, max_wait_s
         self.embed = EmbeddingBatcher(batch_size, max_wait_s, defer_s, defer_share, pad_tolerance)
         self.tiers = TieredLLMQueue(
-            ttft_share, steal=steal, admit_share=admit_share, late_in_tier=late_in_tier
-        )
+            ttft_share, steal=steal, admit_share=admit_share, late_in_tier=late_in_tier,
+            displace=displace,
+        )  # fmt: skip
         self.fair: FairSharePolicy | None = FairSharePolicy(max_queue) if fair_share else None
         self.prefix = (
             PrefixAwarePolicy(max_queue, source=prefix_source, hold_s=0.0) if prefix_aware else None
@@ -83,7 +86,7 @@ class HybridPolicy(PlacingPolicy):
             "batch_size": batch_size, "max_wait_s": max_wait_s, "defer_s": defer_s,
             "defer_share": defer_share, "pad_tolerance": pad_tolerance,
             "ttft_share": ttft_share, "steal": steal, "admit_share": admit_share,
-            "late_in_tier": late_in_tier, "fair_share": fair_share, "prefix_aware": prefix_aware,
+            "late_in_tier": late_in_tier, "displace": displace, "fair_share": fair_share, "prefix_aware": prefix_aware,
         }  # fmt: skip
         self._fair_running: dict[str, str] = {}  # fair-share LLM request -> device group
         self.idle_pure = self.fair is None  # fair banks credit in passes that place nothing
@@ -217,6 +220,7 @@ class HybridPolicy(PlacingPolicy):
             "llm_correction": round(self.tiers.correction, 3),
             "llm_late": self.tiers.late,
             "llm_expired": self.tiers.expired,
+            "llm_displaced": self.tiers.displaced,
         }  # fmt: skip
 
 

@@ -16,7 +16,11 @@ higher-priority work that will arrive while a request waits. Here:
   deadline either, it expires (:meth:`TieredLLMQueue.expire`: the caller answers it);
 * admission refuses a request whose predicted start (in-flight work left, queued work
   ahead in this order, stretched by the load of the tiers above, ``1 / (1 - rho)`` as in
-  an M/G/1 priority queue) is after its latest start.
+  an M/G/1 priority queue) is after its latest start;
+* unless it can *displace* (Moore-Hodgson, which keeps the most jobs on time on one
+  machine): the longest queued request of its tier ahead of it, when that one is longer
+  and dropping it lets the newcomer start in time, is answered at once instead
+  (:meth:`TieredLLMQueue.expire`); past capacity the short requests are kept.
 """
 
 from __future__ import annotations
@@ -70,8 +74,12 @@ class TieredLLMQueue:
         steal: bool = False,
         admit_share: float = 1.0,
         late_in_tier: bool = False,
+        displace: bool = True,
     ) -> None:
         self.late_in_tier = late_in_tier
+        self.displace = displace
+        self._displacing: tuple[str, str] | None = None  # (admitted, displaced) request ids
+        self._displaced: list[Request] = []  # answered at the next :meth:`expire`
         self.safety = 1.0  # predicted wait x this (estimates learn; this only leans)
         self.ttft_share = ttft_share
         self.steal = steal
@@ -97,6 +105,7 @@ class TieredLLMQueue:
         self._seq = itertools.count()
         self.late = 0  # requests that missed their latest start while queued
         self.expired = 0  # late requests removed: they could not finish in time any more
+        self.displaced = 0  # queued requests dropped for a shorter newcomer
 
     # -- estimates ---------------------------------------------------------------------
     def prefill_s(self, request: Request) -> float:
@@ -148,6 +157,7 @@ class TieredLLMQueue:
         return list(self._live.values())
 
     def admit(self, request: Request, engines: Sequence[EngineState], now: float) -> bool:
+        self._displacing = None
         if request.deadline is None:
             return True
         if request.deadline <= now:
@@ -162,28 +172,49 @@ class TieredLLMQueue:
         for other, work in self._tier_work.items():
             if other > tier:
                 ahead += work * self.correction
-        ahead += self._same_tier_ahead(request, lst)
+        same, longest = self._same_tier_ahead(request, lst)
+        ahead += same
         rho = sum(self._tier_rate(t, now) for t in self._rate if t > tier) / slots
         if rho >= 0.95:
             return False
-        wait = self.safety * ahead / slots / (1.0 - rho)
+        stretch = self.safety / slots / (1.0 - rho)
         budget = request.deadline - request.arrival
-        return now + wait <= min(lst, request.arrival + self.admit_share * budget)
+        limit = min(lst, request.arrival + self.admit_share * budget)
+        if now + ahead * stretch <= limit:
+            return True
+        if longest is None or not self.displace:
+            return False
+        gone = self._work[longest.id] * self.correction
+        if gone <= self.service_s(request) or now + (ahead - gone) * stretch > limit:
+            return False  # the newcomer is the longest, or dropping it would not help
+        self._displacing = (request.id, longest.id)
+        return True
 
-    def _same_tier_ahead(self, request: Request, lst: float) -> float:
-        total = 0.0
+    def _same_tier_ahead(self, request: Request, lst: float) -> tuple[float, Request | None]:
+        """Queued work of ``request``'s tier that runs before it, and the longest such
+        request still on time (the one to displace)."""
+        total, longest, most = 0.0, None, 0.0
         for (tier, _), heap in self._heaps.items():
             if tier != request.priority:
                 continue
             for key, number, other in heap:
                 if key <= lst and self._entry.get(other.id) == number:
-                    total += self._work[other.id]
-        return total * self.correction
+                    work = self._work[other.id]
+                    total += work
+                    if work > most and other.id not in self._late:
+                        longest, most = other, work
+        return total * self.correction, longest
 
     def enqueue(self, request: Request, now: float) -> None:
         old = self._live.get(request.id)
         if old is not None:
             self.remove(request.id)
+        if self._displacing is not None and self._displacing[0] == request.id:
+            displaced = self.remove(self._displacing[1])
+            if displaced is not None:
+                self._displaced.append(displaced)
+                self.displaced += 1
+        self._displacing = None
         self._live[request.id] = request
         work = self.service_s(request) / self.correction if self.correction else 0.0
         self._work[request.id] = work
@@ -233,6 +264,9 @@ class TieredLLMQueue:
         for request in out:
             self.remove(request.id)
         self.expired += len(out)
+        if self._displaced:  # removed already, when their displacer was queued
+            out.extend(self._displaced)
+            self._displaced.clear()
         return out
 
     def next_expiry(self, now: float) -> float | None:
