@@ -157,6 +157,8 @@ class TieredLLMQueue:
         return list(self._live.values())
 
     def admit(self, request: Request, engines: Sequence[EngineState], now: float) -> bool:
+        """Whether ``request`` can start in time; a displacement it needs is only noted
+        here and done when this request is queued (:meth:`enqueue`)."""
         self._displacing = None
         if request.deadline is None:
             return True
@@ -199,9 +201,11 @@ class TieredLLMQueue:
                 continue
             for key, number, other in heap:
                 if key <= lst and self._entry.get(other.id) == number:
+                    if other.id in self._late:
+                        continue  # runs only when nothing on time waits: not ahead
                     work = self._work[other.id]
                     total += work
-                    if work > most and other.id not in self._late:
+                    if work > most:
                         longest, most = other, work
         return total * self.correction, longest
 
