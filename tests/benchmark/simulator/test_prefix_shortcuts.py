@@ -70,3 +70,37 @@ def test_held_requests_kept_decide_as_rescored_every_pass() -> None:
     assert outcome_digest(first) == outcome_digest(second)
     assert sum(used) > 100  # requests were held, and kept without re-scoring
     assert first.summary["by_kind"]["llm"]["prefix_hit_rate"] > 0.5
+
+
+def test_wakeups_that_change_nothing_are_skipped_and_decide_as_every_pass() -> None:
+    """A wake-up for a finished request's deadline with no event since the last pass:
+    its pass is skipped only while ``unchanged_until`` says it would decide nothing."""
+    fast, every = _run("multi-turn"), _run("multi-turn")
+    every._wake_skip = False
+    passes = {"fast": 0, "every": 0}
+    for name, sim in (("fast", fast), ("every", every)):
+        policy = sim.policy
+        assert isinstance(policy, PrefixAwarePolicy)
+        place = policy.place
+
+        def counted(ledger, now, name=name, place=place):  # type: ignore[no-untyped-def]
+            passes[name] += 1
+            return place(ledger, now)
+
+        policy.place = counted  # type: ignore[method-assign]
+    first, second = fast.run(), every.run()
+    assert outcome_digest(first) == outcome_digest(second)
+    assert passes["fast"] < passes["every"]  # some were skipped
+
+
+def test_a_hold_counts_until_its_own_test_says_it_ran_out() -> None:
+    """``since + hold_s`` may round below the time ``now - since >= hold_s`` first holds:
+    until then the hold still counts (no pass is skipped past it)."""
+    policy = PrefixAwarePolicy(source="precise", hold_s=1.0)
+    since = 1023.9801505569009
+    policy._held_since["r"] = since
+    end = since + 1.0
+    assert end - since < 1.0  # the float edge this guards
+    assert policy.unchanged_until(end - 0.5) == end
+    assert policy.unchanged_until(end) == end  # still held at ``end``: no promise past it
+    assert policy.unchanged_until(end + 1e-9) == float("inf")

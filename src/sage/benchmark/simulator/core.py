@@ -7,9 +7,11 @@ and sent to its engine; on completion ``in_flight -= 1`` and ``on_complete``; an
 timer armed at ``next_wakeup`` (re-armed only when earlier, as the live loop does);
 before every pass, queued requests whose deadline is lost are answered (refused,
 counted as ``expired``) through the control plane's :class:`DeadlineExpiry`.
-One shortcut, decision-neutral and switchable off with ``exact=True``: ``schedule`` is
+Two shortcuts, decision-neutral and switchable off with ``exact=True``: ``schedule`` is
 skipped when the queue is empty or no engine has a free slot (it could only return
-nothing then). Siloed mode has no control plane: each kind's clients spread requests
+nothing then), and at a wake-up that changed nothing (no event and no expiry since the
+last pass, earlier than the policy's ``unchanged_until`` after it: a finished request's
+deadline, say), where that pass would decide as the last one did. Siloed mode has no control plane: each kind's clients spread requests
 round robin over that kind's engines, which queue them themselves.
 """
 
@@ -140,6 +142,8 @@ class Simulation:
         self._build_engines(advertise_speeds)
         self._timer_at: float | None = None
         self._timer_version = 0
+        self._quiet = False  # no event since the last pass
+        self._last = 0.0  # when the last pass ran
         self.expiry = DeadlineExpiry()  # the live control plane's deadline expiry
         self.expired_rows: list[int] = []
         self.events = 0
@@ -214,6 +218,11 @@ class Simulation:
         self._queued = [0, 0]
         # Skipping a pass that can place nothing is decision-neutral for idle-pure policies.
         self._kind_skip = self.policy is not None and self.policy.idle_pure
+        self._wake_skip = (
+            self.policy is not None
+            and not self.exact
+            and type(self.policy).unchanged_until is not RequestPolicy.unchanged_until
+        )
         # The base class never wakes: no need to ask after every event.
         self._wakes = self.policy is not None and (
             type(self.policy).next_wakeup is not RequestPolicy.next_wakeup
@@ -262,13 +271,20 @@ class Simulation:
         heapq.heappush(self._heap, (when, next(self._seq), code, payload, version))
 
     # -- control plane (unified) -------------------------------------------------------
-    def _kick(self, now: float) -> None:
+    def _kick(self, now: float, woken: bool = False) -> None:
         policy = self.policy
         assert policy is not None
+        quiet = (
+            woken and self._quiet and self._wake_skip
+            and now < policy.unchanged_until(self._last)  # of the state that pass left
+        )  # fmt: skip
         if len(policy):  # lost deadlines answered before the pass, as the control plane does
             for request in self.expiry.due(policy, now):
                 self._expired(request)
-        if self.exact:
+                quiet = False
+        if quiet:  # a stale wake-up (a finished request's deadline): the last pass stands
+            due = False
+        elif self.exact:
             due = True
         elif self._kind_skip:
             queued, free = self._queued, self._free_by_kind
@@ -278,6 +294,9 @@ class Simulation:
         if due:
             for dispatch in policy.schedule(self.states, now):
                 self._dispatch(dispatch, now)
+        if not quiet:
+            self._last = now
+        self._quiet = True
         wake = self.expiry.wake_at(policy.next_wakeup(now) if self._wakes else None, policy)
         if wake is not None and (self._timer_at is None or wake < self._timer_at - 1e-4):
             self._timer_at = wake
@@ -421,6 +440,8 @@ class Simulation:
             if heap and (i >= n or heap[0][0] <= times[i]):
                 when, _, code, payload, version = pop(heap)
                 events += 1
+                if code != WAKE:
+                    self._quiet = False  # (a pass after it sets it again)
                 if code == DONE:
                     if version == payload.version:
                         payload.jobs[0].engine.timer(payload, when)
@@ -428,7 +449,7 @@ class Simulation:
                 elif code == WAKE:
                     if version == self._timer_version:
                         self._timer_at = None
-                        self._kick(when)
+                        self._kick(when, True)
                 elif code == BATCH_WINDOW:
                     payload.window_closed(version, when)
                 elif code == ANSWERED:
@@ -440,6 +461,7 @@ class Simulation:
                         self.push(when + reports.interval_s, REPORT, None, 0)
             else:
                 events += 1
+                self._quiet = False
                 arrive(i, times[i])
                 i += 1
                 if progress is not None and not i & 0x3FFF:

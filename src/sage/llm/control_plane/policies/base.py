@@ -88,6 +88,12 @@ class RequestPolicy(ABC):
         (also when :meth:`expire` may have something to return)."""
         return None
 
+    def unchanged_until(self, now: float) -> float:
+        """After a pass at ``now``, with no event and no expiry since: until when another
+        pass would decide nothing new, so a caller may skip it (the simulator, at a
+        wake-up for a finished request's deadline). Default: no promise."""
+        return now
+
     def expire(self, now: float) -> list[Request]:
         """Remove and return queued requests this policy knows can no longer meet their
         deadline although it has not passed yet (its speed estimates say so); the caller

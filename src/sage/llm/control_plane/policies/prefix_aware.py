@@ -24,6 +24,7 @@ that evicted a prefix or died is just scored lower (a dead one is not a candidat
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from itertools import compress, repeat
 from operator import contains
@@ -133,8 +134,10 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
             alive = {e.id for e in engines}
             for engine_id in [k for k in self.index if k not in alive]:
                 self.forget(engine_id)  # dead or removed: a miss from now on, never an error
-        if self._slots is not None:
-            self._slots.zero = -1  # index sizes may have changed since the last pass
+        if pool is not None:  # this pool's figures: within the pass only moves count
+            self._pass_slots(pool).zero = -1  # index sizes may have changed since the last pass
+        elif self._slots is not None:
+            self._slots.zero = -1
         self._waiting = {}
         kept = self._kept
         for request in list(self._queue.values()):
@@ -223,7 +226,9 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
         n_engines = len(free)
         if n_engines < 2 or pool.serving(request)[0] != n_engines:
             return self._choose(request, engines, pool, now)
-        slots = self._pass_slots(pool)
+        slots = self._slots
+        if slots is None or slots.moves != pool.moves:
+            slots = self._pass_slots(pool)
         if not slots.uniform:
             return self._choose(request, engines, pool, now)
         cap = caps[0]
@@ -306,7 +311,9 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
             or now - since >= self.hold_s
         ):
             return False
-        slots = self._pass_slots(pool)
+        slots = self._slots
+        if slots is None or slots.moves != pool.moves:
+            slots = self._pass_slots(pool)
         if slots.most <= 0 or slots.unbalanced or slots.top != top or not slots.uniform:
             return False
         free = slots.free
@@ -338,6 +345,14 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
             return None
         times = [t + self.hold_s for t in held.values() if t + self.hold_s > now]
         return min(times) if times else None
+
+    def unchanged_until(self, now: float) -> float:
+        """Time alone changes a decision here only when a hold runs out: the earliest
+        still running by ``_may_wait``'s own test (which may end a float's width after
+        ``next_wakeup``'s time)."""
+        hold = self.hold_s
+        ends = [t + hold for t in self._held_since.values() if now - t < hold]
+        return min(ends, default=math.inf)
 
     def _free_home(
         self, request: Request, engines: list[EngineState], ledger: Ledger
