@@ -27,7 +27,7 @@ REPORT_INTERVAL_S = 1.0  # the control plane polls engines' caches once a second
 
 
 class SimPrefixCache:
-    __slots__ = ("capacity", "held", "hashes", "used", "on_change", "on_refresh")
+    __slots__ = ("capacity", "held", "hashes", "used", "on_change", "on_refresh", "changed")
 
     def __init__(self, capacity_tokens: int = DEFAULT_CACHE_TOKENS) -> None:
         self.capacity = capacity_tokens
@@ -36,6 +36,8 @@ class SimPrefixCache:
         self.used = 0
         self.on_change: Callable[[], None] | None = None  # told of every change (reports)
         self.on_refresh: Callable[[], None] | None = None  # and of a hit's LRU refresh
+        # prefix ids inserted or dropped since a reporter last looked (when one asks)
+        self.changed: dict[int, None] | None = None
 
     def lookup(self, prefix_id: int, prefix_tokens: int) -> int:
         """Tokens of this prefix held here (refreshing it), 0 on a miss."""
@@ -53,6 +55,9 @@ class SimPrefixCache:
         equal ones the newest, as the engine keeps the newest sibling)."""
         if tokens > self.capacity:
             return
+        changed = self.changed
+        if changed is not None:
+            changed[prefix_id] = None
         old = self.held.pop(prefix_id, 0)
         self.used -= old
         self.held[prefix_id] = max(old, tokens)
@@ -63,6 +68,8 @@ class SimPrefixCache:
             dropped_id, dropped = self.held.popitem(last=False)
             self.used -= dropped
             self.hashes.pop(dropped_id, None)
+            if changed is not None:
+                changed[dropped_id] = None
         if self.on_change is not None:
             self.on_change()
 
@@ -109,8 +116,11 @@ class CacheReports:
         self._listed: dict[str, dict[int, Sequence[int]]] = {e: {} for e in self.caches}
         self._held: dict[str, set[int]] = {e: set() for e in self.caches}
         limit = getattr(policy, "max_blocks", 0)
+        deltas = hasattr(policy, "observe_delta")
         for engine_id, cache in self.caches.items():
             cache.on_change = self._marker(engine_id, cache)
+            if deltas:  # what changed, so a report looks at those prefixes only
+                cache.changed = dict.fromkeys(cache.held)
             if cache.capacity > limit:  # a message's blocks never outnumber its tokens
                 cache.on_refresh = cache.on_change
 
@@ -140,13 +150,20 @@ class CacheReports:
         self.dirty.clear()
 
     def _changes(self, engine_id: str, cache: SimPrefixCache) -> tuple[set[int], set[int]]:
-        """The blocks ``cache`` lists now and did not at its last report, and vice versa."""
+        """The blocks ``cache`` lists now and did not at its last report, and vice versa:
+        only the prefixes inserted or dropped since can differ (``cache.changed``)."""
         listed, held = self._listed[engine_id], self._held[engine_id]
         added: set[int] = set()
         dropped: set[int] = set()
-        now = {prefix_id: cache.blocks_of(prefix_id) for prefix_id in cache.held}
-        for prefix_id, blocks in now.items():
+        changed, stored = cache.changed, cache.held
+        assert changed is not None
+        for prefix_id in changed:
             old = listed.get(prefix_id)
+            if prefix_id not in stored:
+                if old is not None:
+                    dropped.update(listed.pop(prefix_id))
+                continue
+            blocks = listed[prefix_id] = cache.blocks_of(prefix_id)
             if old is blocks or old == blocks:
                 continue
             if old is None:
@@ -157,9 +174,7 @@ class CacheReports:
                 old_set, new_set = set(old), set(blocks)
                 added |= new_set - old_set
                 dropped |= old_set - new_set
-        for prefix_id in listed.keys() - now.keys():
-            dropped.update(listed[prefix_id])
-        self._listed[engine_id] = now
+        changed.clear()
         held |= added
         held -= dropped
         return added, dropped
