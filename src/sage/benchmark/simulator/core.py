@@ -278,10 +278,13 @@ class Simulation:
             woken and self._quiet and self._wake_skip
             and now < policy.unchanged_until(self._last)  # of the state that pass left
         )  # fmt: skip
-        if len(policy):  # lost deadlines answered before the pass, as the control plane does
-            for request in self.expiry.due(policy, now):
-                self._expired(request)
-                quiet = False
+        n_queued = len(policy)
+        if n_queued:  # lost deadlines answered before the pass, as the control plane does
+            expired = self.expiry.due(policy, now)
+            if expired:
+                for request in expired:
+                    self._expired(request)
+                quiet, n_queued = False, len(policy)
         if quiet:  # a stale wake-up (a finished request's deadline): the last pass stands
             due = False
         elif self.exact:
@@ -290,7 +293,7 @@ class Simulation:
             queued, free = self._queued, self._free_by_kind
             due = bool((queued[0] and free[0]) or (queued[1] and free[1]))
         else:
-            due = self._free > 0 and bool(len(policy))
+            due = self._free > 0 and n_queued > 0
         if due:
             for dispatch in policy.schedule(self.states, now):
                 self._dispatch(dispatch, now)

@@ -17,6 +17,7 @@ row), the previous turn's messages plus that turn's answer, then the row's quest
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -96,7 +97,7 @@ class PromptHashes:
     def _system_of(self, pid: int, plen: int) -> tuple[int, ...]:
         n = self._system.get(pid)
         if n is None:
-            n = int(blocks_of(system_chars(plen)))
+            n = max(1, math.ceil(system_chars(plen) / BLOCK_CHARS))  # blocks_of, one value
         base = pid << 16
         return tuple(range(base, base + n))
 

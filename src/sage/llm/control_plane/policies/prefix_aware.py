@@ -92,6 +92,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
         self._indexed = 0
         self._healthy: list[EngineState] = []  # an EnginePool's healthy engines
         self._healthy_version = -1  # at this profile version
+        self._all_healthy = False  # whether those are all the pool's engines
         self._slots: SlotFigures | None = None  # the pass's load figures (indexed pools)
         self._waiting: dict[str, int] = {}  # this pass: engine id -> requests held for it
         self._pos_of: dict[str, int] = {}  # an EnginePool's engine ids -> positions
@@ -128,9 +129,11 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
             if version != self._healthy_version:
                 self._healthy = [e for e in pool if e.healthy]
                 self._healthy_version = version
+                self._all_healthy = len(self._healthy) == len(pool)  # (membership: a version)
                 self._epoch += 1  # speeds and health: what a hold was decided on
             engines = self._healthy
-        if len(self.index) > len(engines) or len(engines) < len(ledger.engines):
+        every = self._all_healthy if pool is not None else len(engines) == len(ledger.engines)
+        if len(self.index) > len(engines) or not every:
             alive = {e.id for e in engines}
             for engine_id in [k for k in self.index if k not in alive]:
                 self.forget(engine_id)  # dead or removed: a miss from now on, never an error
@@ -339,6 +342,8 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
     def next_wakeup(self, now: float) -> float | None:
         """When the first held request stops waiting for its engine."""
         held = self._held_since
+        if not held:
+            return None
         for request_id in [r for r in held if r not in self._queue]:
             del held[request_id]  # taken out some other way (a wrapping policy)
         if not self.hold_s or not held:
