@@ -104,3 +104,32 @@ def test_a_hold_counts_until_its_own_test_says_it_ran_out() -> None:
     assert policy.unchanged_until(end - 0.5) == end
     assert policy.unchanged_until(end) == end  # still held at ``end``: no promise past it
     assert policy.unchanged_until(end + 1e-9) == float("inf")
+
+
+class _Forgetful(dict):  # type: ignore[type-arg]
+    """A holders memo that never remembers: every scoring scans every index."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass
+
+
+class _Counting(dict):  # type: ignore[type-arg]
+    """A holders memo that counts its hits."""
+
+    hits = 0
+
+    def get(self, key: object, default: object = None) -> object:
+        value = super().get(key, default)
+        self.hits += value is not None
+        return value
+
+
+@pytest.mark.parametrize("workload", ["shared-prefix", "multi-turn"])
+def test_first_block_holders_memo_decides_as_scanning_every_index(workload: str) -> None:
+    memo, scan = _run(workload), _run(workload)
+    a, b = memo.policy, scan.policy
+    assert isinstance(a, PrefixAwarePolicy) and isinstance(b, PrefixAwarePolicy)
+    a._holders, b._holders = _Counting(), _Forgetful()
+    first, second = memo.run(), scan.run()
+    assert outcome_digest(first) == outcome_digest(second)
+    assert a._holders.hits > 100  # type: ignore[attr-defined]  # the memo was used

@@ -244,12 +244,16 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
         by_pos = self._index_by_pos
         hashes, weight, scale, top = request.prefix_hashes, self.load_weight, max(1, cap), slots.top
         n = len(hashes)
-        holders = compress(range(n_engines), map(contains, self._firsts_by_pos, repeat(hashes[0])))
+        seen = self._holders.get(hashes[0])  # the positions holding its first block
+        if seen is None:
+            if len(self._holders) >= self.max_blocks:
+                self._holders.clear()
+            seen = self._holders[hashes[0]] = list(
+                compress(range(n_engines), map(contains, self._firsts_by_pos, repeat(hashes[0])))
+            )
         best, best_key, best_match = -1, (top, 0), 0
         any_pos, any_match = -1, 0
-        seen: list[int] = []
-        for pos in holders:  # ascending: the earliest wins ties, as in _choose
-            seen.append(pos)
+        for pos in seen:  # ascending: the earliest wins ties, as in _choose
             held = by_pos[pos]
             match = held.match(hashes)
             if match > any_match:
@@ -338,6 +342,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
         self._pos_of = {e.id: pos for pos, e in enumerate(pool)}
         self._layout, self._indexed = layout, len(index)
         self._epoch += 1
+        self._holders.clear()
 
     def next_wakeup(self, now: float) -> float | None:
         """When the first held request stops waiting for its engine."""

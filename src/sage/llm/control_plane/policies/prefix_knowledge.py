@@ -41,6 +41,9 @@ class PrefixKnowledge:
         # layout or its profiles).
         self._added: dict[int, int] = {}
         self._epoch = 0
+        # first block -> the pool positions whose index holds it (placement's memo), until
+        # a block of it is added or dropped anywhere, or the layout changes
+        self._holders: dict[int, list[int]] = {}
         # precise mode, cache reports applied as deltas (observe_delta): per engine the
         # last report's block set, and the blocks indexed since that it may not list
         self._reported: dict[str, set[int]] = {}
@@ -73,6 +76,7 @@ class PrefixKnowledge:
                 del sent[prompt]  # stored now: the report has it
             for prompt in sent:
                 index.add(prompt)
+        self._holders.clear()
 
     def observe_delta(
         self, engine_id: str, added: Iterable[int], dropped: Iterable[int], held: set[int],
@@ -109,6 +113,10 @@ class PrefixKnowledge:
                 self._layout = None  # its first blocks are unknown from now on
             index.apply(added, gone)
             self._epoch += 1
+            holders = self._holders
+            if holders:
+                for block in [*(holders.keys() & added), *(holders.keys() & gone)]:
+                    holders.pop(block, None)
         # The unreported prompts' blocks were kept: unlike observe, no need to add them
         # again (that would only refresh their ages and LRU places).
         self._extra[engine_id] = keep
@@ -121,6 +129,7 @@ class PrefixKnowledge:
         self._extra.pop(engine_id, None)
         self._layout = None
         self._epoch += 1
+        self._holders.clear()
 
     def _note_sent(self, request: Request, engine_id: str) -> None:
         """``request`` (with prefix hashes) went to ``engine_id``: index it there."""
@@ -140,6 +149,13 @@ class PrefixKnowledge:
                 lost, sent = self._sent.pop(next(iter(self._sent)))
                 lost.answered(sent, None)
         index.add(hashes)  # precise: until a report shows it
+        holders = self._holders
+        if holders:  # who holds a block changes only where it was new (the leading
+            # ``match`` were there); a first-blocks dict may gain hashes[0] either way
+            fresh = hashes[match:] if index.firsts is None else hashes
+            if not holders.keys().isdisjoint(fresh):
+                for block in fresh:
+                    holders.pop(block, None)
         added = self._added
         if len(added) >= self.max_blocks:  # bounded: forgetting the counts (epoch moved)
             added.clear()  # only makes held requests be scored again
@@ -147,6 +163,7 @@ class PrefixKnowledge:
         added[hashes[0]] = added.get(hashes[0], 0) + 1  # who holds it, how much
         if len(index.blocks) >= index.limit:
             self._epoch += 1  # blocks may have been evicted
+            holders.clear()
         if self.source == "precise":
             extra = self._extra.get(engine_id)
             if extra is not None:
