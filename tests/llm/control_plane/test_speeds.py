@@ -13,8 +13,8 @@ from sage.llm.control_plane.speeds import (
     completion_tokens,
     token_events,
 )
-from sage.llm.control_plane.transport import _StreamClock
-from sage.llm.control_plane.types import EngineState
+from sage.llm.control_plane.transport import _StreamClock, prefilled_tokens
+from sage.llm.control_plane.types import EngineState, Request, RequestKind
 
 
 def _state(**speeds: float) -> EngineState:
@@ -114,3 +114,17 @@ def test_stream_clock_times_tokens_after_the_role_event() -> None:
     clock.report(est, endpoint, prompt_tokens=100, end=clock.first_at + 0.1)  # 10 gaps
     assert state.prefill_tokens_per_s == pytest.approx(200.0, rel=0.2)
     assert state.decode_tokens_per_s == pytest.approx(100.0)
+
+
+def test_prefill_counts_only_the_tokens_the_engine_evaluated() -> None:
+    """A prefix-cache hit evaluates only the prompt's tail: timing its first token over the
+    whole prompt would make the engine look many times faster than a cold prefill is."""
+    request = Request(id="r", kind=RequestKind.CHAT, model="m", prompt_tokens=620)
+    assert prefilled_tokens(request) == 620  # the engine said nothing: the estimate
+    request.reply_cache = (540, 600)  # usage: 540 of its 600 prompt tokens reused
+    assert prefilled_tokens(request) == 60
+    state = _state()
+    est = SpeedEstimator(min_samples=1)
+    est.register(state)
+    est.first_token(state, prefilled_tokens(request), 0.3)  # 60 tokens in 0.3 s
+    assert state.prefill_tokens_per_s == pytest.approx(200.0)

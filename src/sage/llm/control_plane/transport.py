@@ -142,14 +142,14 @@ class EngineTransport:
         job: Job = request.payload
         start = time.perf_counter()
         reply = await self.post(endpoint, PATHS[request.kind], job.body)
+        if reply.status == 200 and request.prefix_hashes:
+            request.reply_cache = cache_usage(reply.body)
         if self.speeds is not None and reply.status == 200:
             took = time.perf_counter() - start
             if request.kind is RequestKind.EMBEDDING:
                 self.speeds.embedded(endpoint.state, request.n_inputs, took)
             else:
-                self.speeds.completed(endpoint.state, request.prompt_tokens, reply.body, took)
-        if reply.status == 200 and request.prefix_hashes:
-            request.reply_cache = cache_usage(reply.body)
+                self.speeds.completed(endpoint.state, prefilled_tokens(request), reply.body, took)
         if not job.future.done():
             job.future.set_result(reply)
 
@@ -262,7 +262,7 @@ class EngineTransport:
                     if clock is not None:
                         clock.saw(chunk)
                 if clock is not None and self.speeds is not None:
-                    clock.report(self.speeds, endpoint, request.prompt_tokens)
+                    clock.report(self.speeds, endpoint, prefilled_tokens(request))
             except TRANSPORT_ERRORS as exc:
                 # Too late to retry: tell the client in-band, as OpenAI streams do.
                 log.warning("engine %s dropped a stream midway", endpoint.id)
@@ -317,6 +317,18 @@ class EngineTransport:
             except (aiohttp.ClientError, TimeoutError):
                 return False
         return False
+
+
+def prefilled_tokens(request: Request) -> int:
+    """The prompt tokens the engine evaluated for ``request``: its own count less what its
+    prefix cache reused, when its usage says so, else the gateway's estimate. Counting
+    reused tokens as prefilled made a cache-hitting engine look several times faster at
+    prefill than it is cold (1,400 vs ~200 tok/s measured), which is what a policy weighing
+    a cold prefill against a wait reads."""
+    if request.reply_cache is not None:
+        cached, prompt = request.reply_cache
+        return prompt - cached
+    return request.prompt_tokens
 
 
 class _StreamClock:
