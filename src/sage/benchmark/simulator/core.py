@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,7 +30,6 @@ from sage.benchmark.serving.metrics import ERROR, OK, REJECTED, Outcomes, summar
 from sage.benchmark.serving.workload import (
     KIND_EMBEDDING,
     KIND_LLM,
-    SLO,
     Workload,
     WorkloadSpec,
 )
@@ -41,65 +38,32 @@ from sage.benchmark.simulator.engines import (
     ANSWERED,
     BATCH_WINDOW,
     DONE,
-    Host,
     Job,
-    SimEmbeddingEngine,
-    SimEngine,
-    SimLLMEngine,
     embedding_batches,
 )
-from sage.benchmark.simulator.prefix_cache import (
-    DEFAULT_CACHE_TOKENS,
-    CacheReports,
-    SimPrefixCache,
-)
+from sage.benchmark.simulator.prefix_cache import DEFAULT_CACHE_TOKENS
 from sage.benchmark.simulator.profiles import Calibration
 from sage.benchmark.simulator.prompt_hashes import PromptHashes
-from sage.llm.control_plane.cache_reports import precise_policy
+from sage.benchmark.simulator.result import SimResult, outcomes_of
+from sage.benchmark.simulator.setup import (
+    EMBEDDING_MODEL,
+    LLM_MODEL,
+    SimChatRequest,
+    SimEmbeddingRequest,
+    SimulationSetup,
+)
 from sage.llm.control_plane.expiry import DeadlineExpiry
 from sage.llm.control_plane.policies import (
     RequestPolicy,
     get_policy,
 )
-from sage.llm.control_plane.pool import EnginePool
-from sage.llm.control_plane.types import Dispatch, EngineState, Request, RequestKind
+from sage.llm.control_plane.types import Dispatch, Request, RequestKind
 
 WAKE = 2
 REPORT = 4  # engines report their prefix caches to a precise policy
-LLM_MODEL = "sim-llm"
-EMBEDDING_MODEL = "sim-embedding"
 
 
-class _ChatRequest(Request):
-    """A :class:`Request` whose ``engine_kind`` is a class constant instead of a chain of
-    two properties: same value, but policies read it for every engine they consider, and
-    that lookup was 40% of simulation time at 64 engines."""
-
-    engine_kind = "llm"  # type: ignore[assignment]
-
-
-class _EmbeddingRequest(Request):
-    engine_kind = "embedding"  # type: ignore[assignment]
-
-
-@dataclass
-class SimResult:
-    """A simulated run: per-request outcomes, their summary and how long it took."""
-
-    baseline: str
-    outcomes: Outcomes
-    summary: dict[str, Any]
-    duration_s: float  # simulated: first arrival to last completion
-    wall_s: float
-    events: int
-    config: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def requests(self) -> int:
-        return len(self.outcomes)
-
-
-class Simulation:
+class Simulation(SimulationSetup):
     """One simulated run of ``workload`` on ``cluster`` under ``policy`` (or siloed)."""
 
     def __init__(
@@ -148,123 +112,6 @@ class Simulation:
         self.expired_rows: list[int] = []
         self.events = 0
         self._prepare_rows()
-
-    # -- set-up ------------------------------------------------------------------------
-    def _build_engines(self, advertise_speeds: bool) -> None:
-        cal, cluster = self.calibration, self.cluster
-        llm = [
-            SimLLMEngine(
-                f"llm-{i}",
-                self,
-                cal.llm,
-                cal.contention.llm_speed,
-                cal.contention.llm_prefill_speed,
-            )
-            for i in range(cluster.llm_engines)
-        ]
-        emb = [
-            SimEmbeddingEngine(
-                f"embedding-{i}", self, cal.embedding, cal.contention.embedding_speed
-            )
-            for i in range(cluster.embedding_engines)
-        ]
-        if cluster.colocate:
-            for i in range(max(len(llm), len(emb))):
-                host = Host(f"host-{i}")
-                for pool in (llm, emb):
-                    if i < len(pool):
-                        pool[i].host = host
-                        host.engines.append(pool[i])
-        self.reports: CacheReports | None = None
-        if self.workload.prefix is not None and self.prefix_cache_tokens > 0:
-            for engine in llm:
-                engine.cache = SimPrefixCache(self.prefix_cache_tokens)
-            precise = None if self.policy is None else precise_policy(self.policy)
-            if precise is not None:  # fed what the engines hold, as the live poller does
-                self.reports = CacheReports(precise, [(e.id, e.cache) for e in llm])
-        self.pools: dict[int, list[SimEngine]] = {KIND_LLM: list(llm), KIND_EMBEDDING: list(emb)}
-        self._rr = {KIND_LLM: 0, KIND_EMBEDDING: 0}
-        states: list[EngineState] = []
-        self._state_of: dict[str, EngineState] = {}
-        for engine in [*llm, *emb]:
-            is_llm = engine.kind == "llm"
-            state = EngineState(
-                id=engine.id,
-                kinds=frozenset({engine.kind}),
-                models=frozenset({LLM_MODEL if is_llm else EMBEDDING_MODEL}),
-                capacity=cal.llm.capacity if is_llm else cluster.embedding_capacity,
-                max_batch=64,
-                device_group=engine.host.name if engine.host is not None else "",
-            )
-            if advertise_speeds:
-                state.decode_tokens_per_s = cal.llm.decode_tokens_per_s if is_llm else 0.0
-                state.prefill_tokens_per_s = cal.llm.prefill_tokens_per_s if is_llm else 0.0
-                if not is_llm:
-                    per_item = (
-                        cal.embedding.batch_s(64, 32.0 + cal.embedding.extra_tokens_per_input) / 64
-                    )
-                    state.embed_items_per_s = 1.0 / per_item
-            states.append(state)
-            self._state_of[engine.id] = state
-        # Indexed, as the live dispatcher's: policies place in O(log engines).
-        self.states = EnginePool(states)
-        self._free = sum(s.capacity for s in self.states)
-        self._kind_of_engine = {
-            e.id: KIND_LLM if e.kind == "llm" else KIND_EMBEDDING for e in [*llm, *emb]
-        }
-        self._free_by_kind = [0, 0]
-        for state in self.states:
-            self._free_by_kind[self._kind_of_engine[state.id]] += state.capacity
-        self._queued = [0, 0]
-        # Skipping a pass that can place nothing is decision-neutral for idle-pure policies.
-        self._kind_skip = self.policy is not None and self.policy.idle_pure
-        self._wake_skip = (
-            self.policy is not None
-            and not self.exact
-            and type(self.policy).unchanged_until is not RequestPolicy.unchanged_until
-        )
-        # The base class never wakes: no need to ask after every event.
-        self._wakes = self.policy is not None and (
-            type(self.policy).next_wakeup is not RequestPolicy.next_wakeup
-        )
-
-    def _prepare_rows(self) -> None:
-        w, cal = self.workload, self.calibration
-        n = len(w)
-        # Chat: prompt tokens as the engine counts them (a replay already has those);
-        # embedding: tokens per input, special tokens included.
-        template = 0.0 if w.meta.get("llm_engine_tokens") else cal.llm.template_tokens
-        is_llm = w.kind == KIND_LLM
-        width = w.prompt_tokens + cal.embedding.extra_tokens_per_input
-        prompt = w.prompt_tokens if w.prefix_tokens is None else w.prompt_tokens + w.prefix_tokens
-        self.engine_tokens = np.where(is_llm, prompt + template, width).astype(np.float64)
-        self._prefix_of: list[tuple[int, int] | None] | None = None
-        if w.prefix is not None and w.prefix_tokens is not None:
-            self._prefix_of = [
-                None if pid < 0 else (pid, plen)
-                for pid, plen in zip(w.prefix.tolist(), w.prefix_tokens.tolist(), strict=True)
-            ]
-        self.cached = [0] * n
-        self.input_tokens = np.where(is_llm, self.engine_tokens, w.n_inputs * width)
-        # Per-tenant scheduling attributes, as the gateway would read them from headers.
-        self._priority = [0] * len(w.tenants)
-        self._deadline = [[None, None] for _ in w.tenants]  # seconds, per kind
-        self._slos: dict[tuple[str, int], SLO] = {}
-        if self.spec is not None:
-            for index, name in enumerate(w.tenants):
-                try:
-                    tenant = self.spec.tenant(name)
-                except KeyError:
-                    continue
-                self._priority[index] = tenant.priority
-                for kind in (KIND_LLM, KIND_EMBEDDING):
-                    slo = tenant.slo(kind)
-                    self._slos[(name, kind)] = slo
-                    if tenant.send_deadline and slo.e2e_ms is not None:
-                        self._deadline[index][kind] = slo.e2e_ms / 1000.0
-        self.outcome = [ERROR] * n
-        self.ttft = [math.nan] * n
-        self.e2e = [math.nan] * n
 
     # -- the heap --------------------------------------------------------------------
     def push(self, when: float, code: int, payload: Any, version: int) -> None:
@@ -342,7 +189,7 @@ class Simulation:
         kind = self._kind[row]
         tenant = self._tenant[row]
         rel = self._deadline[tenant][kind]
-        request = (_ChatRequest if kind == KIND_LLM else _EmbeddingRequest)(
+        request = (SimChatRequest if kind == KIND_LLM else SimEmbeddingRequest)(
             str(row),
             RequestKind.CHAT if kind == KIND_LLM else RequestKind.EMBEDDING,
             LLM_MODEL if kind == KIND_LLM else EMBEDDING_MODEL,
@@ -382,11 +229,6 @@ class Simulation:
         if self._prefix_of is not None:
             job.prefix = self._prefix_of[row]
         pool[index].submit(job, now)
-
-    def _hashes(self, row: int) -> tuple[int, ...]:
-        """The block hashes the gateway would compute for this row's prompt."""
-        hashes = self.prompt_hashes
-        return () if hashes is None or self._prefix_of is None else hashes.of(row)
 
     # -- completions -------------------------------------------------------------------
     def job_done(self, job: Job, now: float) -> None:
@@ -493,31 +335,11 @@ class Simulation:
         return SimResult(self.baseline, outcomes, summary, duration, wall, events, config)
 
     def outcomes(self) -> Outcomes:
-        w = self.workload
-        outcome = np.asarray(self.outcome, dtype=np.int8)
-        ok = outcome == OK
-        ttft = np.asarray(self.ttft, dtype=np.float64)
-        e2e = np.asarray(self.e2e, dtype=np.float64)
-        out = np.where(ok, w.output_tokens, 0).astype(np.int64)
-        result = Outcomes(
-            kind=w.kind,
-            tenant=w.tenant,
-            tenants=list(w.tenants),
-            outcome=outcome,
-            ttft=ttft,
-            e2e=e2e,
-            output_tokens=out,
-            input_tokens=np.where(ok, self.input_tokens, 0).astype(np.int64),
-            itl=np.zeros(0),
-            itl_owner=np.zeros(0, dtype=np.int64),
-            cached_tokens=None if self._prefix_of is None else np.asarray(self.cached),
+        """Each request's outcome, latencies and tokens, as the live benchmark records them."""
+        cached = None if self._prefix_of is None else self.cached
+        return outcomes_of(
+            self.workload, self.outcome, self.ttft, self.e2e, self.input_tokens, cached
         )
-        tpot = result.tpot
-        owners = np.flatnonzero(~np.isnan(tpot))
-        result.itl = tpot[owners]
-        result.itl_owner = owners
-        result.itl_weight = (out[owners] - 1).astype(np.float64)
-        return result
 
 
 def simulate(
