@@ -13,7 +13,8 @@ that engine still holds ``hold_blocks`` more of its prefix than any free one and
 speeds are known, while the replies ahead of it there cost less than prefilling the
 difference elsewhere (with one slot per engine, "free engines only" would otherwise mean
 "least loaded" whenever the pool is busy); and a prefix cached nowhere goes back to the
-engine it last went to, so each engine keeps its share of prefixes.
+engine it last went to, so each engine keeps its share of prefixes. The waits' own state
+and clock are :mod:`.prefix_holds`.
 
 What the policy believes each engine holds (:mod:`.prefix_knowledge`) comes either from
 its own routing (``source="approximate"``, like sgl-router's radix trees, corrected by the
@@ -24,7 +25,6 @@ that evicted a prefix or died is just scored lower (a dead one is not a candidat
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from itertools import compress, repeat
 from operator import contains
@@ -34,6 +34,7 @@ from pydantic import Field
 
 from sage.llm.control_plane.policies.base import PlacingPolicy, PolicyOptions
 from sage.llm.control_plane.policies.placement import Ledger
+from sage.llm.control_plane.policies.prefix_holds import PrefixHolds
 from sage.llm.control_plane.policies.prefix_index import NO_INDEX, BlockIndex, leading
 from sage.llm.control_plane.policies.prefix_knowledge import PrefixKnowledge
 from sage.llm.control_plane.policies.prefix_slots import SlotFigures
@@ -45,12 +46,11 @@ from sage.llm.control_plane.types import Dispatch, EngineState, Request
 # the same share of prefixes (its cache refills with them), as consistent hashing would,
 # instead of every engine slowly seeing every prefix.
 HOME_LOAD = 0.25
-DEFAULT_REPLY_TOKENS = 256  # a reply's length when the request sets no max_tokens
 
 __all__ = ["BlockIndex", "PrefixAwarePolicy", "leading"]
 
 
-class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
+class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
     """Arrival-order queue; each request to the engine expected to hold most of its prefix."""
 
     name = "prefix_aware"
@@ -84,7 +84,6 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
         self.hold_blocks = hold_blocks
         self.max_blocks = max_blocks
         self._queue: dict[str, Request] = {}  # arrival order (dicts keep insertion order)
-        self._held_since: dict[str, float] = {}  # request id -> when it first waited
         self._index_by_pos: list[BlockIndex] = []  # an EnginePool's engines', by position
         self._blocks_by_pos: list[OrderedDict[int, int]] = []  # and their block dicts
         self._firsts_by_pos: list[Any] = []  # their first blocks (or, if unknown, blocks)
@@ -94,12 +93,9 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
         self._healthy_version = -1  # at this profile version
         self._all_healthy = False  # whether those are all the pool's engines
         self._slots: SlotFigures | None = None  # the pass's load figures (indexed pools)
-        self._waiting: dict[str, int] = {}  # this pass: engine id -> requests held for it
         self._pos_of: dict[str, int] = {}  # an EnginePool's engine ids -> positions
-        # A held request's decision, re-used while nothing it depends on changed (see
-        # _still_held): request id -> what it was taken on.
-        self._kept: dict[str, tuple[Any, ...]] = {}
         self._init_knowledge()
+        self._init_holds()
 
     # -- queue -------------------------------------------------------------------------
     def enqueue(self, request: Request, now: float) -> None:
@@ -281,12 +277,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
             and self._may_wait(request, now, pool[any_pos], by_pos[any_pos], any_match, best_match)
         ):  # its cached engine frees up soon: cheaper than a cold prefill
             if not by_size:
-                a = by_pos[any_pos]
-                self._kept[request.id] = (
-                    self._epoch, self._added.get(hashes[0]), seen, [free[p] for p in seen],
-                    pool[any_pos].id, a, a.reach, a.touched,
-                    self._waiting[pool[any_pos].id] - 1, self._held_since[request.id], top,
-                )  # fmt: skip
+                self._keep(request, seen, free, pool[any_pos].id, by_pos[any_pos], top)
             return None
         return pool[best]
 
@@ -300,38 +291,6 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
             slots.update(free, caps, pool.moves)
         return slots
 
-    def _still_held(
-        self, kept: tuple[Any, ...], request: Request, pool: EnginePool, now: float
-    ) -> bool:
-        """Whether ``request``, held when :meth:`_choose_indexed` last scored it, would be
-        held again now, judged by what that decision read: the same engines hold its first
-        block with the same matches (no add of that block, no other index change), they
-        have the same free slots, the awaited engine's reach and age count are the same,
-        no more requests wait for it ahead of this one, its hold has not run out, and the
-        pool is as balanced with the same top score. Then it counts as a waiter, as then."""
-        epoch, added, seen, frees, engine_id, index, reach, touched, waiting, since, top = kept
-        if (
-            epoch != self._epoch
-            or added != self._added.get(request.prefix_hashes[0])
-            or index.reach != reach
-            or (reach is not None and index.touched != touched)
-            or now - since >= self.hold_s
-        ):
-            return False
-        slots = self._slots
-        if slots is None or slots.moves != pool.moves:
-            slots = self._pass_slots(pool)
-        if slots.most <= 0 or slots.unbalanced or slots.top != top or not slots.uniform:
-            return False
-        free = slots.free
-        if [free[p] for p in seen] != frees:
-            return False
-        ahead = self._waiting.get(engine_id, 0)
-        if ahead > waiting:
-            return False
-        self._waiting[engine_id] = ahead + 1
-        return True
-
     def _by_position(self, pool: EnginePool, layout: object) -> None:
         """Each pool engine's index by position (their block dicts are kept in place)."""
         index = self.index
@@ -343,26 +302,6 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
         self._layout, self._indexed = layout, len(index)
         self._epoch += 1
         self._holders.clear()
-
-    def next_wakeup(self, now: float) -> float | None:
-        """When the first held request stops waiting for its engine."""
-        held = self._held_since
-        if not held:
-            return None
-        for request_id in [r for r in held if r not in self._queue]:
-            del held[request_id]  # taken out some other way (a wrapping policy)
-        if not self.hold_s or not held:
-            return None
-        times = [t + self.hold_s for t in held.values() if t + self.hold_s > now]
-        return min(times) if times else None
-
-    def unchanged_until(self, now: float) -> float:
-        """Time alone changes a decision here only when a hold runs out: the earliest
-        still running by ``_may_wait``'s own test (which may end a float's width after
-        ``next_wakeup``'s time)."""
-        hold = self.hold_s
-        ends = [t + hold for t in self._held_since.values() if now - t < hold]
-        return min(ends, default=math.inf)
 
     def _free_home(
         self, request: Request, engines: list[EngineState], ledger: Ledger
@@ -377,44 +316,6 @@ class PrefixAwarePolicy(PrefixKnowledge, PlacingPolicy):
                 if free > 0 and self.load_weight * busy / max(1, engine.capacity) <= HOME_LOAD:
                     return engine
         return None
-
-    def _may_wait(
-        self,
-        request: Request,
-        now: float,
-        engine: EngineState,
-        index: BlockIndex,
-        match: int,
-        elsewhere: int,
-    ) -> bool:
-        """Whether ``request`` may still wait for the busy ``engine``, whose index has
-        ``match`` of its blocks against ``elsewhere`` on the best free engine.
-
-        Only what the engine still holds counts (the blocks within the reach its replies
-        taught). ``hold_s`` counts from the first wait, not the arrival (a request that
-        queued while every engine was busy would otherwise never wait, and under load the
-        policy would place like least_loaded). When the engine's speeds are known, a
-        request waits only while the replies ahead of it (half the running one, then those
-        already waiting, over its slots) take less than prefilling the difference
-        elsewhere: a hot engine's queue must not grow to ``hold_s`` while a free one idles."""
-        held = index.held(request.prefix_hashes, match)
-        if held - elsewhere < self.hold_blocks:
-            return False
-        waiting = self._waiting.get(engine.id, 0)
-        decode, prefill = engine.decode_tokens_per_s, engine.prefill_tokens_per_s
-        if decode > 0 and prefill > 0 and request.prompt_tokens:
-            n = len(request.prefix_hashes)
-            service = (request.max_tokens or DEFAULT_REPLY_TOKENS) / decode + (
-                request.prompt_tokens * (n - held) / n / prefill
-            )
-            cold = request.prompt_tokens * (held - elsewhere) / n / prefill
-            if (0.5 + waiting / max(1, engine.capacity)) * service > cold:
-                return False
-        since = self._held_since.setdefault(request.id, now)
-        if now - since >= self.hold_s:
-            return False
-        self._waiting[engine.id] = waiting + 1
-        return True
 
     def describe(self) -> dict[str, Any]:
         rate = self.expected_hits / self.expected_blocks if self.expected_blocks else 0.0
