@@ -36,7 +36,7 @@ class PrefixKnowledge:
         # approximate mode: request id -> (its engine's index, what that index expected)
         self._sent: dict[str, tuple[BlockIndex, Sent]] = {}
         self._home: OrderedDict[int, str] = OrderedDict()  # first block -> engine last sent to
-        # What a held request's kept decision depends on (see PrefixAwarePolicy._still_held):
+        # What a held request's kept decision depends on (see PrefixHolds._still_held):
         # _added (first block -> adds) and _epoch (any other change of an index, the pool
         # layout or its profiles).
         self._added: dict[int, int] = {}
