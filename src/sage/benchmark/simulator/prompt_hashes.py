@@ -35,10 +35,16 @@ ROW_BLOCKS = 256  # stand-in ids per row: its question's blocks, then its answer
 
 
 def blocks_of(chars: float | np.ndarray) -> np.ndarray:
-    """Blocks of a message of ``chars`` characters (at least one: an empty one hashes too)."""
+    """Blocks of messages of ``chars`` characters each (at least one: an empty one hashes
+    too); :func:`message_blocks` for one message."""
     return np.maximum(1, np.ceil(np.asarray(chars, dtype=np.float64) / BLOCK_CHARS)).astype(
         np.int64
     )
+
+
+def message_blocks(chars: float) -> int:
+    """:func:`blocks_of` one message, without numpy (called per new prefix)."""
+    return max(1, math.ceil(chars / BLOCK_CHARS))
 
 
 def system_chars(prefix_tokens: float) -> float:
@@ -97,7 +103,7 @@ class PromptHashes:
     def _system_of(self, pid: int, plen: int) -> tuple[int, ...]:
         n = self._system.get(pid)
         if n is None:
-            n = max(1, math.ceil(system_chars(plen) / BLOCK_CHARS))  # blocks_of, one value
+            n = message_blocks(system_chars(plen))
         base = pid << 16
         return tuple(range(base, base + n))
 

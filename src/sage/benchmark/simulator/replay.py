@@ -33,6 +33,7 @@ from sage.benchmark.simulator.prompt_hashes import (
     PromptHashes,
     answer_chars,
     blocks_of,
+    message_blocks,
     question_chars,
     system_chars,
 )
@@ -155,12 +156,12 @@ def replay_hashes(
         if pid >= 0 and pid not in system:  # a session's first turn sets its prompt
             chars = (system_chars(plen) if seed is None
                      else len("system\n" + prefix_text(pid, int(plen))))  # fmt: skip
-            system[pid] = int(blocks_of(chars))
+            system[pid] = message_blocks(chars)
     if seed is not None:
         for i in range(n):
             if req["kind"][i] == "llm":
                 text = chat_prompt(int(planned[i]), seed * ROW_SEED + i)
-                q[i] = int(blocks_of(len("user\n" + text)))
+                q[i] = message_blocks(len("user\n" + text))
     pick = order.tolist()
     return PromptHashes(
         [req["prefix"][i] for i in pick], [reusable[i] for i in pick],
