@@ -10,13 +10,20 @@ prefix was last sent to (its *home*). Placement (:mod:`.prefix_aware`) only read
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 
 from sage.llm.control_plane.policies.prefix_index import BlockIndex, Sent
 from sage.llm.control_plane.types import Request
 
 UNREPORTED = 32  # precise mode: prompts per engine indexed before its report shows them
 EXPECTED = 4096  # approximate mode: dispatched requests whose replies may teach an index
+
+
+def _drop_reported(sent: OrderedDict[tuple[int, ...], None], blocks: Container[int]) -> None:
+    """Forget the unreported prompts a report now shows (their last block is in it): the
+    engine has stored them."""
+    for prompt in [p for p in sent if p[-1] in blocks]:
+        del sent[prompt]
 
 
 class PrefixKnowledge:
@@ -71,9 +78,7 @@ class PrefixKnowledge:
         self._reported.pop(engine_id, None)
         sent = self._unreported.get(engine_id)
         if sent:
-            blocks = index.blocks
-            for prompt in [p for p in sent if p[-1] in blocks]:
-                del sent[prompt]  # stored now: the report has it
+            _drop_reported(sent, index.blocks)
             for prompt in sent:
                 index.add(prompt)
         self._holders.clear()
@@ -101,8 +106,7 @@ class PrefixKnowledge:
         sent = self._unreported.get(engine_id)
         keep: set[int] = set()
         if sent:
-            for prompt in [p for p in sent if p[-1] in held]:
-                del sent[prompt]  # stored now: the report has it
+            _drop_reported(sent, held)
             for prompt in sent:
                 keep.update(prompt)
         gone = extra - held
