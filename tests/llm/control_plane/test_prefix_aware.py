@@ -69,6 +69,25 @@ def test_new_prefixes_spread_over_idle_engines() -> None:
     assert sorted(homes) == ["e0", "e0", "e1", "e1"]
 
 
+def test_precise_mode_spreads_new_prefixes_by_homes_not_cache_fill() -> None:
+    """Engines' caches are about equally full once warm, so a report's size says nothing
+    about how many sessions an engine serves: a new prefix goes to the free engine home
+    to the fewest prefixes (else new sessions piled onto engines already serving some
+    and their next turns collided)."""
+    for pool in (engines(3, capacity=1), EnginePool(engines(3, capacity=1))):
+        policy = PrefixAwarePolicy(source="precise")
+        for engine_id, tenant in (("e0", "old"), ("e1", "older"), ("e2", "oldest")):
+            policy.observe(engine_id, request(tenant).prefix_hashes)  # full-ish caches
+        policy.observe("e0", [*request("old").prefix_hashes, *request("x").prefix_hashes])
+        first = run(policy, pool, request("acme"))  # type: ignore[arg-type]
+        finish(pool, first)  # type: ignore[arg-type]
+        second = run(policy, pool, request("globex"))  # type: ignore[arg-type]
+        finish(pool, second)  # type: ignore[arg-type]
+        third = run(policy, pool, request("initech"))  # type: ignore[arg-type]
+        assert len({first, second, third}) == 3
+        assert policy.describe()["homes"] == {"e0": 1, "e1": 1, "e2": 1}
+
+
 def test_waits_for_its_busy_engine_then_gives_up() -> None:
     policy, pool = PrefixAwarePolicy(hold_s=1.0), engines(capacity=1)
     home = run(policy, pool, request("acme"))  # acme's engine is now busy

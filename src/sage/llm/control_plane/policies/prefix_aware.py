@@ -134,7 +134,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
             for engine_id in [k for k in self.index if k not in alive]:
                 self.forget(engine_id)  # dead or removed: a miss from now on, never an error
         if pool is not None:  # this pool's figures: within the pass only moves count
-            self._pass_slots(pool).zero = -1  # index sizes may have changed since the last pass
+            self._pass_slots(pool).zero = -1  # home counts may have changed since the last pass
         elif self._slots is not None:
             self._slots.zero = -1
         self._waiting = {}
@@ -188,8 +188,8 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
                 best_any, best_any_match = engine, match
             if free > 0:
                 key = (match / n - self.load_weight * busy / max(1, engine.capacity),
-                       -len(held.blocks) if held is not None else 0)  # fmt: skip
-                if best_free is None or key > best_key:  # a tie: the emptier cache
+                       -held.homes if held is not None else 0)  # fmt: skip
+                if best_free is None or key > best_key:  # a tie: home to fewer prefixes
                     best_free, best_free_match, best_key = engine, match, key
         if best_free is None:
             return None
@@ -216,7 +216,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
     ) -> EngineState | None:
         """:meth:`_choose`'s decision on an indexed pool in which every engine is healthy,
         serves ``request`` and has the same capacity (else: :meth:`_choose` itself), in
-        O(engines holding the first block) Python steps: loads and index sizes are read
+        O(engines holding the first block) Python steps: loads are read
         with C-speed builtins over the pool's slot lists. The engines holding none of the
         prefix score ``0 - load``: the best of them is the best of *all* free engines by
         that score (an engine holding some scores at least as well, and the earliest wins
@@ -256,17 +256,17 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
                 any_pos, any_match = pos, match
             f = free[pos]
             if f > 0:
-                key = (match / n - weight * (cap - f) / scale, -len(held.blocks))
+                key = (match / n - weight * (cap - f) / scale, -held.homes)
                 if best < 0 or key > best_key:
                     best, best_key, best_match = pos, key, match
         if any_pos < 0:  # cached nowhere: back to where its prefix went last
             pos = self._pos_of.get(self._home.get(hashes[0], ""), -1)
             if pos >= 0 and free[pos] > 0 and (cap - free[pos]) * weight / scale <= HOME_LOAD:
                 return pool[pos]
-        by_size = best >= 0 and best_key[0] <= top  # a holder's tie with the emptiest
+        by_size = best >= 0 and best_key[0] <= top  # a holder's tie with the least homed
         if best < 0 or best_key[0] <= top:  # a non-holder may score as well: find the best
-            zero = slots.best_empty(self._blocks_by_pos)
-            zero_key = (top, -len(by_pos[zero].blocks))  # holds none (else a holder wins)
+            zero = slots.best_empty(by_pos)
+            zero_key = (top, -by_pos[zero].homes)  # holds none (else a holder wins)
             if best < 0 or zero_key > best_key or (zero_key == best_key and zero < best):
                 best, best_match = zero, 0
         if (
@@ -327,5 +327,6 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
             "balance_rel": self.balance_rel,
             "expected_hit_rate": round(rate, 4),
             "indexed_blocks": {k: len(v.blocks) for k, v in self.index.items()},
+            "homes": {k: v.homes for k, v in self.index.items()},
             "index_reach": {k: v.reach for k, v in self.index.items()},
         }

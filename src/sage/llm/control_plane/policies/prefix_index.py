@@ -46,7 +46,8 @@ class BlockIndex:
     along a chain. ``match`` remembers its last answer for the very same hash tuple until
     the set of blocks changes (a refresh of the LRU order changes no match)."""
 
-    __slots__ = ("blocks", "firsts", "limit", "reach", "touched", "_sending", "_seen", "_matched")
+    __slots__ = ("blocks", "firsts", "homes", "limit", "reach", "touched",
+                 "_sending", "_seen", "_matched")  # fmt: skip
 
     def __init__(self, limit: int) -> None:
         self.blocks: OrderedDict[int, int] = OrderedDict()
@@ -55,6 +56,10 @@ class BlockIndex:
         # "who holds it" test over every engine, instead of the large block dicts.
         self.firsts: dict[int, None] | None = {}
         self.limit = limit
+        # Prefixes whose latest request the policy sent here (of the last ``max_blocks``):
+        # how many it serves, whatever its cache holds now. Placement's tie-break: a new
+        # prefix goes to the free engine home to the fewest, so sessions spread out.
+        self.homes = 0
         self.reach: int | None = None  # learned: how old a block the engine still holds
         self.touched = 0  # blocks added so far, again or not
         self._sending: dict[int, int] = {}  # touch count at a send -> unanswered sends

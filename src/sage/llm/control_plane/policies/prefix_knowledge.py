@@ -42,7 +42,8 @@ class PrefixKnowledge:
         self._unreported: dict[str, OrderedDict[tuple[int, ...], None]] = {}
         # approximate mode: request id -> (its engine's index, what that index expected)
         self._sent: dict[str, tuple[BlockIndex, Sent]] = {}
-        self._home: OrderedDict[int, str] = OrderedDict()  # first block -> engine last sent to
+        # first block -> engine last sent to; each index counts the prefixes it is home to
+        self._home: OrderedDict[int, str] = OrderedDict()
         # What a held request's kept decision depends on (see PrefixHolds._still_held):
         # _added (first block -> adds) and _epoch (any other change of an index, the pool
         # layout or its profiles).
@@ -141,10 +142,18 @@ class PrefixKnowledge:
         hashes = request.prefix_hashes
         match = index.match(hashes)
         home = self._home
+        before = home.get(hashes[0])
+        if before != engine_id:  # the prefix moves here (placement's tie-break counts)
+            index.homes += 1
+            left = self.index.get(before) if before is not None else None
+            if left is not None:
+                left.homes -= 1
         home[hashes[0]] = engine_id
         home.move_to_end(hashes[0])
         if len(home) > self.max_blocks:
-            home.popitem(last=False)
+            left = self.index.get(home.popitem(last=False)[1])
+            if left is not None:
+                left.homes -= 1
         self.expected_hits += match
         self.expected_blocks += len(hashes)
         if self.source == "approximate":  # what its reply says will teach the index

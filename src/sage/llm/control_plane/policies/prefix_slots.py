@@ -8,8 +8,11 @@ per distinct set of counts and re-read whenever a slot moves.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from itertools import compress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sage.llm.control_plane.policies.prefix_index import BlockIndex
 
 __all__ = ["SlotFigures"]
 
@@ -50,10 +53,10 @@ class SlotFigures:
         top = max(score.values()) if score else 0.0
         return most, unbalanced, top, {f for f, value in score.items() if value == top}
 
-    def best_empty(self, blocks: list[OrderedDict[int, int]]) -> int:
-        """The engine scoring ``top`` with the fewest indexed blocks (then: the first)."""
+    def best_empty(self, indexes: list[BlockIndex]) -> int:
+        """The engine scoring ``top`` home to the fewest prefixes (then: the first)."""
         if self.zero < 0:
-            sizes = list(map(len, blocks))
+            sizes = [index.homes for index in indexes]
             self.zero = min(compress(range(len(sizes)), map(self.levels.__contains__, self.free)),
                             key=sizes.__getitem__)  # fmt: skip
         return self.zero
