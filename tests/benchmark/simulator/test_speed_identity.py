@@ -8,10 +8,9 @@ or of a policy's decisions changes them too: re-take them then (and say so).
 Re-taken: multi-turn prefix_aware when the stand-in block hashes began to follow the
 gateway's rule (blocks of 256 characters per message, a session's turn = the previous
 turn's messages + its answer + the new question; before: one block per 64 prefix
-tokens), which changes how many blocks two engines' indexes differ by. Both prefix_aware
-runs again when its tie-break between equally scored engines became the one home to the
-fewest prefixes (before: the smallest index; the precise mode piled new sessions onto
-engines already serving some, since every reported cache is about as full).
+tokens), which changes how many blocks two engines' indexes differ by; and again when
+prefix_aware's tie-break between equally scored engines became the one home to the fewest
+prefixes, then the smallest index (before: the smallest index alone).
 """
 
 from __future__ import annotations
@@ -28,9 +27,9 @@ from tests.fixtures.simulated_runs import outcome_digest
 
 BEFORE = {
     ("shared-prefix", "least_loaded"): "0ec534660436ac59",
-    ("shared-prefix", "prefix_aware"): "03cfc42431fea72f",
+    ("shared-prefix", "prefix_aware"): "fd1e8b2fecc119bd",
     ("multi-turn", "least_loaded"): "1faa7fb1dc4e130a",
-    ("multi-turn", "prefix_aware"): "b5a971660a3f828f",
+    ("multi-turn", "prefix_aware"): "08dcfb9145775c17",
     ("default", "least_loaded"): "09cad357052f0254",
     ("default", "prefix_aware"): "09cad357052f0254",
 }

@@ -173,7 +173,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
         servable = 0
         lo = hi = -1
         best_any, best_any_match = None, -1
-        best_free, best_free_match, best_key = None, 0, (0.0, 0)
+        best_free, best_free_match, best_key = None, 0, (0.0, 0, 0)
         for engine in engines:  # one pass: loads, matches and scores
             if not engine.can_serve(request):
                 continue
@@ -188,8 +188,9 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
                 best_any, best_any_match = engine, match
             if free > 0:
                 key = (match / n - self.load_weight * busy / max(1, engine.capacity),
-                       -held.homes if held is not None else 0)  # fmt: skip
-                if best_free is None or key > best_key:  # a tie: home to fewer prefixes
+                       -held.homes if held is not None else 0,
+                       -len(held.blocks) if held is not None else 0)  # fmt: skip
+                if best_free is None or key > best_key:  # ties: fewer homes, then a smaller index
                     best_free, best_free_match, best_key = engine, match, key
         if best_free is None:
             return None
@@ -247,7 +248,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
             seen = self._holders[hashes[0]] = list(
                 compress(range(n_engines), map(contains, self._firsts_by_pos, repeat(hashes[0])))
             )
-        best, best_key, best_match = -1, (top, 0), 0
+        best, best_key, best_match = -1, (top, 0, 0), 0
         any_pos, any_match = -1, 0
         for pos in seen:  # ascending: the earliest wins ties, as in _choose
             held = by_pos[pos]
@@ -256,7 +257,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
                 any_pos, any_match = pos, match
             f = free[pos]
             if f > 0:
-                key = (match / n - weight * (cap - f) / scale, -held.homes)
+                key = (match / n - weight * (cap - f) / scale, -held.homes, -len(held.blocks))
                 if best < 0 or key > best_key:
                     best, best_key, best_match = pos, key, match
         if any_pos < 0:  # cached nowhere: back to where its prefix went last
@@ -266,7 +267,8 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
         by_size = best >= 0 and best_key[0] <= top  # a holder's tie with the least homed
         if best < 0 or best_key[0] <= top:  # a non-holder may score as well: find the best
             zero = slots.best_empty(by_pos)
-            zero_key = (top, -by_pos[zero].homes)  # holds none (else a holder wins)
+            empty = by_pos[zero]  # holds none (else a holder wins)
+            zero_key = (top, -empty.homes, -len(empty.blocks))
             if best < 0 or zero_key > best_key or (zero_key == best_key and zero < best):
                 best, best_match = zero, 0
         if (

@@ -54,9 +54,10 @@ class SlotFigures:
         return most, unbalanced, top, {f for f, value in score.items() if value == top}
 
     def best_empty(self, indexes: list[BlockIndex]) -> int:
-        """The engine scoring ``top`` home to the fewest prefixes (then: the first)."""
+        """The engine scoring ``top`` home to the fewest prefixes (then: with the fewest
+        indexed blocks, then: the first)."""
         if self.zero < 0:
-            sizes = [index.homes for index in indexes]
+            sizes = [(index.homes, len(index.blocks)) for index in indexes]
             self.zero = min(compress(range(len(sizes)), map(self.levels.__contains__, self.free)),
                             key=sizes.__getitem__)  # fmt: skip
         return self.zero
