@@ -134,7 +134,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
             for engine_id in [k for k in self.index if k not in alive]:
                 self.forget(engine_id)  # dead or removed: a miss from now on, never an error
         if pool is not None:  # this pool's figures: within the pass only moves count
-            self._pass_slots(pool).zero = -1  # home counts may have changed since the last pass
+            self._pass_slots(pool).zero = -1  # homes and index sizes may have changed since
         elif self._slots is not None:
             self._slots.zero = -1
         self._waiting = {}
@@ -264,7 +264,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
             pos = self._pos_of.get(self._home.get(hashes[0], ""), -1)
             if pos >= 0 and free[pos] > 0 and (cap - free[pos]) * weight / scale <= HOME_LOAD:
                 return pool[pos]
-        by_size = best >= 0 and best_key[0] <= top  # a holder's tie with the least homed
+        tied = best >= 0 and best_key[0] <= top  # no holder scores above a non-holder
         if best < 0 or best_key[0] <= top:  # a non-holder may score as well: find the best
             zero = slots.best_empty(by_pos)
             empty = by_pos[zero]  # holds none (else a holder wins)
@@ -278,7 +278,7 @@ class PrefixAwarePolicy(PrefixKnowledge, PrefixHolds, PlacingPolicy):
             and any_match - best_match >= self.hold_blocks
             and self._may_wait(request, now, pool[any_pos], by_pos[any_pos], any_match, best_match)
         ):  # its cached engine frees up soon: cheaper than a cold prefill
-            if not by_size:
+            if not tied:
                 self._keep(request, seen, free, pool[any_pos].id, by_pos[any_pos], top)
             return None
         return pool[best]
