@@ -127,6 +127,15 @@ def test_evicted_blocks_and_dead_engines_are_misses_not_errors() -> None:
     assert "e0" not in policy.index
 
 
+def test_an_engine_that_comes_back_is_home_to_none() -> None:
+    policy, pool = PrefixAwarePolicy(), engines(capacity=1)
+    assert run(policy, pool, request("acme")) == "e0"
+    policy.forget("e0")  # died: its cache and the prefixes it was home to go with it
+    finish(pool, "e0")
+    assert run(policy, pool, request("acme", "again")) == "e0"  # back, cold, home again
+    assert policy.describe()["homes"] == {"e0": 1}
+
+
 def test_precise_mode_believes_the_engines() -> None:
     policy, pool = PrefixAwarePolicy(source="precise"), engines()
     policy.observe("e1", request("acme").prefix_hashes[:-1])  # the system prompt's blocks

@@ -132,6 +132,8 @@ class PrefixKnowledge:
         self._unreported.pop(engine_id, None)
         self._reported.pop(engine_id, None)
         self._extra.pop(engine_id, None)
+        for first in [k for k, v in self._home.items() if v == engine_id]:
+            del self._home[first]  # if it comes back, it comes back home to none
         self._layout = None
         self._epoch += 1
         self._holders.clear()
