@@ -138,6 +138,12 @@ class PrefixKnowledge:
         self._epoch += 1
         self._holders.clear()
 
+    def _leave_home(self, engine_id: str) -> None:
+        """A prefix's home is no longer ``engine_id`` (it moved, or fell out of ``_home``)."""
+        left = self.index.get(engine_id)
+        if left is not None:  # else forgotten: its count went with it
+            left.homes -= 1
+
     def _note_sent(self, request: Request, engine_id: str) -> None:
         """``request`` (with prefix hashes) went to ``engine_id``: index it there."""
         index = self._index_of(engine_id)
@@ -147,15 +153,12 @@ class PrefixKnowledge:
         before = home.get(hashes[0])
         if before != engine_id:  # the prefix moves here (placement's tie-break counts)
             index.homes += 1
-            left = self.index.get(before) if before is not None else None
-            if left is not None:
-                left.homes -= 1
+            if before is not None:
+                self._leave_home(before)
         home[hashes[0]] = engine_id
         home.move_to_end(hashes[0])
         if len(home) > self.max_blocks:
-            left = self.index.get(home.popitem(last=False)[1])
-            if left is not None:
-                left.homes -= 1
+            self._leave_home(home.popitem(last=False)[1])
         self.expected_hits += match
         self.expected_blocks += len(hashes)
         if self.source == "approximate":  # what its reply says will teach the index
